@@ -1,0 +1,180 @@
+"""Canonicalisation: the header hash (S06 §6.2) and the signing input (S06 §9.6).
+
+Small named byte helpers, one per spec step, bytes in and bytes out.  The body
+hash is :meth:`analysis.message.Body.hash` (S06 §6.1).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable
+
+from .message import CRLF, HeaderField
+
+# S06 §4, §4.1, §6.2: fields never covered by the header hash (compared
+# case-insensitively), plus every X-* and Received-* field.
+UNSIGNED_FIELDS_S06 = frozenset(
+    {
+        "apparently-to",
+        "arc-authentication-results",
+        "arc-message-signature",
+        "arc-seal",
+        "authentication-results",
+        "auto-submitted",
+        "delivered-to",
+        "dkim-signature",
+        "dl-expansion-history",
+        "original-recipient",
+        "received",
+        "return-path",
+        "sio-label-history",
+        "vbr-info",
+        "x400-received",
+        "x400-trace",
+        "message-instance",
+        "dkim2-signature",
+    }
+)
+UNSIGNED_PREFIXES_S06 = ("x-", "received-")
+
+# Earlier revisions' sets (SPEC-NOTES §3.1 history table), used only to name the
+# revision a message's hashes were computed under (analysis.drafts).
+_BASE_C08 = frozenset(
+    {"received", "return-path", "dkim-signature", "message-instance", "dkim2-signature"}
+)
+UNSIGNED_BY_REVISION: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    # S00/S01 (and C08): Authentication-Results still hashed; ARC-* prefix.
+    "draft-ietf-dkim-dkim2-spec-01": (_BASE_C08, ("x-", "arc-")),
+    # S02: + Authentication-Results.
+    "draft-ietf-dkim-dkim2-spec-02": (_BASE_C08 | {"authentication-results"}, ("x-", "arc-")),
+    # S03/S04: + Delivered-To.
+    "draft-ietf-dkim-dkim2-spec-04": (
+        _BASE_C08 | {"authentication-results", "delivered-to"},
+        ("x-", "arc-"),
+    ),
+    # S08 (reported): Auto-Submitted and VBR-Info signed again.
+    "draft-ietf-dkim-dkim2-spec-08": (
+        UNSIGNED_FIELDS_S06 - {"auto-submitted", "vbr-info"},
+        UNSIGNED_PREFIXES_S06,
+    ),
+}
+
+
+def is_unsigned(lname: str) -> bool:
+    """True when a field (lower-cased name) is left out of the header hash (S06 §4)."""
+    return lname in UNSIGNED_FIELDS_S06 or lname.startswith(UNSIGNED_PREFIXES_S06)
+
+
+_WSP_RUN = re.compile(rb"[ \t]+")
+
+
+def canonical_header_line(field: HeaderField) -> bytes:
+    """S06 §6.2 steps 2-6 for one field: ``name ":" value CRLF``.
+
+    Lower-case the name; unfold; replace each run of WSP by one SP; delete WSP
+    at the end of the value and around the colon.
+    """
+    raw = field.raw
+    colon = raw.find(b":")
+    name = raw[:colon].rstrip(b" \t").lower()
+    value = raw[colon + 1 :]
+    if value.endswith(CRLF):
+        value = value[:-2]
+    value = value.replace(CRLF, b"")
+    if b"\r" in value or b"\n" in value or b"\x0b" in value or b"\x0c" in value:
+        # Slow path keeps bare CR/LF/VT/FF as ordinary octets (SPEC-NOTES §11 A11).
+        value = _WSP_RUN.sub(b" ", value).strip(b" ")
+    else:
+        value = b" ".join(value.split())
+    return name + b":" + value + CRLF
+
+
+def header_hash_input(
+    fields: Iterable[HeaderField],
+    unsigned: frozenset[str] = UNSIGNED_FIELDS_S06,
+    prefixes: tuple[str, ...] = UNSIGNED_PREFIXES_S06,
+) -> bytes:
+    """The octets hashed for the header hash (S06 §6.2).
+
+    Unsigned fields dropped (step 1); fields sorted by lower-cased name in
+    ASCII byte order (step 7, SPEC-NOTES §11 A5); fields sharing a name ordered
+    bottom-up, the last in the header block first (step 8).
+    """
+    groups: dict[str, list[HeaderField]] = {}
+    for f in fields:
+        if not f.valid:
+            continue
+        ln = f.lname
+        if ln in unsigned or ln.startswith(prefixes):
+            continue
+        groups.setdefault(ln, []).append(f)
+    out: list[bytes] = []
+    for name in sorted(groups, key=lambda n: n.encode("latin-1")):
+        out.extend(canonical_header_line(f) for f in reversed(groups[name]))
+    return b"".join(out)
+
+
+def header_hash(fields: Iterable[HeaderField], algorithm: str) -> bytes:
+    return hashlib.new(algorithm, header_hash_input(fields)).digest()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+# -- signing input (S06 §9.6, §11.6) ------------------------------------------------
+
+
+def canonical_signing_line(field: HeaderField, *, strip_signatures: bool = False) -> bytes:
+    """One MI or SIG field for the signing input: lower-cased name, unfolded,
+    every WSP deleted (not collapsed), colon and final CRLF kept (S06 §9.6).
+
+    ``strip_signatures`` empties each signature value inside ``s=`` (the field
+    being made or checked; S06 §9.6, §11.6 step 1).
+    """
+    raw = field.raw
+    colon = raw.find(b":")
+    name = raw[:colon].rstrip(b" \t").lower()
+    value = raw[colon + 1 :]
+    if value.endswith(CRLF):
+        value = value[:-2]
+    value = value.replace(CRLF, b"").translate(None, b" \t")
+    if strip_signatures:
+        value = _empty_signature_values(value)
+    return name + b":" + value + CRLF
+
+
+def _empty_signature_values(value: bytes) -> bytes:
+    parts = value.split(b";")
+    for idx, part in enumerate(parts):
+        name, eq, tagval = part.partition(b"=")
+        if eq and name.lower() == b"s":
+            sets = []
+            for entry in tagval.split(b","):
+                pieces = entry.split(b":")
+                if len(pieces) >= 3:
+                    sets.append(pieces[0] + b":" + pieces[1] + b":")
+                else:
+                    sets.append(entry)
+            parts[idx] = name + b"=" + b",".join(sets)
+    return b";".join(parts)
+
+
+def signing_input(
+    instances: Iterable[HeaderField],
+    earlier_signatures: Iterable[HeaderField],
+    signature: HeaderField,
+) -> bytes:
+    """What signature *k* signs (S06 §9.6; SPEC-NOTES §3.4).
+
+    ``instances``: the Message-Instance fields with ``m`` up to the
+    signature's ``m=``, in ascending ``m``; ``earlier_signatures``: the
+    DKIM2-Signature fields with ``i`` below *k*, ascending; then the signature
+    itself with its signature values emptied.
+    """
+    out = [canonical_signing_line(f) for f in instances]
+    out.extend(canonical_signing_line(f) for f in earlier_signatures)
+    out.append(canonical_signing_line(signature, strip_signatures=True))
+    return b"".join(out)

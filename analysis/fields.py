@@ -1,0 +1,383 @@
+"""``Message-Instance`` and ``DKIM2-Signature`` fields, parsed strictly.
+
+S06 §7 (Message-Instance) and §8 (DKIM2-Signature).  Parsing never raises:
+it returns the parsed field (or ``None``) and a list of :class:`FieldProblem`
+values, each of which the chain walk turns into a PERMERROR finding with the
+S06 §11.2 failure string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import limits
+from .grammar import (
+    Address,
+    GrammarError,
+    TagList,
+    decode_base64string,
+    parse_address,
+    parse_domain,
+    parse_selector,
+    parse_tag_list,
+)
+from .message import HeaderField
+
+MI_NAME = "message-instance"
+SIG_NAME = "dkim2-signature"
+
+#: Algorithms this engine implements (S06 §3: verifiers MUST implement all four).
+KNOWN_HASHES = ("sha256", "sha512")
+KNOWN_SIGNATURE_ALGORITHMS = ("rsa-sha256", "ed25519-sha256")
+
+#: Flags defined by S06 §8.10.
+KNOWN_FLAGS = ("donotmodify", "donotexplode", "feedback", "feedhere", "exploded")
+
+_DIGITS = re.compile(r"[0-9]+\Z")
+# textstring = [FWS] ALPHADIGITD *(ALPHADIGITD) [FWS] (S06 §2.14)
+_TEXTSTRING = re.compile(r"[A-Za-z0-9_-]+\Z")
+# nonce-value = *64(%x21-3A / %x3C-7E) (S06 §8.3)
+_NONCE = re.compile(r"[\x21-\x3a\x3c-\x7e]*\Z")
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    code: str  # e.g. "sig.tag-missing"
+    what: str  # the tail of the S06 string: "syntax error", "tag=d missing", ...
+    detail: str = ""
+    spec: str = ""
+
+
+@dataclass(frozen=True)
+class HashSet:
+    algorithm: str  # hash-name, lower-cased
+    header_hash: bytes
+    body_hash: bytes
+    header_hash_b64: str
+    body_hash_b64: str
+
+
+@dataclass
+class MessageInstance:
+    instance: int  # m=
+    hashes: list[HashSet]  # h=
+    recipe_b64: str | None  # r=, FWS removed
+    recipe_bytes: bytes | None  # r= decoded (JSON text), None when absent
+    header: HeaderField
+    missing_final_semicolon: bool = False
+    unknown_tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SigSet:
+    selector: str
+    algorithm: str  # sig-name, lower-cased
+    signature: bytes  # decoded message-sig
+    signature_b64: str
+
+
+@dataclass
+class Dkim2Signature:
+    hop: int  # i=
+    instance: int  # m=
+    timestamp: int  # t=
+    domain: str  # d=, lower-cased
+    sig_sets: list[SigSet]  # s=
+    mail_from: Address | None  # mf=
+    rcpt_to: list[Address] | None  # rt=
+    next_domain: str | None  # nd=
+    nonce: str | None  # n=
+    flags: list[str]  # f=, lower-cased
+    header: HeaderField
+    missing_final_semicolon: bool = False
+    bare_addresses: bool = False  # mf=/rt= without <> (accepted only with --compat)
+    unknown_tags: list[str] = field(default_factory=list)
+
+    @property
+    def flag_set(self) -> frozenset[str]:
+        return frozenset(self.flags)
+
+
+def number_hint(header: HeaderField, tag: str) -> int | None:
+    """Best-effort ``i=``/``m=`` of a field that failed to parse (for labelling)."""
+    m = re.search(rb"(?:^|;)[ \t\r\n]*" + tag.encode() + rb"[ \t\r\n]*=[ \t\r\n]*([0-9]{1,6})",
+                  header.value, re.IGNORECASE)
+    return int(m.group(1)) if m else None
+
+
+def _number(value: str, tag: str, max_digits: int) -> int:
+    text = value.strip(" \t")
+    if not _DIGITS.match(text):
+        raise GrammarError(f"{tag}= value '{text[:20]}' is not a decimal number")
+    if len(text) > max_digits:
+        raise GrammarError(f"{tag}= value has {len(text)} digits; at most {max_digits} are accepted")
+    return int(text)
+
+
+def _tags(header: HeaderField) -> tuple[TagList | None, list[FieldProblem]]:
+    prefix = "mi" if header.lname == MI_NAME else "sig"
+    try:
+        tl = parse_tag_list(header.value)
+    except GrammarError as exc:
+        return None, [FieldProblem(f"{prefix}.syntax", "syntax error", str(exc), "S06 §7, §8")]
+    problems = [
+        FieldProblem(
+            f"{prefix}.syntax",
+            "syntax error",
+            f"tag {d}= appears more than once (each tag at most once)",
+            "S06 §7" if prefix == "mi" else "S06 §8",
+        )
+        for d in dict.fromkeys(tl.duplicates)
+    ]
+    return tl, problems
+
+
+def parse_message_instance(header: HeaderField) -> tuple[MessageInstance | None, list[FieldProblem]]:
+    """S06 §7: ``m=`` and ``h=`` REQUIRED, ``r=`` OPTIONAL."""
+    tl, problems = _tags(header)
+    if tl is None:
+        return None, problems
+    for req in ("m", "h"):
+        if req not in tl.tags:
+            problems.append(FieldProblem("mi.tag-missing", f"tag={req} missing", "", "S06 §7"))
+    if problems:
+        return None, problems
+    try:
+        instance = _number(tl.tags["m"], "m", limits.MAX_NUMBER_DIGITS)
+        if instance < 1:
+            raise GrammarError("m= must be 1 or more")
+    except GrammarError as exc:
+        return None, [FieldProblem("mi.syntax", "syntax error", str(exc), "S06 §7.1")]
+    hashes: list[HashSet] = []
+    try:
+        sets = tl.tags["h"].split(",")
+        if len(sets) > limits.MAX_HASH_SETS:
+            raise GrammarError(f"h= has {len(sets)} hash sets; at most {limits.MAX_HASH_SETS}")
+        for hs in sets:
+            parts = hs.split(":")
+            if len(parts) != 3:
+                raise GrammarError(f"h= entry '{hs.strip()[:40]}' is not hash-name:header-hash:body-hash")
+            name = parts[0].strip(" \t").lower()
+            if not _TEXTSTRING.match(name):
+                raise GrammarError(f"h= hash name '{name[:20]}' is not a valid name")
+            hh = decode_base64string(parts[1], f"h= {name} header hash")
+            bh = decode_base64string(parts[2], f"h= {name} body hash")
+            hashes.append(HashSet(name, hh, bh, _compact(parts[1]), _compact(parts[2])))
+    except GrammarError as exc:
+        return None, [FieldProblem("mi.syntax", "syntax error", str(exc), "S06 §7.3")]
+    seen: set[str] = set()
+    for hs_ in hashes:
+        if hs_.algorithm in seen:
+            return None, [
+                FieldProblem(
+                    "mi.duplicate-hash-algorithm",
+                    "has a duplicate hash algorithm",
+                    f"{hs_.algorithm} appears twice in h=",
+                    "S06 §7.3",
+                )
+            ]
+        seen.add(hs_.algorithm)
+    for hs_ in hashes:
+        expected = {"sha256": 32, "sha512": 64}.get(hs_.algorithm)
+        if expected and (len(hs_.header_hash) != expected or len(hs_.body_hash) != expected):
+            return None, [
+                FieldProblem(
+                    "mi.syntax",
+                    "syntax error",
+                    f"{hs_.algorithm} hashes must be {expected} octets; got "
+                    f"{len(hs_.header_hash)} and {len(hs_.body_hash)}",
+                    "S06 §7.3",
+                )
+            ]
+    recipe_b64 = recipe_bytes = None
+    if "r" in tl.tags:
+        try:
+            recipe_bytes = decode_base64string(tl.tags["r"], "r=")
+        except GrammarError as exc:
+            return None, [FieldProblem("mi.syntax", "syntax error", str(exc), "S06 §7.2")]
+        if len(recipe_bytes) > limits.MAX_RECIPE_JSON_BYTES:
+            return None, [
+                FieldProblem(
+                    "limits.recipe-too-large",
+                    "syntax error",
+                    f"r= decodes to {len(recipe_bytes)} octets; the limit is "
+                    f"{limits.MAX_RECIPE_JSON_BYTES}",
+                )
+            ]
+        recipe_b64 = _compact(tl.tags["r"])
+    unknown = [n for n in tl.tags if n not in ("m", "h", "r")]
+    return (
+        MessageInstance(
+            instance=instance,
+            hashes=hashes,
+            recipe_b64=recipe_b64,
+            recipe_bytes=recipe_bytes,
+            header=header,
+            missing_final_semicolon=tl.missing_final_semicolon,
+            unknown_tags=unknown,
+        ),
+        [],
+    )
+
+
+def _compact(value: str) -> str:
+    return value.replace(" ", "").replace("\t", "")
+
+
+_SIG_REQUIRED = ("i", "m", "t", "d", "s")
+_SIG_KNOWN = frozenset(("i", "m", "t", "d", "s", "mf", "rt", "nd", "n", "f"))
+
+
+def parse_signature(
+    header: HeaderField, *, allow_bare_addresses: bool = False
+) -> tuple[Dkim2Signature | None, list[FieldProblem]]:
+    """S06 §8: ``i= m= t= d= s=`` REQUIRED, and either ``nd=`` or ``mf=`` + ``rt=``."""
+    tl, problems = _tags(header)
+    if tl is None:
+        return None, problems
+    tags = tl.tags
+    for req in _SIG_REQUIRED:
+        if req not in tags:
+            problems.append(FieldProblem("sig.tag-missing", f"tag={req} missing", "", "S06 §8"))
+    if "nd" in tags:
+        for bad in ("mf", "rt"):
+            if bad in tags:
+                problems.append(
+                    FieldProblem(
+                        "sig.tag-unexpected",
+                        f"tag={bad} was unexpected",
+                        "nd= and mf=/rt= are alternatives; a signature carries one form",
+                        "S06 §8.7",
+                    )
+                )
+    else:
+        for req in ("mf", "rt"):
+            if req not in tags:
+                problems.append(
+                    FieldProblem(
+                        "sig.tag-missing",
+                        f"tag={req} missing",
+                        "a signature needs either nd= or both mf= and rt=",
+                        "S06 §8",
+                    )
+                )
+    if problems:
+        return None, problems
+    try:
+        hop = _number(tags["i"], "i", limits.MAX_NUMBER_DIGITS)
+        inst = _number(tags["m"], "m", limits.MAX_NUMBER_DIGITS)
+        ts = _number(tags["t"], "t", limits.MAX_TIMESTAMP_DIGITS)
+        if hop < 1 or inst < 1:
+            raise GrammarError("i= and m= must be 1 or more")
+        domain = parse_domain(tags["d"], "d=")
+        sig_sets = _parse_sig_sets(tags["s"])
+        mail_from = rcpt_to = None
+        nd = None
+        bare = False
+        if "nd" in tags:
+            nd = parse_domain(tags["nd"], "nd=")
+        else:
+            mf_text = _b64_text(tags["mf"], "mf=")
+            mail_from = parse_address(
+                mf_text, "mf=", allow_null=True, allow_bare=allow_bare_addresses
+            )
+            entries = tags["rt"].split(",")
+            if len(entries) > limits.MAX_RECIPIENTS:
+                raise GrammarError(f"rt= lists {len(entries)} recipients; at most {limits.MAX_RECIPIENTS}")
+            rcpt_to = [
+                parse_address(
+                    _b64_text(e, "rt= entry"), "rt= entry", allow_null=False,
+                    allow_bare=allow_bare_addresses,
+                )
+                for e in entries
+            ]
+            bare = not mail_from.bracketed or any(not r.bracketed for r in rcpt_to)
+        nonce = None
+        if "n" in tags:
+            nonce = tags["n"]
+            if not _NONCE.match(nonce):
+                raise GrammarError("n= contains a character outside %x21-3A / %x3C-7E")
+            if len(nonce) > limits.MAX_NONCE_CHARS:
+                raise GrammarError(
+                    f"n= is {len(nonce)} characters long; it MUST NOT exceed "
+                    f"{limits.MAX_NONCE_CHARS} (S06 §8.3)"
+                )
+        flags: list[str] = []
+        if "f" in tags:
+            for flag in tags["f"].split(","):
+                flag = flag.strip(" \t")
+                if not _TEXTSTRING.match(flag):
+                    raise GrammarError(f"f= flag '{flag[:20]}' is not a valid flag name")
+                flags.append(flag.lower())
+    except GrammarError as exc:
+        return None, [FieldProblem("sig.syntax", "syntax error", str(exc), "S06 §8")]
+    # S06 §8.9 / §11.2: a selector MUST NOT repeat; an algorithm at most twice
+    # (SPEC-NOTES Annex C 3).
+    selectors = [s.selector.lower() for s in sig_sets]
+    dup = next((s for s in selectors if selectors.count(s) > 1), None)
+    if dup is not None:
+        return None, [
+            FieldProblem("sig.duplicate-selector", "has a duplicate selector",
+                         f"selector {dup} appears more than once in s=", "S06 §8.9")
+        ]
+    algs = [s.algorithm for s in sig_sets]
+    many = next((a for a in algs if algs.count(a) > 2), None)
+    if many is not None:
+        return None, [
+            FieldProblem("sig.too-many-selectors", "has more selectors than allowed",
+                         f"algorithm {many} appears {algs.count(many)} times in s= (at most twice)",
+                         "S06 §8.9, §11.2")
+        ]
+    unknown = [n for n in tags if n not in _SIG_KNOWN]
+    return (
+        Dkim2Signature(
+            hop=hop,
+            instance=inst,
+            timestamp=ts,
+            domain=domain,
+            sig_sets=sig_sets,
+            mail_from=mail_from,
+            rcpt_to=rcpt_to,
+            next_domain=nd,
+            nonce=nonce,
+            flags=flags,
+            header=header,
+            missing_final_semicolon=tl.missing_final_semicolon,
+            bare_addresses=bare,
+            unknown_tags=unknown,
+        ),
+        [],
+    )
+
+
+def _b64_text(value: str, what: str) -> str:
+    raw = decode_base64string(value, what)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GrammarError(f"{what} does not decode to UTF-8 text") from exc
+
+
+def _parse_sig_sets(value: str) -> list[SigSet]:
+    """``sig-set = selector [FWS] ":" [FWS] sig-name [FWS] ":" message-sig`` (S06 §8.9)."""
+    entries = value.split(",")
+    if len(entries) > limits.MAX_SIG_SETS:
+        raise GrammarError(f"s= has {len(entries)} entries; at most {limits.MAX_SIG_SETS}")
+    out: list[SigSet] = []
+    for entry in entries:
+        parts = entry.split(":")
+        if len(parts) != 3:
+            raise GrammarError(
+                f"s= entry '{entry.strip()[:40]}' is not selector:algorithm:signature"
+            )
+        selector = parse_selector(parts[0])
+        alg = parts[1].strip(" \t").lower()
+        if not _TEXTSTRING.match(alg):
+            raise GrammarError(f"s= algorithm '{alg[:20]}' is not a valid name")
+        sig_text = parts[2]
+        if not sig_text.strip(" \t"):
+            raise GrammarError(f"s= entry for selector {selector} has no signature value")
+        sig = decode_base64string(sig_text, f"s= signature for selector {selector}")
+        out.append(SigSet(selector, alg, sig, _compact(sig_text)))
+    return out

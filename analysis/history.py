@@ -1,0 +1,179 @@
+"""Mutation history: what each hop changed, from the reconstructed instances.
+
+For each pair of consecutive instances a structured diff: signed header fields
+added, removed or changed (old and new values), and the body as a unified line
+diff.  The diff is computed from the instances the recipes rebuilt, so it shows
+what the chain *says* happened; an instance whose hashes do not match marks the
+change as one the recipes cannot explain.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import TYPE_CHECKING
+
+from . import limits
+from .canonical import is_unsigned
+from .findings import State
+from .message import Body, HeaderField
+from .report import ChainReport, FieldChange, Instance, InstanceDiff
+
+if TYPE_CHECKING:
+    from .fields import Dkim2Signature
+
+
+def _signed_groups(fields: list[HeaderField]) -> dict[str, list[HeaderField]]:
+    groups: dict[str, list[HeaderField]] = {}
+    for f in fields:
+        if f.valid and not is_unsigned(f.lname):
+            groups.setdefault(f.lname, []).append(f)
+    return groups
+
+
+def header_changes(before: list[HeaderField], after: list[HeaderField]) -> list[FieldChange]:
+    old_groups, new_groups = _signed_groups(before), _signed_groups(after)
+    changes: list[FieldChange] = []
+    names = list(old_groups) + [n for n in new_groups if n not in old_groups]
+    for name in names:
+        old = old_groups.get(name, [])
+        new = new_groups.get(name, [])
+        if [f.raw for f in old] == [f.raw for f in new]:
+            continue
+        display = (new or old)[0].name
+        # Pair fields bottom-up, the numbering recipes use (S06 §5.1).
+        old_bu, new_bu = old[::-1], new[::-1]
+        matcher = difflib.SequenceMatcher(a=[f.raw for f in old_bu], b=[f.raw for f in new_bu],
+                                          autojunk=False)
+        for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+            if tag == "equal":
+                continue
+            olds, news = old_bu[a1:a2], new_bu[b1:b2]
+            for k in range(max(len(olds), len(news))):
+                o = olds[k] if k < len(olds) else None
+                n = news[k] if k < len(news) else None
+                kind = "changed" if o and n else ("added" if n else "removed")
+                changes.append(FieldChange(display, kind, o.text() if o else None,
+                                           n.text() if n else None))
+    return changes
+
+
+_HUNK = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
+
+
+def body_diff(before: Body, after: Body, *, context: int = 3) -> tuple[list[str], bool]:
+    """Unified diff of two bodies' lines, bounded to ``MAX_DIFF_LINES`` lines."""
+    a = before.lines()
+    b = after.lines()
+    head = 0
+    limit = min(len(a), len(b))
+    while head < limit and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    start = max(0, head - context)
+    a_mid = a[start : len(a) - max(0, tail - context)]
+    b_mid = b[start : len(b) - max(0, tail - context)]
+    text_a = [x.decode("utf-8", "replace") for x in a_mid]
+    text_b = [x.decode("utf-8", "replace") for x in b_mid]
+    lines: list[str] = []
+    for line in difflib.unified_diff(text_a, text_b, lineterm="", n=context,
+                                     fromfile="before", tofile="after"):
+        m = _HUNK.match(line)
+        if m:
+            line = (f"@@ -{int(m.group(1)) + start}{m.group(2) or ''} "
+                    f"+{int(m.group(3)) + start}{m.group(4) or ''} @@")
+        lines.append(line)
+        if len(lines) >= limits.MAX_DIFF_LINES:
+            return lines, True
+    return lines, False
+
+
+def build_diffs(instances: list[Instance], signatures: dict[int, Dkim2Signature]) -> list[InstanceDiff]:
+    by_m = {i.instance: i for i in instances}
+    diffs: list[InstanceDiff] = []
+    for inst in instances:
+        prev = by_m.get(inst.instance - 1)
+        if prev is None or inst.instance == 0:
+            continue
+        hop = inst.introduced_by_hop
+        domain = signatures[hop].domain if hop in signatures else None
+        changes = header_changes(prev.fields, inst.fields)
+        if prev.body is None or inst.body is None:
+            body_changed: bool | None = None
+            dlines: list[str] = []
+            truncated = False
+        elif prev.body.same_as(inst.body):
+            body_changed, dlines, truncated = False, [], False
+        else:
+            dlines, truncated = body_diff(prev.body, inst.body)
+            body_changed = True
+        # The recipes explain the change when the rebuilt earlier instance
+        # matches its own recorded hashes.
+        explained = prev.result == State.PASS and all(c.match is not False for c in prev.checks)
+        diffs.append(
+            InstanceDiff(
+                before=prev.instance,
+                after=inst.instance,
+                hop=hop,
+                hop_domain=domain,
+                header_changes=changes,
+                body_changed=body_changed,
+                body_diff=dlines,
+                body_diff_truncated=truncated,
+                explained=explained,
+            )
+        )
+    return diffs
+
+
+def _change_phrase(diff: InstanceDiff) -> str:
+    parts: list[str] = []
+    changed = sorted({c.name for c in diff.header_changes if c.kind == "changed"})
+    added = sorted({c.name for c in diff.header_changes if c.kind == "added"})
+    removed = sorted({c.name for c in diff.header_changes if c.kind == "removed"})
+    if changed:
+        parts.append("changed " + ", ".join(changed))
+    if added:
+        parts.append("added " + ", ".join(added))
+    if removed:
+        parts.append("removed " + ", ".join(removed))
+    if diff.body_changed:
+        plus = sum(1 for x in diff.body_diff if x.startswith("+") and not x.startswith("+++"))
+        minus = sum(1 for x in diff.body_diff if x.startswith("-") and not x.startswith("---"))
+        if minus == 0 and plus:
+            parts.append(f"added {plus} body line{'s' if plus != 1 else ''}")
+        else:
+            parts.append("rewrote the body")
+    elif diff.body_changed is None:
+        parts.append("replaced the body without a way back")
+    return " and ".join(parts) if parts else "recorded no visible change"
+
+
+def summarise(report: ChainReport) -> str:
+    """The verdict in words, one line."""
+    n = len(report.hops)
+    if report.result == State.NONE:
+        if any(f.code.startswith("draft.") for f in report.findings):
+            return "None: no DKIM2 signature in the -06 format (older DKIM2 fields found)"
+        return "None: the message carries no DKIM2 signature"
+    changes = [
+        f"{d.hop_domain or 'hop ' + str(d.hop)} {_change_phrase(d)}"
+        for d in report.diffs
+        if d.header_changes or d.body_changed is not False
+    ]
+    hop_word = f"{n} hop{'s' if n != 1 else ''}"
+    if report.result == State.PASS:
+        text = f"Pass: {hop_word} verified"
+        if changes:
+            text += "; " + "; ".join(changes)
+        return text
+    first = next(
+        (f for f in report.findings if f.state == report.result), None
+    )
+    label = report.result.value.capitalize() if report.result != State.PERMERROR else "Permerror"
+    if report.result == State.TEMPERROR:
+        label = "Temperror"
+    reason = first.message if first else "see findings"
+    return f"{label}: {reason} ({hop_word})"

@@ -1,0 +1,75 @@
+"""Hard limits that bound the engine's work on hostile input.
+
+BCP01 §7.5 and §8 ask verifiers to impose a local maximum on the number of
+Message-Instance and DKIM2-Signature fields and to return PERMERROR above it
+(SPEC-NOTES §9).  Every number the engine enforces lives here, named, and each
+has a test in ``tests/analysis/test_limits.py``.
+"""
+
+from __future__ import annotations
+
+#: Largest message accepted, in octets (the product's upload limit).
+MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+
+#: Largest header block (everything before the first empty line), in octets.
+MAX_HEADER_BYTES = 1024 * 1024
+
+#: Most header fields in one header block.
+MAX_HEADER_FIELDS = 5000
+
+#: Most DKIM2-Signature fields in one message (BCP01 §7.5: no number given;
+#: implementations use 20-50).
+MAX_SIGNATURES = 50
+
+#: Most Message-Instance fields in one message.
+MAX_INSTANCES = 50
+
+#: Most digits in an ``i=`` or ``m=`` value (caps the integer before it is built).
+MAX_NUMBER_DIGITS = 4
+
+#: Most digits in a ``t=`` value ("not limited to 32 bits", S06 §8.4; 20 digits
+#: covers any 64-bit timestamp).
+MAX_TIMESTAMP_DIGITS = 20
+
+#: Most entries in one ``s=`` (selector sets) or ``h=`` (hash sets) or ``rt=``.
+MAX_SIG_SETS = 8
+MAX_HASH_SETS = 8
+MAX_RECIPIENTS = 1000
+
+#: Longest nonce (S06 §8.3: "MUST NOT exceed 64 characters").
+MAX_NONCE_CHARS = 64
+
+#: Largest decoded ``r=`` JSON text, in octets.
+MAX_RECIPE_JSON_BYTES = 4 * 1024 * 1024
+
+#: Most steps in one recipe step list.
+MAX_RECIPE_STEPS = 100_000
+
+#: A recipe may not make an instance larger than this multiple of the message's
+#: size (plus :data:`RECIPE_OUTPUT_SLACK` octets), so copy steps cannot blow up
+#: memory (issue #2: "Bound the work").
+RECIPE_OUTPUT_FACTOR = 4
+RECIPE_OUTPUT_SLACK = 64 * 1024
+
+#: Total octets all reconstructed instances together may hold, as a multiple of
+#: the message size (plus the slack above).
+TOTAL_RECONSTRUCTION_FACTOR = 16
+
+#: Most key lookups the engine asks for in one message.
+MAX_KEY_LOOKUPS = 20
+
+#: RSA modulus sizes: S06 §3.2 makes signers use at least 1024 bits; shorter
+#: keys are treated as key-record problems (SPEC-NOTES Annex C 2).  Longer than
+#: MAX is refused to bound verification cost.
+MIN_RSA_BITS = 1024
+MAX_RSA_BITS = 8192
+
+#: Signature lifetime (S06 §8.4, §11.3: 14 days).
+SIGNATURE_LIFETIME_SECONDS = 14 * 24 * 3600
+
+#: A ``t=`` further in the future than this is reported (S06 §8.4: "MAY
+#: ignore"; SPEC-NOTES §11 A18).
+FUTURE_SKEW_SECONDS = 15 * 60
+
+#: Longest unified body diff kept in a report, in lines.
+MAX_DIFF_LINES = 5000

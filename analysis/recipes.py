@@ -1,0 +1,382 @@
+"""Recipes: decode, validate, apply (undo a hop's change) and compute (for signers).
+
+S06 §5 and §7.2; SPEC-NOTES §4 and §11 A7-A13, A26, A35.
+
+Theory of operation
+-------------------
+A recipe in ``r=`` describes how to turn the instance that carries it back
+into the previous one.  ``"h"`` maps lower-case field names to step lists;
+``"b"`` is a step list or ``null``.  Steps are ``{"c": [start, end]}`` (copy
+items, inclusive) or ``{"d": [strings]}`` (emit literals).
+
+Interpretations chosen (each cited where it is implemented):
+
+* Unknown top-level members are ignored; a step with anything but exactly one
+  ``c`` or ``d`` key is invalid (A7).  Keys are matched case-insensitively and
+  two keys equal but for case are invalid (A8).
+* Copy ranges must be ascending, non-overlapping and inside the current data;
+  a literal may not contain CR or LF.  Any violation is "contains invalid
+  JSON" (A12), as S07 implementations do.
+* Header fields of one name are numbered bottom-up; the rebuilt fields take
+  the place of the topmost field of that name (or go on top when the hop
+  added every field of that name) (A10).  Literal values keep their leading
+  space (A13); ``name ":" value CRLF`` is emitted.
+* Body lines are split on CRLF only; a trailing partial line is a line (A11).
+* ``"b": null`` makes the earlier body unknown (S06 §5.2).
+* Output is bounded: one application may produce at most
+  ``RECIPE_OUTPUT_FACTOR`` times the message size (plus slack), so a recipe
+  of many overlapping copy steps cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from . import limits
+from .canonical import is_unsigned
+from .message import CRLF, Body, HeaderField
+
+
+class RecipeError(ValueError):
+    """The recipe is not valid JSON of the S06 §5 shape, or cannot be applied."""
+
+
+@dataclass(frozen=True)
+class Copy:
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, list[int]]:
+        return {"c": [self.start, self.end]}
+
+
+@dataclass(frozen=True)
+class Data:
+    items: tuple[str, ...]
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"d": list(self.items)}
+
+
+Step = Copy | Data
+
+
+@dataclass(frozen=True)
+class Recipe:
+    headers: dict[str, list[Step]] | None  # "h": lower-case name -> steps; None = absent
+    body: list[Step] | None  # "b": steps; None = absent or null (see body_null)
+    body_null: bool = False  # "b": null -- the previous body cannot be recreated
+
+    @property
+    def changes_body(self) -> bool:
+        return self.body is not None or self.body_null
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.headers is not None:
+            out["h"] = {k: [s.to_json() for s in v] for k, v in self.headers.items()}
+        if self.body_null:
+            out["b"] = None
+        elif self.body is not None:
+            out["b"] = [s.to_json() for s in self.body]
+        return out
+
+    def encode(self) -> bytes:
+        """Compact JSON text (the form signers put, base64-encoded, into ``r=``)."""
+        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+# -- decoding and validation ---------------------------------------------------
+
+
+def decode_recipe(text: bytes) -> Recipe:
+    """Parse and validate the decoded ``r=`` JSON (S06 §5 schema plus A7, A8, A12)."""
+    try:
+        obj = json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RecipeError(f"the JSON text is not UTF-8 (octet at {exc.start})") from exc
+    except RecursionError as exc:
+        raise RecipeError("the JSON text is nested too deeply") from exc
+    except json.JSONDecodeError as exc:
+        raise RecipeError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    if not isinstance(obj, dict):
+        raise RecipeError(f"the recipe must be a JSON object, not {_kind(obj)}")
+    members = _casefold_keys(obj, "recipe")
+    if "h" not in members and "b" not in members:
+        raise RecipeError('the recipe has neither "h" nor "b" (S06 §5 schema: at least one)')
+    headers: dict[str, list[Step]] | None = None
+    if "h" in members:
+        h = members["h"]
+        if not isinstance(h, dict):
+            raise RecipeError(f'"h" must be an object of field names, not {_kind(h)}')
+        if not h:
+            raise RecipeError('"h" must name at least one field (S06 §5 schema: minProperties 1)')
+        headers = {}
+        for name, steps in _casefold_keys(h, '"h"').items():
+            if not name or any(ord(c) < 33 or ord(c) > 126 or c == ":" for c in name):
+                raise RecipeError(f'"h" key {name[:40]!r} is not a header field name')
+            headers[name] = _steps(steps, f'"h"."{name[:40]}"')
+    body: list[Step] | None = None
+    body_null = False
+    if "b" in members:
+        if members["b"] is None:
+            body_null = True
+        else:
+            body = _steps(members["b"], '"b"')
+    return Recipe(headers, body, body_null)
+
+
+def _kind(v: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number", type(None): "null"}.get(type(v), "a value")
+
+
+def _casefold_keys(obj: dict[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        lk = k.lower()
+        if lk in out:
+            raise RecipeError(f"{where} has keys that differ only in case ({k!r})")
+        out[lk] = v
+    return out
+
+
+def _steps(value: object, where: str) -> list[Step]:
+    if not isinstance(value, list):
+        raise RecipeError(f"{where} must be an array of steps, not {_kind(value)}")
+    if len(value) > limits.MAX_RECIPE_STEPS:
+        raise RecipeError(f"{where} has {len(value)} steps; at most {limits.MAX_RECIPE_STEPS}")
+    steps: list[Step] = []
+    last_end = 0
+    for idx, raw in enumerate(value, 1):
+        here = f"{where} step {idx}"
+        if not isinstance(raw, dict) or len(raw) != 1:
+            raise RecipeError(f"{here} must be an object with exactly one of \"c\" or \"d\"")
+        (key, arg), = raw.items()
+        key = key.lower()
+        if key == "c":
+            if (
+                not isinstance(arg, list)
+                or len(arg) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in arg)
+            ):
+                raise RecipeError(f"{here}: \"c\" must be [start, end] with two integers")
+            start, end = arg
+            if start < 1 or end < 1:
+                raise RecipeError(f"{here}: copy range [{start}, {end}] must start at 1 or more")
+            if end < start:
+                raise RecipeError(f"{here}: copy range [{start}, {end}] is descending")
+            if start <= last_end:
+                raise RecipeError(
+                    f"{here}: copy range [{start}, {end}] overlaps or precedes an earlier range "
+                    f"ending at {last_end} (ranges must ascend)"
+                )
+            last_end = end
+            steps.append(Copy(start, end))
+        elif key == "d":
+            if not isinstance(arg, list) or not arg or not all(isinstance(x, str) for x in arg):
+                raise RecipeError(f"{here}: \"d\" must be a non-empty array of strings")
+            for s in arg:
+                if "\r" in s or "\n" in s:
+                    raise RecipeError(f"{here}: a literal contains CR or LF")
+            steps.append(Data(tuple(arg)))
+        else:
+            raise RecipeError(f"{here}: unknown step {key[:20]!r} (only \"c\" and \"d\" exist in -06)")
+    return steps
+
+
+# -- application (verifier) ------------------------------------------------------
+
+
+class OutputBudget:
+    """Counts octets produced by recipe application against a fixed allowance."""
+
+    def __init__(self, allowance: int) -> None:
+        self.remaining = allowance
+        self.allowance = allowance
+
+    def spend(self, n: int) -> None:
+        self.remaining -= n
+        if self.remaining < 0:
+            raise RecipeError(
+                f"applying the recipe would produce more than {self.allowance} octets "
+                "(the analyser's bound on reconstruction)"
+            )
+
+
+def apply_header_recipe(
+    fields: list[HeaderField], headers: dict[str, list[Step]], budget: OutputBudget
+) -> list[HeaderField]:
+    """Undo a hop's header changes (S06 §5.1).  Returns a new field list."""
+    result = list(fields)
+    for lname, steps in headers.items():
+        # A9: recipes for unsigned fields are ignored (they cannot change a hash).
+        if is_unsigned(lname):
+            continue
+        positions = [i for i, f in enumerate(result) if f.lname == lname]
+        current = [result[i] for i in positions]
+        bottom_up = current[::-1]  # number n is bottom_up[n - 1]
+        emitted: list[HeaderField] = []
+        display_name = current[0].name if current else lname
+        for step in steps:
+            if isinstance(step, Copy):
+                if step.end > len(bottom_up):
+                    raise RecipeError(
+                        f'"h"."{lname}": copy range [{step.start}, {step.end}] is beyond the '
+                        f"{len(bottom_up)} {lname} field(s) present"
+                    )
+                chunk = bottom_up[step.start - 1 : step.end]
+                budget.spend(sum(len(f.raw) for f in chunk))
+                emitted.extend(chunk)
+            else:
+                for s in step.items:
+                    f = HeaderField.build(display_name, s)
+                    budget.spend(len(f.raw))
+                    emitted.append(f)
+        rebuilt = emitted[::-1]  # each emitted field goes above the previous ones
+        if positions:
+            anchor = positions[0]
+            keep = [f for f in result if f.lname != lname]
+            # Where the topmost field of this name was, among the fields kept.
+            before = sum(1 for i in range(anchor) if result[i].lname != lname)
+            result = keep[:before] + rebuilt + keep[before:]
+        else:
+            result = rebuilt + result
+    return result
+
+
+def apply_body_recipe(body: Body, steps: list[Step], budget: OutputBudget) -> Body:
+    """Undo a hop's body change (S06 §5.2).  Lines are numbered top-down from 1."""
+    parts: list[bytes | memoryview] = []
+    total = body.line_count()
+    view = memoryview(body.buf)
+    for step in steps:
+        if isinstance(step, Copy):
+            if step.end > total:
+                raise RecipeError(
+                    f'"b": copy range [{step.start}, {step.end}] is beyond the {total} line(s) '
+                    "of the body"
+                )
+            a, b = body.lines_span(step.start, step.end)
+            budget.spend(b - a)
+            parts.append(view[a:b])
+            if not body.buf.endswith(CRLF, a, b):
+                parts.append(CRLF)  # a trailing partial line is emitted as a line
+        else:
+            for s in step.items:
+                line = s.encode("utf-8") + CRLF  # A35: literals are UTF-8 of the JSON string
+                budget.spend(len(line))
+                parts.append(line)
+    return Body.of(b"".join(parts))
+
+
+# -- computation (signer) ----------------------------------------------------------
+
+
+def compute_recipe(
+    previous_fields: list[HeaderField],
+    previous_body: Body,
+    current_fields: list[HeaderField],
+    current_body: Body,
+    *,
+    body_unrecoverable: bool = False,
+) -> Recipe | None:
+    """The recipe that turns (current) back into (previous), or None if nothing
+    signed changed.  Header names are ordered as they first appear in the
+    previous instance, then names new in the current one."""
+    prev_groups = _signed_groups(previous_fields)
+    cur_groups = _signed_groups(current_fields)
+    headers: dict[str, list[Step]] = {}
+    for name in list(prev_groups) + [n for n in cur_groups if n not in prev_groups]:
+        prev = prev_groups.get(name, [])
+        cur = cur_groups.get(name, [])
+        if [f.raw for f in prev] == [f.raw for f in cur]:
+            continue
+        headers[name] = _header_steps(prev, cur)
+    body_steps: list[Step] | None = None
+    if body_unrecoverable:
+        return Recipe(headers or None, None, body_null=True)
+    if not previous_body.same_as(current_body):
+        body_steps = _line_steps(previous_body.lines(), current_body.lines())
+        if previous_body.hash("sha256") == current_body.hash("sha256"):
+            body_steps = None  # only trailing empty lines differ: same body hash
+    if not headers and body_steps is None:
+        return None
+    return Recipe(headers or None, body_steps)
+
+
+def _signed_groups(fields: list[HeaderField]) -> dict[str, list[HeaderField]]:
+    groups: dict[str, list[HeaderField]] = {}
+    for f in fields:
+        if f.valid and not is_unsigned(f.lname):
+            groups.setdefault(f.lname, []).append(f)
+    return groups
+
+
+def _value_text(f: HeaderField) -> str:
+    return f.value.replace(CRLF, b"").decode("utf-8", "surrogateescape")
+
+
+def _header_steps(prev: list[HeaderField], cur: list[HeaderField]) -> list[Step]:
+    # Both lists bottom-up: the numbering recipes use (S06 §5.1).
+    prev_bu = [f.raw for f in reversed(prev)]
+    cur_bu = [f.raw for f in reversed(cur)]
+    literal = [_value_text(f) for f in reversed(prev)]
+    return _steps_from_match(prev_bu, cur_bu, literal)
+
+
+def _line_steps(prev: list[bytes], cur: list[bytes]) -> list[Step]:
+    literal = [line.decode("utf-8", "surrogateescape") for line in prev]
+    return _steps_from_match(prev, cur, literal)
+
+
+def _steps_from_match(prev: list[bytes], cur: list[bytes], literal: list[str]) -> list[Step]:
+    """Copy steps for runs of ``prev`` found in ``cur`` (in order), data for the rest."""
+    if not prev:
+        return []
+    # Common prefix and suffix first (cheap, and the usual case: footers, subject
+    # tags); the matcher only sees the middle.
+    head = 0
+    limit = min(len(prev), len(cur))
+    while head < limit and prev[head] == cur[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and prev[-1 - tail] == cur[-1 - tail]:
+        tail += 1
+    blocks: list[tuple[int, int, int]] = []
+    if head:
+        blocks.append((0, 0, head))
+    mid_prev = prev[head : len(prev) - tail]
+    mid_cur = cur[head : len(cur) - tail]
+    if mid_prev and mid_cur:
+        matcher = difflib.SequenceMatcher(a=mid_prev, b=mid_cur, autojunk=False)
+        blocks.extend(
+            (b.a + head, b.b + head, b.size) for b in matcher.get_matching_blocks() if b.size
+        )
+    if tail:
+        blocks.append((len(prev) - tail, len(cur) - tail, tail))
+    steps: list[Step] = []
+    pos = 0
+    for a, b, size in blocks:
+        if a > pos:
+            steps.append(Data(tuple(literal[pos:a])))
+        steps.append(Copy(b + 1, b + size))
+        pos = a + size
+    if pos < len(prev):
+        steps.append(Data(tuple(literal[pos:])))
+    return _merge(steps)
+
+
+def _merge(steps: list[Step]) -> list[Step]:
+    out: list[Step] = []
+    for s in steps:
+        if out and isinstance(s, Data) and isinstance(out[-1], Data):
+            out[-1] = Data(out[-1].items + s.items)
+        elif out and isinstance(s, Copy) and isinstance(out[-1], Copy) and out[-1].end + 1 == s.start:
+            out[-1] = Copy(out[-1].start, s.end)
+        else:
+            out.append(s)
+    return out
