@@ -1,0 +1,203 @@
+"""The signer: originator, forwarder and reviser signing (S06 §9; SPEC-NOTES §7).
+
+* Originator: the message has no DKIM2 fields; add ``Message-Instance: m=1``
+  and ``DKIM2-Signature: i=1``.
+* Forwarder: the message already carries DKIM2 fields and its content still
+  matches the newest Message-Instance; add only a DKIM2-Signature with
+  ``i=`` one higher and ``m=`` the newest instance (S06 §9.1, §9.2).
+* Reviser: the content changed since the newest instance; given the message as
+  it arrived (``previous``), compute the recipe that undoes the change, add
+  ``Message-Instance m=max+1`` with ``r=``, then the DKIM2-Signature.
+
+New fields are prepended, DKIM2-Signature above Message-Instance, above the
+existing fields (SPEC-NOTES §2.4).  Layout: ``i= m= t= d=`` on the first line,
+``mf= rt=`` (or ``nd=``) on the second, ``n= f= s=`` on the third; signature
+values longer than 128 characters are folded in 64-character pieces (FWS is
+ignored by the signing input, S06 §9.6).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .canonical import header_hash_input, signing_input
+from .fields import MI_NAME, SIG_NAME, parse_message_instance, parse_signature
+from .grammar import GrammarError, normalise_envelope_address
+from .keys import PrivateKey, algorithm_for_private_key, sign_bytes
+from .message import Body, HeaderField, ParsedMessage, parse_message
+from .recipes import Recipe, compute_recipe
+
+
+class SigningError(ValueError):
+    """The message cannot be signed as asked (the text says why)."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    selector: str
+    private_key: PrivateKey
+
+    @property
+    def algorithm(self) -> str:
+        return algorithm_for_private_key(self.private_key)
+
+
+@dataclass(frozen=True)
+class SignResult:
+    message: bytes
+    role: str  # "originator", "forwarder" or "reviser"
+    instance: int  # m= of the signature
+    hop: int  # i= of the signature
+    recipe: Recipe | None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _path(addr: str, *, allow_null: bool) -> str:
+    try:
+        return normalise_envelope_address(addr, allow_null=allow_null).text
+    except GrammarError as exc:
+        raise SigningError(str(exc)) from exc
+
+
+def _fold_signature(sig: str) -> str:
+    if len(sig) <= 128:
+        return sig
+    pieces = [sig[i : i + 64] for i in range(0, len(sig), 64)]
+    return "\r\n  ".join(pieces)
+
+
+def _existing(msg: ParsedMessage) -> tuple[dict[int, HeaderField], dict[int, HeaderField], int, int]:
+    mis: dict[int, HeaderField] = {}
+    sigs: dict[int, HeaderField] = {}
+    top_m = top_i = 0
+    for f in msg.fields:
+        if f.lname == MI_NAME:
+            mi, problems = parse_message_instance(f)
+            if mi is None:
+                raise SigningError(f"existing Message-Instance cannot be parsed: {problems[0].detail}")
+            mis[mi.instance] = f
+            top_m = max(top_m, mi.instance)
+        elif f.lname == SIG_NAME:
+            sig, problems = parse_signature(f, allow_bare_addresses=True)
+            if sig is None:
+                raise SigningError(f"existing DKIM2-Signature cannot be parsed: {problems[0].detail}")
+            sigs[sig.hop] = f
+            top_i = max(top_i, sig.hop)
+    return mis, sigs, top_m, top_i
+
+
+def _hashes(fields: list[HeaderField], body: Body, algorithms: Sequence[str]) -> str:
+    hinput = header_hash_input(fields)
+    return ",".join(
+        f"{alg}:{_b64(hashlib.new(alg, hinput).digest())}:{_b64(body.hash(alg))}" for alg in algorithms
+    )
+
+
+def sign(
+    message: bytes,
+    *,
+    domain: str,
+    keys: Sequence[SigningKey],
+    timestamp: int,
+    mail_from: str | None = None,
+    rcpt_to: Sequence[str] = (),
+    next_domain: str | None = None,
+    previous: bytes | None = None,
+    flags: Sequence[str] = (),
+    nonce: str | None = None,
+    hash_algorithms: Sequence[str] = ("sha256",),
+    body_unrecoverable: bool = False,
+) -> SignResult:
+    """Sign ``message`` for one hop.  See the module docstring for the roles."""
+    if not keys:
+        raise SigningError("at least one signing key is needed")
+    if next_domain is None and (mail_from is None or not rcpt_to):
+        raise SigningError("a signature needs mail_from and rcpt_to, or next_domain (S06 §8)")
+    if next_domain is not None and (mail_from is not None or rcpt_to):
+        raise SigningError("next_domain replaces mail_from/rcpt_to; give one form (S06 §8.7)")
+    if nonce is not None and len(nonce) > 64:
+        raise SigningError("a nonce may be at most 64 characters (S06 §8.3)")
+    msg = parse_message(message)
+    if msg.fatal:
+        raise SigningError(msg.findings[-1].detail)
+    mis, sigs, top_m, top_i = _existing(msg)
+    fields, body = msg.fields, msg.body
+    new_fields: list[bytes] = []
+    recipe: Recipe | None = None
+    m = top_m
+    if not mis:
+        role = "originator"
+        m = 1
+        mi_field = f"Message-Instance: m=1; h={_hashes(fields, body, hash_algorithms)};\r\n"
+        new_fields.append(mi_field.encode())
+    else:
+        current_hash = _hashes(fields, body, hash_algorithms)
+        top_mi, _ = parse_message_instance(mis[top_m])
+        assert top_mi is not None
+        recorded = {(h.algorithm, h.header_hash_b64, h.body_hash_b64) for h in top_mi.hashes}
+        now_hashes = {tuple(x.split(":")) for x in current_hash.split(",")}
+        unchanged = now_hashes <= recorded
+        if unchanged and not body_unrecoverable:
+            role = "forwarder"
+        else:
+            role = "reviser"
+            if previous is None and not body_unrecoverable:
+                raise SigningError(
+                    "the content no longer matches the newest Message-Instance: pass the message "
+                    "as it arrived (previous) so the recipe can be computed"
+                )
+            prev = parse_message(previous) if previous is not None else msg
+            recipe = compute_recipe(
+                prev.fields, prev.body, fields, body, body_unrecoverable=body_unrecoverable
+            )
+            if recipe is None:
+                role = "forwarder"
+            else:
+                try:
+                    r = _b64(recipe.encode())
+                except UnicodeEncodeError as exc:
+                    raise SigningError(
+                        "a changed line is not UTF-8 and cannot be carried in a JSON literal; sign "
+                        "with body_unrecoverable=True (null body recipe, SPEC-NOTES §11 A35)"
+                    ) from exc
+                m = top_m + 1
+                mi_field = f"Message-Instance: m={m}; h={current_hash};\r\n r={r};\r\n"
+                new_fields.append(mi_field.encode())
+    hop = top_i + 1
+    if next_domain is not None:
+        route = f" nd={next_domain};"
+    else:
+        mf = _b64(_path(mail_from or "", allow_null=True).encode())
+        rt = ",".join(_b64(_path(a, allow_null=False).encode()) for a in rcpt_to)
+        route = f" mf={mf}; rt={rt};"
+    extras = ""
+    if nonce is not None:
+        extras += f"n={nonce}; "
+    if flags:
+        extras += f"f={','.join(flags)}; "
+    empty_sets = ",".join(f"{k.selector}:{k.algorithm}:" for k in keys)
+    head = f"DKIM2-Signature: i={hop}; m={m}; t={timestamp}; d={domain};\r\n{route}\r\n {extras}s="
+    unsigned = HeaderField("DKIM2-Signature", (head + empty_sets + ";\r\n").encode())
+    # S06 §9.6: the Message-Instance fields up to m, the earlier signatures, then this one.
+    all_mis = dict(mis)
+    if new_fields and role != "forwarder":
+        new_mi = HeaderField("Message-Instance", new_fields[0])
+        all_mis[m] = new_mi
+    data = signing_input(
+        [all_mis[k] for k in sorted(all_mis) if k <= m],
+        [sigs[k] for k in sorted(sigs)],
+        unsigned,
+    )
+    sets = []
+    for k in keys:
+        value = _b64(sign_bytes(k.algorithm, k.private_key, data))
+        sets.append(f"{k.selector}:{k.algorithm}:{_fold_signature(value)}")
+    sig_field = (head + ",".join(sets) + ";\r\n").encode()
+    out = sig_field + b"".join(new_fields) + msg.normalised
+    return SignResult(out, role, m, hop, recipe)
