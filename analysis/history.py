@@ -148,7 +148,9 @@ def _change_phrase(diff: InstanceDiff) -> str:
             parts.append("rewrote the body")
     elif diff.body_changed is None:
         parts.append("replaced the body without a way back")
-    return " and ".join(parts) if parts else "recorded no visible change"
+    if not parts:
+        return "recorded no visible change"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def summarise(report: ChainReport) -> str:
