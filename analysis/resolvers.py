@@ -1,0 +1,405 @@
+"""Key-name validation and the static (declarative zone) key lookup.
+
+Theory of operation
+-------------------
+Every key lookup asks for one name, ``<selector>._domainkey.<domain>``, type
+TXT (SPEC-NOTES §5; DNS00 §3.4).  :func:`key_name` turns a
+:class:`~analysis.lookup.KeyQuery` into that name, or refuses it:
+
+* selector labels are LDH plus underscore, domain labels are LDH (letters,
+  digits, hyphen; no hyphen first or last), each label 1-63 octets, the whole
+  name at most 253 octets, no empty label; one trailing dot on the domain is
+  tolerated and dropped;
+* a non-ASCII label (a U-label, RFC 8616) is converted to its A-label with
+  Python's ``idna`` codec (IDNA 2003, the only one in the standard library);
+  the conversion is reported as a note.  A label the codec refuses makes the
+  name invalid;
+* the result is lower-cased, so it can serve as a cache and zone key.
+
+Both resolvers use it, so a query is either answered ``INVALID_NAME`` by
+both or looked up by both.  Nothing here imports dnspython; the real-DNS
+adapter is :mod:`analysis.dns`.
+
+:class:`StaticResolver` answers from a zone written in the interop
+``dns.json`` layout (dkim2wg/interop, stalwartlabs/mail-auth)::
+
+    {"example.com": {"sel._domainkey": [["txt", "v=DKIM1; k=ed25519; p=..."]]}}
+
+and tells the outcomes apart the way DNS would:
+
+=============================================  ============  ==============
+zone content for the queried name              status        SPEC-NOTES §6.2
+=============================================  ============  ==============
+one or more ``["txt", record]`` entries        ``FOUND``     (one per entry)
+listed, but no ``txt`` entry (e.g. ``[]``)     ``NODATA``    PERMERROR
+not listed, but a longer name below it is      ``NODATA``    (empty non-terminal)
+not listed at all                              ``NXDOMAIN``  PERMERROR
+``["servfail", ""]`` (extension)               ``SERVFAIL``  TEMPERROR
+``["timeout", ""]`` (extension)                ``TIMEOUT``   TEMPERROR
+outside the suffixes the resolver is limited   ``ERROR``     TEMPERROR
+to (see :meth:`StaticResolver.restrict_to_suffixes`)
+=============================================  ============  ==============
+
+Extensions to the interop layout, for tests and samples:
+
+* the markers ``["servfail", ""]`` and ``["timeout", ""]`` simulate those
+  failures (no waiting happens); a marker wins over ``txt`` entries of the
+  same name;
+* a flat layout ``{"sel._domainkey.example.com": "v=DKIM1; ..."}`` (used by
+  turscar ``testdata/chaos/dns.json``) is read as one TXT record at that full
+  name; both layouts may be mixed in one file;
+* entry types other than ``txt`` (``"a"``, ``"cname"``...) make the name
+  exist but are not followed.
+
+Domain and name keys match case-insensitively and a trailing dot is
+tolerated.  Each answer carries ``transport="static"``, ``ttl=None`` and is
+appended to :attr:`StaticResolver.answers`, so a test can assert which keys
+the engine asked for.  :meth:`StaticResolver.merge` combines zones (later
+zones win per name, e.g. the corrected ed25519 keys of mail-auth-vectors over
+interop's); :meth:`StaticResolver.restrict_to_suffixes` limits a zone to some
+domain suffixes, so a demo zone of ``.example`` names can never speak for a
+real domain: names outside the suffixes get ``ERROR`` ("not served here"),
+never a claim that the key does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis.lookup import KeyAnswer, KeyQuery, LookupStatus
+
+__all__ = [
+    "InvalidKeyName",
+    "NormalisedName",
+    "StaticResolver",
+    "key_name",
+]
+
+#: Longest name accepted, in octets, without the trailing dot (RFC 1035 §2.3.4).
+MAX_NAME_OCTETS = 253
+
+#: Longest label, in octets (RFC 1035 §2.3.4).
+MAX_LABEL_OCTETS = 63
+
+#: The DKIM key namespace label (DNS00 §3.4.2).
+DOMAINKEY_LABEL = "_domainkey"
+
+# LDH with the RFC 1123 rule (no hyphen first or last), plus "_" in selectors:
+# selector = sub-domain *("." sub-domain) (RFC 6376 §3.1), underscore added
+# because selectors such as "_s2048" are published and resolvable.
+_SELECTOR_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\Z")
+_DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\Z")
+
+#: Zone entry types that simulate a failure instead of holding data.
+_MARKERS = {"servfail": LookupStatus.SERVFAIL, "timeout": LookupStatus.TIMEOUT}
+
+
+class InvalidKeyName(ValueError):
+    """The selector or domain of a :class:`KeyQuery` is not a usable DNS name."""
+
+
+@dataclass(frozen=True)
+class NormalisedName:
+    """The TXT name to ask for, in lower-case A-labels, with conversion notes."""
+
+    name: str  # "<selector>._domainkey.<domain>", no trailing dot
+    notes: tuple[str, ...] = ()
+
+
+def _to_ascii_label(label: str, part: str) -> tuple[str, str | None]:
+    if label.isascii():
+        return label.lower(), None
+    try:
+        ascii_label = label.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise InvalidKeyName(f"{part} label {label!r} is not a valid U-label: {exc}") from None
+    return ascii_label.lower(), f"{part} label {label!r} converted to {ascii_label!r} (IDNA 2003)"
+
+
+def _labels(text: str, part: str, pattern: re.Pattern[str]) -> tuple[list[str], list[str]]:
+    if text == "":
+        raise InvalidKeyName(f"{part} is empty")
+    labels: list[str] = []
+    notes: list[str] = []
+    for raw in text.split("."):
+        if raw == "":
+            raise InvalidKeyName(f"{part} {text!r} has an empty label")
+        label, note = _to_ascii_label(raw, part)
+        if note:
+            notes.append(note)
+        if len(label) > MAX_LABEL_OCTETS:
+            raise InvalidKeyName(
+                f"{part} label {label[:20]!r}... is {len(label)} octets (max {MAX_LABEL_OCTETS})"
+            )
+        if not pattern.match(label):
+            allowed = "letters, digits, '-', '_'" if part == "selector" else "letters, digits, '-'"
+            raise InvalidKeyName(
+                f"{part} label {raw!r} is not a valid DNS label ({allowed}; no '-' first or last)"
+            )
+        labels.append(label)
+    return labels, notes
+
+
+def key_name(query: KeyQuery) -> NormalisedName:
+    """Validate ``query`` and return the TXT name to look up.
+
+    Raises :class:`InvalidKeyName` (a ``ValueError``) with a sentence for the
+    report when the selector or domain cannot be turned into a DNS name.
+    """
+    selector, domain = query.selector, query.domain
+    if not isinstance(selector, str) or not isinstance(domain, str):
+        raise InvalidKeyName("selector and domain must be text")
+    if domain.endswith(".") and domain != ".":
+        domain = domain[:-1]
+    sel_labels, sel_notes = _labels(selector, "selector", _SELECTOR_LABEL)
+    dom_labels, dom_notes = _labels(domain, "domain", _DOMAIN_LABEL)
+    name = ".".join([*sel_labels, DOMAINKEY_LABEL, *dom_labels])
+    if len(name) > MAX_NAME_OCTETS:
+        raise InvalidKeyName(f"key name is {len(name)} octets (max {MAX_NAME_OCTETS})")
+    return NormalisedName(name, tuple(sel_notes + dom_notes))
+
+
+def _zone_key(text: str) -> str:
+    """Lower-case, drop one trailing dot, A-label any U-label (zone files are trusted)."""
+    if text.endswith("."):
+        text = text[:-1]
+    out = []
+    for label in text.split("."):
+        try:
+            out.append(label.encode("idna").decode("ascii").lower() if label else label)
+        except UnicodeError:
+            out.append(label.lower())
+    return ".".join(out)
+
+
+def _normalise_suffix(suffix: str) -> str:
+    key = _zone_key(suffix.strip().lstrip("."))
+    if not key:
+        raise ValueError(f"empty domain suffix {suffix!r}")
+    return key
+
+
+def _under(name: str, suffix: str) -> bool:
+    return name == suffix or name.endswith("." + suffix)
+
+
+# One name's data: the TXT records in zone order, and a failure marker if any.
+_Entry = tuple[tuple[str, ...], LookupStatus | None]
+
+
+def _parse_entries(name: str, entries: object) -> _Entry:
+    if isinstance(entries, str):  # flat layout: one TXT record
+        return (entries,), None
+    if not isinstance(entries, list):
+        raise ValueError(f"zone entry for {name!r} must be a list of [type, value] pairs")
+    records: list[str] = []
+    marker: LookupStatus | None = None
+    for item in entries:
+        if (
+            not isinstance(item, list | tuple)
+            or len(item) != 2
+            or not isinstance(item[0], str)
+            or not isinstance(item[1], str)
+        ):
+            raise ValueError(f"zone entry for {name!r} has a malformed item {item!r}")
+        kind = item[0].lower()
+        if kind == "txt":
+            records.append(item[1])
+        elif kind in _MARKERS:
+            marker = marker or _MARKERS[kind]
+    return tuple(records), marker
+
+
+def _parse_zone(zone: Mapping[str, object]) -> dict[str, _Entry]:
+    if not isinstance(zone, Mapping):
+        raise ValueError("a zone must be a JSON object {domain: {name: [[type, value]]}}")
+    names: dict[str, _Entry] = {}
+    for domain, content in zone.items():
+        if not isinstance(domain, str):
+            raise ValueError(f"zone key {domain!r} is not text")
+        if isinstance(content, str):
+            names[_zone_key(domain)] = _parse_entries(domain, content)
+            continue
+        if not isinstance(content, Mapping):
+            raise ValueError(f"zone content for {domain!r} must be an object or a string")
+        base = _zone_key(domain)
+        for rel, entries in content.items():
+            rel_key = _zone_key(str(rel))
+            full = base if rel_key in ("", "@") else f"{rel_key}.{base}"
+            names[full] = _parse_entries(full, entries)
+    return names
+
+
+class StaticResolver:
+    """A :class:`~analysis.lookup.KeyLookup` over a declarative zone (see module docs)."""
+
+    transport = "static"
+
+    def __init__(
+        self,
+        zone: Mapping[str, object] | None = None,
+        *,
+        suffixes: Iterable[str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._names: dict[str, _Entry] = _parse_zone(zone or {})
+        self._suffixes: tuple[str, ...] | None = (
+            None if suffixes is None else tuple(_normalise_suffix(s) for s in suffixes)
+        )
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._existing = self._existing_names(self._names)
+        #: Every answer given, in order (the "records every query" of STYLE.md).
+        self.answers: list[KeyAnswer] = []
+
+    @staticmethod
+    def _existing_names(names: Iterable[str]) -> frozenset[str]:
+        # A name exists if it is listed or if a listed name lies below it
+        # (an empty non-terminal, RFC 8020): asking for it gives NODATA.
+        existing: set[str] = set()
+        for name in names:
+            labels = name.split(".")
+            existing.update(".".join(labels[i:]) for i in range(len(labels)))
+        return frozenset(existing)
+
+    # -- constructors ---------------------------------------------------------
+
+    @classmethod
+    def from_json_file(
+        cls,
+        path: str | Path,
+        *,
+        suffixes: Iterable[str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> StaticResolver:
+        """Load a ``dns.json`` zone; a malformed file raises ``ValueError`` naming it."""
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+            return cls(data, suffixes=suffixes, clock=clock)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{p}: {exc}") from exc
+
+    @classmethod
+    def merge(cls, *resolvers: StaticResolver) -> StaticResolver:
+        """One resolver serving every zone; a later resolver wins for a name in several.
+
+        A restricted input contributes only the names it serves; the result is
+        restricted to the union of suffixes if every input is restricted.
+        """
+        merged = cls()
+        names: dict[str, _Entry] = {}
+        all_suffixes: list[str] = []
+        unrestricted = not resolvers
+        for r in resolvers:
+            names.update({n: e for n, e in r._names.items() if r._serves_name(n)})
+            if r._suffixes is None:
+                unrestricted = True
+            else:
+                all_suffixes.extend(s for s in r._suffixes if s not in all_suffixes)
+        merged._names = names
+        merged._existing = cls._existing_names(names)
+        merged._suffixes = None if unrestricted else tuple(all_suffixes)
+        if resolvers:
+            merged._clock = resolvers[-1]._clock
+        return merged
+
+    def restrict_to_suffixes(self, *suffixes: str) -> StaticResolver:
+        """A copy that serves only names under the given domain suffixes.
+
+        ``"example"`` and ``".example"`` both mean the domain ``example`` and
+        everything below it (matched by whole labels: not ``badexample``).
+        """
+        if not suffixes:
+            raise ValueError("restrict_to_suffixes needs at least one suffix")
+        restricted = StaticResolver.merge(self)
+        wanted = tuple(_normalise_suffix(s) for s in suffixes)
+        if self._suffixes is not None:  # restricting twice keeps the intersection
+            narrowed: list[str] = []
+            for w in wanted:
+                for s in self._suffixes:
+                    inner = w if _under(w, s) else s if _under(s, w) else None
+                    if inner is not None and inner not in narrowed:
+                        narrowed.append(inner)
+            wanted = tuple(narrowed)
+        restricted._suffixes = wanted
+        restricted._names = {
+            n: e for n, e in restricted._names.items() if restricted._serves_name(n)
+        }
+        restricted._existing = self._existing_names(restricted._names)
+        return restricted
+
+    # -- queries ----------------------------------------------------------------
+
+    @property
+    def suffixes(self) -> tuple[str, ...] | None:
+        return self._suffixes
+
+    def names(self) -> list[str]:
+        """Every name the zone lists, sorted (lower case, no trailing dot)."""
+        return sorted(self._names)
+
+    def _serves_name(self, name: str) -> bool:
+        return self._suffixes is None or any(_under(name, s) for s in self._suffixes)
+
+    def serves(self, query: KeyQuery) -> bool:
+        """Whether this resolver may answer ``query`` (False outside its suffixes)."""
+        try:
+            return self._serves_name(key_name(query).name)
+        except InvalidKeyName:
+            return True  # it answers INVALID_NAME itself
+
+    def lookup(self, query: KeyQuery) -> KeyAnswer:
+        status, records, detail = self._resolve(query)
+        answer = KeyAnswer(
+            query=query,
+            status=status,
+            records=records,
+            detail=detail,
+            fetched_at=self._clock(),
+            elapsed_ms=0.0,
+            ttl=None,
+            transport=self.transport,
+        )
+        with self._lock:
+            self.answers.append(answer)
+        return answer
+
+    def lookup_many(self, queries: list[KeyQuery]) -> dict[KeyQuery, KeyAnswer]:
+        return {q: self.lookup(q) for q in dict.fromkeys(queries)}
+
+    def _resolve(self, query: KeyQuery) -> tuple[LookupStatus, tuple[str, ...], str]:
+        try:
+            normalised = key_name(query)
+        except InvalidKeyName as exc:
+            return LookupStatus.INVALID_NAME, (), str(exc)
+        name = normalised.name
+        notes = list(normalised.notes)
+        if not self._serves_name(name):
+            served = ", ".join("." + s for s in self._suffixes or ())
+            return LookupStatus.ERROR, (), f"{name} is not served by this static zone ({served})"
+        entry = self._names.get(name)
+        if entry is None:
+            if name in self._existing:
+                notes.insert(0, f"{name} exists only as a parent of other names (static zone)")
+                return LookupStatus.NODATA, (), "; ".join(notes)
+            notes.insert(0, f"{name} is not in the static zone")
+            return LookupStatus.NXDOMAIN, (), "; ".join(notes)
+        records, marker = entry
+        if marker is not None:
+            notes.insert(0, f"simulated {marker.value} (static zone marker)")
+            return marker, (), "; ".join(notes)
+        if not records:
+            notes.insert(0, f"{name} is in the static zone without a TXT record")
+            return LookupStatus.NODATA, (), "; ".join(notes)
+        return LookupStatus.FOUND, records, "; ".join(notes)
+
+    def __repr__(self) -> str:
+        limit = "" if self._suffixes is None else f", suffixes={list(self._suffixes)!r}"
+        return f"<StaticResolver {len(self._names)} names{limit}>"
