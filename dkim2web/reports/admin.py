@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import Analysis, AnalysisRun
+
+
+class AnalysisRunInline(admin.TabularInline):
+    model = AnalysisRun
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "result", "engine_version", "draft")
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.register(Analysis)
+class AnalysisAdmin(admin.ModelAdmin):
+    list_display = ("id", "filename", "owner", "status", "size", "created_at")
+    list_filter = ("status", "envelope_source")
+    search_fields = ("id", "sha256", "filename", "mail_from")
+    readonly_fields = (
+        "id",
+        "sha256",
+        "size",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "attempts",
+    )
+    raw_id_fields = ("owner",)
+    inlines = (AnalysisRunInline,)
+
+
+@admin.register(AnalysisRun)
+class AnalysisRunAdmin(admin.ModelAdmin):
+    list_display = ("analysis", "result", "engine_version", "draft", "created_at")
+    list_filter = ("result", "engine_version")
+    raw_id_fields = ("analysis",)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ReportsConfig(AppConfig):
+    name = "dkim2web.reports"
+    label = "reports"
+    verbose_name = "DKIM2 analyses"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,88 @@
+"""Stored analyses. Thin on purpose: the logic lives in the engine and in services.py."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Analysis(models.Model):
+    """One uploaded (or received) message and the state of its verification."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    class EnvelopeSource(models.TextChoices):
+        NONE = "none", "no envelope"
+        USER = "user", "given by the user"
+        SMTP = "smtp", "from the SMTP session"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Null for analyses made from the command line or by anonymous visitors.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="analyses",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The bytes exactly as received: signatures cover bytes, so nothing may normalise them.
+    raw_message = models.BinaryField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    filename = models.CharField(max_length=255, blank=True)
+    size = models.PositiveIntegerField()
+    mail_from = models.TextField(blank=True)
+    rcpt_to = models.JSONField(default=list, blank=True)
+    envelope_source = models.CharField(
+        max_length=8, choices=EnvelopeSource.choices, default=EnvelopeSource.NONE
+    )
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name_plural = "analyses"
+
+    def __str__(self) -> str:
+        return f"{self.filename or self.sha256[:12]} ({self.status})"
+
+    @property
+    def raw_bytes(self) -> bytes:
+        # PostgreSQL hands BinaryField back as a memoryview, SQLite as bytes.
+        return bytes(self.raw_message)
+
+
+class AnalysisRun(models.Model):
+    """One engine run over an analysis; a re-run adds a row and keeps the earlier ones."""
+
+    class Result(models.TextChoices):
+        PASS = "pass"
+        FAIL = "fail"
+        PERMERROR = "permerror"
+        TEMPERROR = "temperror"
+        NONE = "none"
+
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="runs")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    result = models.CharField(max_length=16, choices=Result.choices)
+    report = models.JSONField()  # the engine's versioned JSON report (schema_version inside)
+    engine_version = models.CharField(max_length=32)
+    draft = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.result} ({self.engine_version}, {self.draft})"

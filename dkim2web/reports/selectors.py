@@ -1,0 +1,39 @@
+"""Reads of stored analyses (HackSoft selectors: keyword-only, typed, no side effects)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+
+from .models import Analysis, AnalysisRun
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+def analysis_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Analysis]:
+    """The user's own analyses, newest first; none for an anonymous visitor."""
+    if not user.is_authenticated:
+        return Analysis.objects.none()
+    return Analysis.objects.filter(owner=user).defer("raw_message")
+
+
+def analysis_get_for_user(
+    *, analysis_id: uuid.UUID | str, user: AbstractBaseUser | AnonymousUser
+) -> Analysis:
+    """One of the user's analyses; raises Analysis.DoesNotExist for anyone else's.
+
+    Views turn that into a 404, so another user cannot even learn that the id exists.
+    """
+    return analysis_list_for_user(user=user).get(pk=analysis_id)
+
+
+def analysis_latest_run(*, analysis: Analysis) -> AnalysisRun | None:
+    return analysis.runs.order_by("-created_at", "-pk").first()
+
+
+def analysis_runs(*, analysis: Analysis) -> QuerySet[AnalysisRun]:
+    """Every run of an analysis, newest first."""
+    return analysis.runs.order_by("-created_at", "-pk")
