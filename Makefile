@@ -1,0 +1,78 @@
+# make run   -- the app on http://127.0.0.1:8000/ (SQLite, tasks in-process, DEBUG on)
+# make test  -- ruff, then the whole pytest suite
+# Both build .venv first, with the first Python >= 3.11 found on PATH.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.dkim2web-installed
+HOST_PORT := 127.0.0.1:8000
+PYTEST_ARGS ?=
+
+# pyenv puts shims on PATH for versions that are not installed, so "command -v" is not
+# enough: each candidate has to run and say it is new enough. Evaluated only when needed.
+PYTHON ?= $(shell for py in python3.12 python3.11 python3.13 python3; do \
+	if "$$py" -c 'import sys; sys.exit(sys.version_info < (3,11))' >/dev/null 2>&1; then \
+		command -v "$$py"; break; fi; done)
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv run test lint bench clean
+
+help:
+	@echo "make run    start the app on http://$(HOST_PORT)/ (SQLite, in-process tasks)"
+	@echo "make test   ruff check + pytest"
+	@echo "make lint   ruff check + mypy"
+	@echo "make bench  run bench/verify.py"
+	@echo "make venv   create/refresh .venv"
+	@echo "make clean  remove .venv and caches (keeps db.sqlite3)"
+
+venv: $(STAMP)
+
+# Reinstall only when pyproject.toml is newer than the stamp; recreate a broken venv
+# (for example one whose interpreter has gone away).
+$(STAMP): pyproject.toml
+	@if ! "$(VPY)" -c 'import sys; sys.exit(sys.version_info < (3,11))' >/dev/null 2>&1; then \
+		if [ -z "$(PYTHON)" ]; then \
+			echo "error: no Python >= 3.11 found (tried python3.12 python3.11 python3.13 python3)" >&2; \
+			exit 1; \
+		fi; \
+		echo "creating $(VENV) with $(PYTHON) ($$($(PYTHON) -V 2>&1))"; \
+		rm -rf "$(VENV)"; \
+		"$(PYTHON)" -m venv "$(VENV)"; \
+	fi
+	$(VPY) -m pip install --quiet --progress-bar off --upgrade pip
+	$(VPY) -m pip install --quiet --progress-bar off -e '.[dev]'
+	@touch "$(STAMP)"
+
+run: venv
+	@export DJANGO_DEBUG="$${DJANGO_DEBUG:-1}"; \
+	set -e; \
+	$(VPY) manage.py migrate --noinput; \
+	echo; \
+	echo "dkim2web: http://$(HOST_PORT)/"; \
+	echo "  database: $${DATABASE_URL:-SQLite db.sqlite3}"; \
+	echo "  tasks:    $${CELERY_BROKER_URL:-in-process (no CELERY_BROKER_URL)}"; \
+	echo; \
+	exec $(VPY) manage.py runserver $(HOST_PORT)
+
+test: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy analysis dkim2web
+
+bench: venv
+	@if [ -f bench/verify.py ]; then \
+		$(VPY) bench/verify.py; \
+	else \
+		echo "no bench/verify.py yet"; \
+	fi
+
+clean:
+	rm -rf $(VENV) .ruff_cache .mypy_cache .pytest_cache build dist *.egg-info staticfiles
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
