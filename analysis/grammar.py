@@ -137,6 +137,9 @@ def parse_selector(value: str) -> str:
     return text
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 @dataclass(frozen=True)
 class Address:
     """A decoded ``mf=`` or ``rt=`` value (reverse-path / Forward-path)."""
@@ -164,7 +167,7 @@ def parse_address(text: str, what: str, *, allow_null: bool, allow_bare: bool) -
     Mail-parameters (S06 §8.5, §8.6).  ``allow_bare`` accepts a bare address
     (``--compat``, earlier drafts)."""
     raw = text
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
+    if _CONTROL.search(raw):
         raise GrammarError(f"{what} contains control characters")
     bracketed = raw.startswith("<") and raw.endswith(">")
     if not bracketed:

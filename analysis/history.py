@@ -61,20 +61,89 @@ def header_changes(before: list[HeaderField], after: list[HeaderField]) -> list[
 _HUNK = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
 
 
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """Length of the common prefix of two byte strings, in C-speed comparisons."""
+    n = min(len(a), len(b))
+    step = 1 << 16
+    pos = 0
+    while pos < n and a[pos : pos + step] == b[pos : pos + step]:
+        pos += step
+    if pos >= n:
+        return n
+    lo, hi = pos, min(pos + step, n)  # the first difference lies in [lo, hi)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[lo : mid + 1] == b[lo : mid + 1]:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    """Length of the common suffix, at most ``limit`` octets."""
+    n = min(len(a), len(b), limit)
+    step = 1 << 16
+    k = 0
+    while k < n and a[len(a) - min(k + step, n) : len(a) - k] == b[len(b) - min(k + step, n) : len(b) - k]:
+        k = min(k + step, n)
+    if k >= n:
+        return n
+    lo, hi = k, min(k + step, n)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[len(a) - mid : len(a) - k] == b[len(b) - mid : len(b) - k]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _split_lines(data: bytes) -> list[bytes]:
+    if not data:
+        return []
+    parts = data.split(b"\r\n")
+    if data.endswith(b"\r\n"):
+        parts.pop()
+    return parts
+
+
 def body_diff(before: Body, after: Body, *, context: int = 3) -> tuple[list[str], bool]:
-    """Unified diff of two bodies' lines, bounded to ``MAX_DIFF_LINES`` lines."""
-    a = before.lines()
-    b = after.lines()
-    head = 0
-    limit = min(len(a), len(b))
-    while head < limit and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
-    start = max(0, head - context)
-    a_mid = a[start : len(a) - max(0, tail - context)]
-    b_mid = b[start : len(b) - max(0, tail - context)]
+    """Unified diff of two bodies' lines, bounded to ``MAX_DIFF_LINES`` lines.
+
+    The common prefix and suffix are found with byte comparisons; only the
+    differing middle (plus context lines) is split into lines and diffed.
+    """
+    a = before.to_bytes()
+    b = after.to_bytes()
+    if a == b:
+        return [], False
+    p = _common_prefix(a, b)
+    p = a.rfind(b"\r\n", 0, p - 1) + 2 if p > 0 else 0  # back to the start of a line
+    if p > len(a) or not (a[:p].endswith(b"\r\n") or p == 0):
+        p = 0
+    s = _common_suffix(a, b, min(len(a), len(b)) - p)
+    # keep whole lines in the suffix: it must start right after a CRLF
+    while s > 0 and not (a[: len(a) - s].endswith(b"\r\n") and b[: len(b) - s].endswith(b"\r\n")):
+        s -= 1
+    # widen by `context` lines on each side
+    start = p
+    for _ in range(context):
+        if start == 0:
+            break
+        q = a.rfind(b"\r\n", 0, start - 2) if start >= 2 else -1
+        start = q + 2 if q >= 0 else 0
+    stop_a, stop_b = len(a) - s, len(b) - s
+    for _ in range(context):
+        nxt = a.find(b"\r\n", stop_a)
+        if nxt < 0:
+            stop_a, stop_b = len(a), len(b)
+            break
+        stop_b += nxt + 2 - stop_a
+        stop_a = nxt + 2
+    first_line = a.count(b"\r\n", 0, start)  # lines before the window
+    a_mid = _split_lines(a[start:stop_a])
+    b_mid = _split_lines(b[start:stop_b])
     text_a = [x.decode("utf-8", "replace") for x in a_mid]
     text_b = [x.decode("utf-8", "replace") for x in b_mid]
     lines: list[str] = []
@@ -82,8 +151,8 @@ def body_diff(before: Body, after: Body, *, context: int = 3) -> tuple[list[str]
                                      fromfile="before", tofile="after"):
         m = _HUNK.match(line)
         if m:
-            line = (f"@@ -{int(m.group(1)) + start}{m.group(2) or ''} "
-                    f"+{int(m.group(3)) + start}{m.group(4) or ''} @@")
+            line = (f"@@ -{int(m.group(1)) + first_line}{m.group(2) or ''} "
+                    f"+{int(m.group(3)) + first_line}{m.group(4) or ''} @@")
         lines.append(line)
         if len(lines) >= limits.MAX_DIFF_LINES:
             return lines, True

@@ -145,27 +145,56 @@ class Body:
         return self._line_count
 
     def line_start(self, number: int) -> int:
-        """Offset of the first octet of line ``number`` (1-based); ``end`` past the last."""
-        if number > self.line_count():
+        """Offset of the first octet of line ``number`` (1-based); ``end`` past the last.
+
+        Walks from the nearest known point (the last answer, the start, or the
+        end) with C-speed ``count``/``find``/``rfind`` over blocks, never a
+        Python loop per line of the whole body.
+        """
+        total = self.line_count()
+        if number > total:
             return self.end
+        if number <= 1:
+            return self.start
+        buf, end = self.buf, self.end
         line, pos = self._pos_cache
         if number < line:
             line, pos = 1, self.start
-        buf, end = self.buf, self.end
+        from_end = total + 1 - number
+        if from_end < number - line and from_end <= 64:
+            # Near the end: step back over `from_end` line ends.
+            p = end
+            if not buf.endswith(CRLF, self.start, end):
+                # the trailing partial line is line `total`; it starts after the last CRLF
+                p = buf.rfind(CRLF, self.start, end) + 2
+                from_end -= 1
+                cut = p - 2
+            else:
+                cut = end - 2
+            for _ in range(from_end):
+                q = buf.rfind(CRLF, self.start, cut)
+                p = q + 2 if q >= 0 else self.start
+                cut = q
+            self._pos_cache = (number, p)
+            return p
         remaining = number - line
-        if remaining > 64:
-            # Binary search on C-speed counts instead of a per-line loop.
-            lo, hi = pos, end
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if buf.count(CRLF, pos, mid) >= remaining:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            # lo is the first offset with `remaining` whole CRLFs in [pos, lo):
-            # the start of line `number`.
-            pos = lo
-            remaining = 0
+        block = 1 << 14
+        while remaining > 0:
+            stop = min(pos + block, end)
+            n = buf.count(CRLF, pos, stop)
+            if n < remaining or stop == end:
+                if n >= remaining:
+                    break
+                # A CRLF may straddle the block edge: resume just before it.
+                if stop < end and buf[stop - 1 : stop + 1] == CRLF:
+                    stop -= 1
+                    n = buf.count(CRLF, pos, stop)
+                remaining -= n
+                pos = stop
+                if stop == end:
+                    break
+                continue
+            break
         while remaining > 0:
             nxt = buf.find(CRLF, pos, end)
             if nxt < 0:
@@ -210,12 +239,16 @@ class ParsedMessage:
         return ""
 
 
-def normalise_line_ends(raw: bytes) -> tuple[bytes, Finding | None]:
-    """Convert bare LF to CRLF (S06 §13 network-normal form)."""
+def normalise_line_ends(raw: bytes) -> tuple[bytes, Finding | None, int]:
+    """Convert bare LF to CRLF (S06 §13 network-normal form).
+
+    Returns the data, a finding if anything was converted, and the number of
+    CRLF pairs in the result (so callers need not count again).
+    """
     lf = raw.count(b"\n")
     crlf = raw.count(CRLF)
     if lf == crlf:
-        return raw, None
+        return raw, None, crlf
     if crlf == 0:
         return raw.replace(b"\n", CRLF), note(
             "message.lf-line-ends",
@@ -224,7 +257,7 @@ def normalise_line_ends(raw: bytes) -> tuple[bytes, Finding | None]:
             severity=Severity.INFO,
             detail=f"{lf} LF line ends; DKIM2 hashes the message as sent over SMTP, with CRLF.",
             spec="S06 §13",
-        )
+        ), lf
     fixed = raw.replace(CRLF, b"\n").replace(b"\n", CRLF)
     return fixed, note(
         "message.mixed-line-ends",
@@ -232,7 +265,7 @@ def normalise_line_ends(raw: bytes) -> tuple[bytes, Finding | None]:
         Step.MESSAGE,
         detail=f"{lf - crlf} bare LF among {crlf} CRLF line ends.",
         spec="S06 §13",
-    )
+    ), lf
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -251,11 +284,12 @@ def parse_message(raw: bytes) -> ParsedMessage:
         )
         return ParsedMessage([], Body.of(b""), size, b"", findings, fatal=True)
 
-    data, conv = normalise_line_ends(raw)
+    data, conv, crlf_count = normalise_line_ends(raw)
     if conv:
         findings.append(conv)
     if data.startswith(b"From ") and b"\r\n" in data[:1000]:
         eol = data.index(CRLF)
+        crlf_count -= 1
         findings.append(
             note(
                 "message.mbox-from-line",
@@ -266,7 +300,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
             )
         )
         data = data[eol + 2 :]
-    bare_cr = data.count(b"\r") - data.count(CRLF)
+    bare_cr = data.count(b"\r") - crlf_count
     if bare_cr:
         findings.append(
             note(

@@ -7,6 +7,7 @@ objects (STYLE.md).  ``ChainReport.to_json()`` is also what ``dkim2 verify
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -202,7 +203,7 @@ class InstanceDiff:
 @dataclass
 class MessageSummary:
     size: int
-    sha256: str
+    raw: bytes = field(repr=False, compare=False)  # the message as received
     subject: str
     from_: str
     to: str
@@ -210,6 +211,11 @@ class MessageSummary:
     date: str
     header_fields: int
     body_size: int
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """SHA-256 of the message as received (computed on first use: not on the hot path)."""
+        return hashlib.sha256(self.raw).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         return {

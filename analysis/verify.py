@@ -111,7 +111,7 @@ class Prepared:
     """Everything learned before any key is fetched."""
 
     raw_size: int
-    raw_sha256: str
+    raw: bytes
     message: ParsedMessage
     options: Options
     instances: dict[int, MessageInstance] = field(default_factory=dict)
@@ -164,7 +164,7 @@ def prepare(raw: bytes, options: Options | None = None) -> Prepared:
     msg = parse_message(raw)
     prep = Prepared(
         raw_size=len(raw),
-        raw_sha256=hashlib.sha256(raw).hexdigest(),
+        raw=raw,
         message=msg,
         options=options,
         findings=list(msg.findings),
@@ -343,7 +343,7 @@ def verify_prepared(
     msg = prep.message
     summary_obj = MessageSummary(
         size=prep.raw_size,
-        sha256=prep.raw_sha256,
+        raw=prep.raw,
         subject=msg.first_text("subject")[:500],
         from_=msg.first_text("from")[:500],
         to=msg.first_text("to")[:500],

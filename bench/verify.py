@@ -1,0 +1,175 @@
+"""Benchmark of the DKIM2 engine against the crypto floor measured in the same run.
+
+Prints, on this machine:
+* the crypto floor: RSA-2048 verify, Ed25519 verify, SHA-256 throughput;
+* (a) a 5-hop 50 KB chain where no hop changed the content,
+* (b) the same where every hop changed the body (a footer each),
+* (c) a 25 MB message (one hop), with peak memory (tracemalloc) as a multiple of its size;
+each as time per message and as a ratio to the floor of the work it must do (signature
+verifications plus SHA-256 over every octet hashed).  Goals (issue #2): (a) <= 3x, (b) <= 5x,
+(c) peak memory <= 4x the message.
+
+Usage: python bench/verify.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa  # noqa: E402
+from cryptography.hazmat.primitives.hashes import SHA256  # noqa: E402
+
+from analysis import Envelope, State, analyze  # noqa: E402
+from analysis.keys import public_record_for  # noqa: E402
+from analysis.resolvers import StaticResolver  # noqa: E402
+from analysis.sign import SigningKey, sign  # noqa: E402
+
+T0 = 1790000000
+
+
+def best_per_call(fn: Callable[[], object], *, seconds: float = 0.5, repeat: int = 5) -> float:
+    """Median over `repeat` rounds of the mean time per call, each round ~seconds/repeat."""
+    fn()
+    n = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        took = time.perf_counter() - start
+        if took > seconds / repeat / 4 or n > 1_000_000:
+            break
+        n *= 2
+    rounds = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        rounds.append((time.perf_counter() - start) / n)
+    return statistics.median(rounds)
+
+
+def make_body(size: int) -> bytes:
+    line = b"The quick brown fox jumps over the lazy dog, again and again and again.\r\n"
+    return (line * (size // len(line) + 1))[:size].rsplit(b"\r\n", 1)[0] + b"\r\n"
+
+
+def build_chain(keys: list[tuple[str, SigningKey]], body: bytes, *, change_body: bool) -> bytes:
+    msg = (
+        b"From: Alice <alice@d0.example>\r\nTo: list@d1.example\r\nSubject: benchmark\r\n"
+        b"Date: Mon, 21 Sep 2026 13:33:00 +0000\r\nMessage-ID: <bench@d0.example>\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n" + body
+    )
+    for hop, (domain, key) in enumerate(keys, 1):
+        nxt = f"d{hop}.example"
+        previous = msg
+        if change_body and hop > 1:
+            msg = msg + f"-- footer added by {domain}\r\n".encode()
+        result = sign(
+            msg, domain=domain, keys=[key], timestamp=T0 + hop * 10,
+            mail_from=f"<bounce@{domain}>", rcpt_to=[f"<user@{nxt}>"],
+            previous=previous if change_body and hop > 1 else None,
+        )
+        msg = result.message
+    return msg
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="shorter rounds")
+    args = parser.parse_args()
+    secs = 0.3 if args.quick else 1.0
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ed_key = ed25519.Ed25519PrivateKey.generate()
+    data = b"x" * 200
+    rsa_sig = rsa_key.sign(data, padding.PKCS1v15(), SHA256())
+    ed_sig = ed_key.sign(hashlib.sha256(data).digest())
+    rsa_pub, ed_pub = rsa_key.public_key(), ed_key.public_key()
+    t_rsa = best_per_call(lambda: rsa_pub.verify(rsa_sig, data, padding.PKCS1v15(), SHA256()),
+                          seconds=secs)
+    t_ed = best_per_call(lambda: ed_pub.verify(ed_sig, hashlib.sha256(data).digest()), seconds=secs)
+    mb = b"\0" * (1 << 20)
+    t_sha_mb = best_per_call(lambda: hashlib.sha256(mb).digest(), seconds=secs)
+    sha_per_byte = t_sha_mb / len(mb)
+    print("crypto floor")
+    print(f"  RSA-2048 verify      {t_rsa * 1e6:8.1f} us")
+    print(f"  Ed25519 verify       {t_ed * 1e6:8.1f} us")
+    print(f"  SHA-256              {1 / sha_per_byte / 1e6:8.0f} MB/s")
+
+    # Five hops, alternating Ed25519 and RSA-2048, each signer a different domain.
+    zone: dict[str, dict[str, list[list[str]]]] = {}
+    hops: list[tuple[str, SigningKey]] = []
+    for n in range(5):
+        key = ed_key if n % 2 == 0 else rsa_key
+        domain = f"d{n}.example"
+        zone[domain] = {"s1._domainkey": [["txt", public_record_for(key)]]}
+        hops.append((domain, SigningKey("s1", key)))
+    resolver = StaticResolver(zone)
+    verify_floor = sum(t_ed if n % 2 == 0 else t_rsa for n in range(5))
+    body = make_body(50 * 1024)
+
+    def run(raw: bytes, envelope: Envelope) -> None:
+        report = analyze(raw, lookup=resolver, envelope=envelope, now=T0 + 100)
+        assert report.result == State.PASS, report.summary
+
+    env = Envelope("<bounce@d4.example>", ["<user@d5.example>"])
+    results = {}
+    for label, change in (("a", False), ("b", True)):
+        raw = build_chain(hops, body, change_body=change)
+        run(raw, env)
+        header_len = raw.index(b"\r\n\r\n")
+        bodies = 5 if change else 1
+        hashed = len(raw) - header_len + (bodies - 1) * len(body) + 5 * (header_len + 600)
+        floor = verify_floor + hashed * sha_per_byte
+        took = best_per_call(lambda raw=raw: run(raw, env), seconds=secs * 2)
+        results[label] = (took, floor)
+        what = "no hop changed content" if not change else "every hop changed the body"
+        print(f"({label}) 5-hop {len(raw) // 1024} KB chain, {what}")
+        print(f"  engine {took * 1e3:7.3f} ms/message   floor {floor * 1e3:7.3f} ms   "
+              f"ratio {took / floor:5.2f}x   ({1 / took:7.0f} messages/s on one core)")
+
+    big_body = make_body(25 * 1024 * 1024 - 4096)
+    big = build_chain(hops[:1], big_body, change_body=False)
+    env1 = Envelope("<bounce@d0.example>", ["<user@d1.example>"])
+    gc.collect()
+    start = time.perf_counter()
+    run(big, env1)
+    took = time.perf_counter() - start
+    floor = t_ed + len(big) * sha_per_byte
+    tracemalloc.start()
+    run(big, env1)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    lf_big = big.replace(b"\r\n", b"\n")  # a file saved with LF: the engine must convert it
+    tracemalloc.start()
+    analyze(lf_big, lookup=resolver, envelope=env1, now=T0 + 100)
+    _, lf_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    total = (len(big) + peak) / len(big)
+    lf_total = (len(lf_big) + lf_peak) / len(lf_big)
+    print(f"(c) one {len(big) / 2**20:.1f} MB message")
+    print(f"  engine {took * 1e3:7.1f} ms   floor {floor * 1e3:7.1f} ms   ratio {took / floor:5.2f}x")
+    print(f"  peak memory (input + allocations): CRLF file {total:4.2f}x the message, "
+          f"LF file (converted to CRLF) {lf_total:4.2f}x")
+    goals = [
+        ("(a) within 3x", results["a"][0] / results["a"][1] <= 3),
+        ("(b) within 5x", results["b"][0] / results["b"][1] <= 5),
+        ("(c) peak memory within 4x", max(total, lf_total) <= 4),
+    ]
+    print("goals: " + ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in goals))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
