@@ -58,9 +58,14 @@ run: venv
 	echo; \
 	exec $(VPY) manage.py runserver $(HOST_PORT)
 
+# pytest runs even when ruff fails, so one run reports both (and CI always shows pytest's
+# summary line); the target fails if either did.
 test: venv
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=$$?; \
+	$(VENV)/bin/pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED (ruff and/or pytest, see above)" >&2; fi; \
+	exit $$status
 
 lint: venv
 	$(VENV)/bin/ruff check .
