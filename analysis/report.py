@@ -247,6 +247,8 @@ class ChainReport:
     findings: list[Finding]
     dns: list[KeyAnswer]
     options: dict[str, Any] = field(default_factory=dict)
+    replay_key: str | None = None  # m=1 hashes: the identity used by the replay check
+    exploded: bool = False  # some signature carries f=exploded
 
     @property
     def envelope_checked(self) -> bool:
@@ -273,4 +275,5 @@ class ChainReport:
             "diffs": [d.to_json() for d in self.diffs],
             "findings": [f.to_json() for f in self.findings],
             "dns": [a.to_json() for a in self.dns],
+            "replay": {"key": self.replay_key, "exploded": self.exploded},
         }

@@ -368,8 +368,29 @@ def verify_prepared(
         dns=[answers[q] for q in prep.key_queries if q in answers],
         options=prep.options.to_json(),
     )
+    report.replay_key = _replay_key(prep)
+    report.exploded = any("exploded" in s.flag_set for s in prep.signatures.values())
     report.summary = summarise(report)
     return report
+
+
+def _replay_key(prep: Prepared) -> str | None:
+    """Identity of the original message for the replay check (S06 §11.9;
+    SPEC-NOTES §11 A27: the m=1 header and body hashes)."""
+    mi1 = prep.instances.get(1)
+    if mi1 is None:
+        return None
+    return ";".join(f"{h.algorithm}:{h.header_hash_b64}:{h.body_hash_b64}" for h in mi1.hashes)
+
+
+def duplicate_finding(copies: int) -> Finding:
+    """The stateful replay verdict (S06 §11.9), for a caller that has seen ``copies``
+    messages with the same replay key and no ``exploded`` flag in any of them."""
+    return Finding("replay.duplicate", State.FAIL, "FAIL: Duplicate message with no exploded flag",
+                   Step.REPLAY,
+                   detail=(f"{copies} copies of this message (same m=1 hashes) were received and "
+                           "no signature says the message was sent to several recipients"),
+                   spec="S06 §11.9; SPEC-NOTES §11 A27")
 
 
 def _hints(prep: Prepared) -> EnvelopeHints:
