@@ -21,7 +21,13 @@ from .lookup import KeyLookup
 from .report import ChainReport, Envelope
 from .verify import DRAFT, ENGINE_VERSION, Options, analyze, prepare, verify_prepared
 
-EXIT_FOR_STATE = {State.PASS: 0, State.FAIL: 1, State.PERMERROR: 2, State.TEMPERROR: 3, State.NONE: 4}
+EXIT_FOR_STATE = {
+    State.PASS: 0,
+    State.FAIL: 1,
+    State.PERMERROR: 2,
+    State.TEMPERROR: 3,
+    State.NONE: 4,
+}
 EX_USAGE = 64
 EX_NOINPUT = 66
 EX_SOFTWARE = 70
@@ -49,10 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--dns-json", type=Path, help="serve keys from a dns.json zone instead of DNS")
     v.add_argument("--now", type=int, help="verification clock, unix seconds (0: do not check t=)")
     v.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
-    v.add_argument("--compat", action="store_true",
-                   help="accept earlier-draft artefacts that do not weaken security")
-    v.add_argument("--null-body-is-error", action="store_true",
-                   help="treat a null body recipe as PERMERROR (S09 behaviour)")
+    v.add_argument(
+        "--compat",
+        action="store_true",
+        help="accept earlier-draft artefacts that do not weaken security",
+    )
+    v.add_argument(
+        "--null-body-is-error",
+        action="store_true",
+        help="treat a null body recipe as PERMERROR (S09 behaviour)",
+    )
     v.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
 
     h = sub.add_parser("history", help="reconstruct every instance and show what each hop changed")
@@ -63,20 +75,34 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sign", help="sign a message as originator, forwarder or reviser")
     s.add_argument("file", type=Path, metavar="FILE", help="the message to sign ('-' for stdin)")
     s.add_argument("--domain", "-d", required=True, help="signing domain (d=)")
-    s.add_argument("--key", "-k", action="append", required=True, metavar="SELECTOR:PEMFILE",
-                   help="selector and PKCS#8 private key file (repeatable for several algorithms)")
+    s.add_argument(
+        "--key",
+        "-k",
+        action="append",
+        required=True,
+        metavar="SELECTOR:PEMFILE",
+        help="selector and PKCS#8 private key file (repeatable for several algorithms)",
+    )
     s.add_argument("--mail-from", help="MAIL FROM of the outgoing transaction (mf=)")
     s.add_argument("--rcpt-to", action="append", default=[], help="RCPT TO (rt=, repeatable)")
     s.add_argument("--next-domain", help="nd= instead of mf=/rt= (S06 §8.7)")
-    s.add_argument("--previous", type=Path,
-                   help="the message as it arrived, when this hop changed it (reviser)")
+    s.add_argument(
+        "--previous",
+        type=Path,
+        help="the message as it arrived, when this hop changed it (reviser)",
+    )
     s.add_argument("--flags", default="", help="comma-separated f= flags, e.g. exploded")
     s.add_argument("--nonce", help="n= value")
     s.add_argument("--timestamp", type=int, help="t= (default: now)")
     s.add_argument("--hash", default="sha256", help="hash algorithms for h=, comma-separated")
-    s.add_argument("--null-body", action="store_true",
-                   help='the earlier body cannot be recreated: record "b": null')
-    s.add_argument("--output", "-o", type=Path, help="write the signed message here (default stdout)")
+    s.add_argument(
+        "--null-body",
+        action="store_true",
+        help='the earlier body cannot be recreated: record "b": null',
+    )
+    s.add_argument(
+        "--output", "-o", type=Path, help="write the signed message here (default stdout)"
+    )
 
     k = sub.add_parser("keygen", help="make a key pair and the TXT record to publish")
     k.add_argument("--type", choices=("rsa", "ed25519"), default="ed25519")
@@ -178,25 +204,44 @@ def render_text(report: ChainReport, name: str = "") -> str:
     add(f"   Subject: {msg.subject!r}  From: {msg.from_!r}  ({msg.size} octets)")
     if report.envelope is None:
         hints = report.envelope_hints
-        add("   Envelope: not checked (no --mail-from/--rcpt-to given)"
+        add(
+            "   Envelope: not checked (no --mail-from/--rcpt-to given)"
             + (f"; Return-Path suggests MAIL FROM {hints.mail_from}" if hints.mail_from else "")
-            + (f"; Delivered-To suggests RCPT TO {', '.join(hints.rcpt_to)}" if hints.rcpt_to else ""))
+            + (
+                f"; Delivered-To suggests RCPT TO {', '.join(hints.rcpt_to)}"
+                if hints.rcpt_to
+                else ""
+            )
+        )
     else:
-        add(f"   Envelope: MAIL FROM {report.envelope.mail_from} RCPT TO "
-            f"{', '.join(report.envelope.rcpt_to)}")
+        add(
+            f"   Envelope: MAIL FROM {report.envelope.mail_from} RCPT TO "
+            f"{', '.join(report.envelope.rcpt_to)}"
+        )
     for hop in report.hops:
         sels = ", ".join(f"{s.selector}/{s.algorithm}={s.result}" for s in hop.selectors)
         delay = f" (+{hop.delay_seconds}s)" if hop.delay_seconds is not None else ""
-        route = (f"nd={hop.next_domain}" if hop.next_domain else
-                 f"{hop.mail_from} -> {', '.join(hop.rcpt_to)}")
+        route = (
+            f"nd={hop.next_domain}"
+            if hop.next_domain
+            else f"{hop.mail_from} -> {', '.join(hop.rcpt_to)}"
+        )
         add(f"-- hop i={hop.hop} m={hop.instance} d={hop.domain}: {hop.result.value.upper()}")
-        add(f"   signed {_when(hop.timestamp)}{delay}; {route}; [{sels}]"
+        add(
+            f"   signed {_when(hop.timestamp)}{delay}; {route}; [{sels}]"
             + (f"; flags {','.join(hop.flags)}" if hop.flags else "")
-            + (f"; custody link {hop.custody_link}" if hop.custody_link not in ("ok", "first") else ""))
+            + (
+                f"; custody link {hop.custody_link}"
+                if hop.custody_link not in ("ok", "first")
+                else ""
+            )
+        )
     for d in report.diffs:
         who = d.hop_domain or f"hop {d.hop}"
-        add(f"-- m={d.before} -> m={d.after} by {who}"
-            + ("" if d.explained else "  (NOT explained by the recipes)"))
+        add(
+            f"-- m={d.before} -> m={d.after} by {who}"
+            + ("" if d.explained else "  (NOT explained by the recipes)")
+        )
         for c in d.header_changes:
             if c.kind == "changed":
                 add(f"   ~ {c.name}: {c.old!r} -> {c.new!r}")
@@ -215,9 +260,13 @@ def render_text(report: ChainReport, name: str = "") -> str:
     if shown:
         add("-- findings")
     for f in shown:
-        where = " ".join(x for x in (f"i={f.hop}" if f.hop else "", f"m={f.instance}" if f.instance else "") if x)
-        add(f"   [{f.state.value if f.state != State.NONE else f.severity.value}] {f.message}"
-            + (f" ({where})" if where else ""))
+        where = " ".join(
+            x for x in (f"i={f.hop}" if f.hop else "", f"m={f.instance}" if f.instance else "") if x
+        )
+        add(
+            f"   [{f.state.value if f.state != State.NONE else f.severity.value}] {f.message}"
+            + (f" ({where})" if where else "")
+        )
         if f.detail:
             add(f"      found: {f.detail}")
         exp = _explain(f)
@@ -229,6 +278,10 @@ def render_text(report: ChainReport, name: str = "") -> str:
                 add(f"      fix: {exp['fix']}")
     add("")
     return "\n".join(lines) + "\n"
+
+
+def _match_word(match: bool | None) -> str:
+    return "ok" if match else ("unknown" if match is None else "MISMATCH")
 
 
 def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
@@ -252,14 +305,13 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
         out.write("No Message-Instance fields: nothing to reconstruct.\n")
         return 0
     for inst in report.instances:
-        hashes = ", ".join(
-            f"{c.part} {c.algorithm} {'ok' if c.match else ('unknown' if c.match is None else 'MISMATCH')}"
-            for c in inst.checks
-        )
+        hashes = ", ".join(f"{c.part} {c.algorithm} {_match_word(c.match)}" for c in inst.checks)
         origin = "as received" if not inst.reconstructed else "reconstructed"
         body = f"{len(inst.body)} octets" if inst.body is not None else "unknown"
-        out.write(f"m={inst.instance} ({origin}; introduced by hop {inst.introduced_by_hop}; "
-                  f"body {body}; {hashes or 'no hashes'})\n")
+        out.write(
+            f"m={inst.instance} ({origin}; introduced by hop {inst.introduced_by_hop}; "
+            f"body {body}; {hashes or 'no hashes'})\n"
+        )
     out.write(render_text(report).split("\n", 3)[-1] if report.diffs else "")
     for d in report.diffs:
         out.write(f"\n== m={d.before} -> m={d.after} ({d.hop_domain or d.hop})\n")

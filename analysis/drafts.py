@@ -51,14 +51,15 @@ def detect_artefacts(prep: Prepared, instances: dict[int, Instance]) -> list[Fin
             out.append(_missing_semicolon("Message-Instance", f"m={m}", instance=m))
         if m > 1 and mi.recipe_bytes is None:
             prev = prep.instances.get(m - 1)
-            same = prev is not None and {(h.algorithm, h.header_hash, h.body_hash) for h in mi.hashes} == {
-                (h.algorithm, h.header_hash, h.body_hash) for h in prev.hashes
-            }
+            same = prev is not None and {
+                (h.algorithm, h.header_hash, h.body_hash) for h in mi.hashes
+            } == {(h.algorithm, h.header_hash, h.body_hash) for h in prev.hashes}
             if same:
                 out.append(
                     note(
                         "draft.recipe-less-instance",
-                        f"Message-Instance m={m} records no change (no r=, same hashes as m={m - 1})",
+                        f"Message-Instance m={m} records no change "
+                        f"(no r=, same hashes as m={m - 1})",
                         Step.DRAFT,
                         severity=Severity.INFO,
                         instance=m,
@@ -75,8 +76,9 @@ def detect_artefacts(prep: Prepared, instances: dict[int, Instance]) -> list[Fin
     return out
 
 
-def _missing_semicolon(kind: str, label: str, *, hop: int | None = None,
-                       instance: int | None = None) -> Finding:
+def _missing_semicolon(
+    kind: str, label: str, *, hop: int | None = None, instance: int | None = None
+) -> Finding:
     return note(
         "draft.missing-final-semicolon",
         f"{kind} {label} has no ';' after its last tag",

@@ -101,8 +101,11 @@ class Dkim2Signature:
 
 def number_hint(header: HeaderField, tag: str) -> int | None:
     """Best-effort ``i=``/``m=`` of a field that failed to parse (for labelling)."""
-    m = re.search(rb"(?:^|;)[ \t\r\n]*" + tag.encode() + rb"[ \t\r\n]*=[ \t\r\n]*([0-9]{1,6})",
-                  header.value, re.IGNORECASE)
+    m = re.search(
+        rb"(?:^|;)[ \t\r\n]*" + tag.encode() + rb"[ \t\r\n]*=[ \t\r\n]*([0-9]{1,6})",
+        header.value,
+        re.IGNORECASE,
+    )
     return int(m.group(1)) if m else None
 
 
@@ -111,7 +114,9 @@ def _number(value: str, tag: str, max_digits: int) -> int:
     if not _DIGITS.match(text):
         raise GrammarError(f"{tag}= value '{text[:20]}' is not a decimal number")
     if len(text) > max_digits:
-        raise GrammarError(f"{tag}= value has {len(text)} digits; at most {max_digits} are accepted")
+        raise GrammarError(
+            f"{tag}= value has {len(text)} digits; at most {max_digits} are accepted"
+        )
     return int(text)
 
 
@@ -133,7 +138,9 @@ def _tags(header: HeaderField) -> tuple[TagList | None, list[FieldProblem]]:
     return tl, problems
 
 
-def parse_message_instance(header: HeaderField) -> tuple[MessageInstance | None, list[FieldProblem]]:
+def parse_message_instance(
+    header: HeaderField,
+) -> tuple[MessageInstance | None, list[FieldProblem]]:
     """S06 §7: ``m=`` and ``h=`` REQUIRED, ``r=`` OPTIONAL."""
     tl, problems = _tags(header)
     if tl is None:
@@ -157,7 +164,9 @@ def parse_message_instance(header: HeaderField) -> tuple[MessageInstance | None,
         for hs in sets:
             parts = hs.split(":")
             if len(parts) != 3:
-                raise GrammarError(f"h= entry '{hs.strip()[:40]}' is not hash-name:header-hash:body-hash")
+                raise GrammarError(
+                    f"h= entry '{hs.strip()[:40]}' is not hash-name:header-hash:body-hash"
+                )
             name = parts[0].strip(" \t").lower()
             if not _TEXTSTRING.match(name):
                 raise GrammarError(f"h= hash name '{name[:20]}' is not a valid name")
@@ -284,10 +293,14 @@ def parse_signature(
             )
             entries = tags["rt"].split(",")
             if len(entries) > limits.MAX_RECIPIENTS:
-                raise GrammarError(f"rt= lists {len(entries)} recipients; at most {limits.MAX_RECIPIENTS}")
+                raise GrammarError(
+                    f"rt= lists {len(entries)} recipients; at most {limits.MAX_RECIPIENTS}"
+                )
             rcpt_to = [
                 parse_address(
-                    _b64_text(e, "rt= entry"), "rt= entry", allow_null=False,
+                    _b64_text(e, "rt= entry"),
+                    "rt= entry",
+                    allow_null=False,
                     allow_bare=allow_bare_addresses,
                 )
                 for e in entries
@@ -318,16 +331,23 @@ def parse_signature(
     dup = next((s for s in selectors if selectors.count(s) > 1), None)
     if dup is not None:
         return None, [
-            FieldProblem("sig.duplicate-selector", "has a duplicate selector",
-                         f"selector {dup} appears more than once in s=", "S06 §8.9")
+            FieldProblem(
+                "sig.duplicate-selector",
+                "has a duplicate selector",
+                f"selector {dup} appears more than once in s=",
+                "S06 §8.9",
+            )
         ]
     algs = [s.algorithm for s in sig_sets]
     many = next((a for a in algs if algs.count(a) > 2), None)
     if many is not None:
         return None, [
-            FieldProblem("sig.too-many-selectors", "has more selectors than allowed",
-                         f"algorithm {many} appears {algs.count(many)} times in s= (at most twice)",
-                         "S06 §8.9, §11.2")
+            FieldProblem(
+                "sig.too-many-selectors",
+                "has more selectors than allowed",
+                f"algorithm {many} appears {algs.count(many)} times in s= (at most twice)",
+                "S06 §8.9, §11.2",
+            )
         ]
     unknown = [n for n in tags if n not in _SIG_KNOWN]
     return (

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class State(str, enum.Enum):
+class State(enum.StrEnum):
     """Result states of S06 §11.1 plus ``none`` (AR00 §3.1: no DKIM2 at all)."""
 
     PASS = "pass"
@@ -32,7 +32,7 @@ class State(str, enum.Enum):
     NONE = "none"
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     ERROR = "error"  # changes the verdict
     WARNING = "warning"  # worth an operator's attention, verdict unchanged
     INFO = "info"  # context

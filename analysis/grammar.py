@@ -95,7 +95,9 @@ def decode_base64string(value: str, what: str) -> bytes:
         bad = next(c for c in compact if not (c.isalnum() or c in "+/="))
         raise GrammarError(f"{what} contains '{bad}', which is not a base64 character")
     if len(compact) % 4:
-        raise GrammarError(f"{what} is not padded base64 (length {len(compact)} is not a multiple of 4)")
+        raise GrammarError(
+            f"{what} is not padded base64 (length {len(compact)} is not a multiple of 4)"
+        )
     try:
         decoded = binascii.a2b_base64(compact, strict_mode=True)
     except binascii.Error as exc:
@@ -126,7 +128,9 @@ def parse_domain(value: str, what: str) -> str:
         raise GrammarError(f"{what} '{_clip(value)}' is not a domain name")
     for label in text.split("."):
         if not _LABEL.match(label):
-            raise GrammarError(f"{what} '{_clip(value)}' is not a domain name (label '{_clip(label, 20)}')")
+            raise GrammarError(
+                f"{what} '{_clip(value)}' is not a domain name (label '{_clip(label, 20)}')"
+            )
     return text.lower()
 
 

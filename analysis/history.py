@@ -43,8 +43,9 @@ def header_changes(before: list[HeaderField], after: list[HeaderField]) -> list[
         display = (new or old)[0].name
         # Pair fields bottom-up, the numbering recipes use (S06 §5.1).
         old_bu, new_bu = old[::-1], new[::-1]
-        matcher = difflib.SequenceMatcher(a=[f.raw for f in old_bu], b=[f.raw for f in new_bu],
-                                          autojunk=False)
+        matcher = difflib.SequenceMatcher(
+            a=[f.raw for f in old_bu], b=[f.raw for f in new_bu], autojunk=False
+        )
         for tag, a1, a2, b1, b2 in matcher.get_opcodes():
             if tag == "equal":
                 continue
@@ -53,8 +54,9 @@ def header_changes(before: list[HeaderField], after: list[HeaderField]) -> list[
                 o = olds[k] if k < len(olds) else None
                 n = news[k] if k < len(news) else None
                 kind = "changed" if o and n else ("added" if n else "removed")
-                changes.append(FieldChange(display, kind, o.text() if o else None,
-                                           n.text() if n else None))
+                changes.append(
+                    FieldChange(display, kind, o.text() if o else None, n.text() if n else None)
+                )
     return changes
 
 
@@ -85,7 +87,10 @@ def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
     n = min(len(a), len(b), limit)
     step = 1 << 16
     k = 0
-    while k < n and a[len(a) - min(k + step, n) : len(a) - k] == b[len(b) - min(k + step, n) : len(b) - k]:
+    while (
+        k < n
+        and a[len(a) - min(k + step, n) : len(a) - k] == b[len(b) - min(k + step, n) : len(b) - k]
+    ):
         k = min(k + step, n)
     if k >= n:
         return n
@@ -147,19 +152,24 @@ def body_diff(before: Body, after: Body, *, context: int = 3) -> tuple[list[str]
     text_a = [x.decode("utf-8", "replace") for x in a_mid]
     text_b = [x.decode("utf-8", "replace") for x in b_mid]
     lines: list[str] = []
-    for line in difflib.unified_diff(text_a, text_b, lineterm="", n=context,
-                                     fromfile="before", tofile="after"):
+    for line in difflib.unified_diff(
+        text_a, text_b, lineterm="", n=context, fromfile="before", tofile="after"
+    ):
         m = _HUNK.match(line)
         if m:
-            line = (f"@@ -{int(m.group(1)) + first_line}{m.group(2) or ''} "
-                    f"+{int(m.group(3)) + first_line}{m.group(4) or ''} @@")
+            line = (
+                f"@@ -{int(m.group(1)) + first_line}{m.group(2) or ''} "
+                f"+{int(m.group(3)) + first_line}{m.group(4) or ''} @@"
+            )
         lines.append(line)
         if len(lines) >= limits.MAX_DIFF_LINES:
             return lines, True
     return lines, False
 
 
-def build_diffs(instances: list[Instance], signatures: dict[int, Dkim2Signature]) -> list[InstanceDiff]:
+def build_diffs(
+    instances: list[Instance], signatures: dict[int, Dkim2Signature]
+) -> list[InstanceDiff]:
     by_m = {i.instance: i for i in instances}
     diffs: list[InstanceDiff] = []
     for inst in instances:
@@ -240,9 +250,7 @@ def summarise(report: ChainReport) -> str:
         if changes:
             text += "; " + "; ".join(changes)
         return text
-    first = next(
-        (f for f in report.findings if f.state == report.result), None
-    )
+    first = next((f for f in report.findings if f.state == report.result), None)
     label = report.result.value.capitalize() if report.result != State.PERMERROR else "Permerror"
     if report.result == State.TEMPERROR:
         label = "Temperror"

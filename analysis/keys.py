@@ -127,15 +127,18 @@ def _load_rsa(der: bytes, notes: list[str]) -> tuple[rsa.RSAPublicKey, int]:
     if bits < limits.MIN_RSA_BITS:
         raise KeyRecordError(
             "too-short",
-            f"the RSA key has {bits} bits; DKIM2 requires at least {limits.MIN_RSA_BITS} (S06 §3.2)",
+            f"the RSA key has {bits} bits; DKIM2 requires at least {limits.MIN_RSA_BITS} "
+            "(S06 §3.2)",
         )
     if bits > limits.MAX_RSA_BITS:
         raise KeyRecordError(
-            "syntax", f"the RSA key has {bits} bits; this verifier accepts at most {limits.MAX_RSA_BITS}"
+            "syntax",
+            f"the RSA key has {bits} bits; this verifier accepts at most {limits.MAX_RSA_BITS}",
         )
     if key.public_numbers().e != 65537:
         raise KeyRecordError(
-            "syntax", f"the RSA public exponent is {key.public_numbers().e}; S06 §3.2 requires 65537"
+            "syntax",
+            f"the RSA public exponent is {key.public_numbers().e}; S06 §3.2 requires 65537",
         )
     return key, bits
 
@@ -145,7 +148,9 @@ _ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 
 def _load_ed25519(der: bytes, notes: list[str]) -> ed25519.Ed25519PublicKey:
     if len(der) == 44 and der.startswith(_ED25519_SPKI_PREFIX):
-        notes.append("p= wraps the Ed25519 key in SubjectPublicKeyInfo; RFC 8463 publishes the raw 32 octets")
+        notes.append(
+            "p= wraps the Ed25519 key in SubjectPublicKeyInfo; RFC 8463 publishes the raw 32 octets"
+        )
         der = der[len(_ED25519_SPKI_PREFIX) :]
     if len(der) != 32:
         raise KeyRecordError("syntax", f"an Ed25519 p= must be 32 octets; it is {len(der)}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 
-class LookupStatus(str, enum.Enum):
+class LookupStatus(enum.StrEnum):
     """What happened when a key's TXT name was asked for."""
 
     FOUND = "found"  # one or more TXT records came back

@@ -25,6 +25,7 @@ Theory of operation
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 
 from . import limits
@@ -250,22 +251,30 @@ def normalise_line_ends(raw: bytes) -> tuple[bytes, Finding | None, int]:
     if lf == crlf:
         return raw, None, crlf
     if crlf == 0:
-        return raw.replace(b"\n", CRLF), note(
-            "message.lf-line-ends",
-            "Line ends converted from LF to CRLF before verification",
-            Step.MESSAGE,
-            severity=Severity.INFO,
-            detail=f"{lf} LF line ends; DKIM2 hashes the message as sent over SMTP, with CRLF.",
-            spec="S06 §13",
-        ), lf
+        return (
+            raw.replace(b"\n", CRLF),
+            note(
+                "message.lf-line-ends",
+                "Line ends converted from LF to CRLF before verification",
+                Step.MESSAGE,
+                severity=Severity.INFO,
+                detail=f"{lf} LF line ends; DKIM2 hashes the message as sent over SMTP, with CRLF.",
+                spec="S06 §13",
+            ),
+            lf,
+        )
     fixed = raw.replace(CRLF, b"\n").replace(b"\n", CRLF)
-    return fixed, note(
-        "message.mixed-line-ends",
-        "Mixed line ends: bare LF converted to CRLF before verification",
-        Step.MESSAGE,
-        detail=f"{lf - crlf} bare LF among {crlf} CRLF line ends.",
-        spec="S06 §13",
-    ), lf
+    return (
+        fixed,
+        note(
+            "message.mixed-line-ends",
+            "Mixed line ends: bare LF converted to CRLF before verification",
+            Step.MESSAGE,
+            detail=f"{lf - crlf} bare LF among {crlf} CRLF line ends.",
+            spec="S06 §13",
+        ),
+        lf,
+    )
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -385,7 +394,7 @@ def _split_fields(data: bytes, header_end: int) -> tuple[list[HeaderField], list
             return [], findings, True
     starts.append(header_end)
     bad_examples: list[str] = []
-    for a, b in zip(starts, starts[1:], strict=False):
+    for a, b in itertools.pairwise(starts):
         raw = data[a:b]
         colon = raw.find(b":")
         eol = raw.find(CRLF)

@@ -130,8 +130,15 @@ def decode_recipe(text: bytes) -> Recipe:
 
 
 def _kind(v: object) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(v), "a value")
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(v), "a value")
 
 
 def _casefold_keys(obj: dict[str, Any], where: str) -> dict[str, Any]:
@@ -154,8 +161,8 @@ def _steps(value: object, where: str) -> list[Step]:
     for idx, raw in enumerate(value, 1):
         here = f"{where} step {idx}"
         if not isinstance(raw, dict) or len(raw) != 1:
-            raise RecipeError(f"{here} must be an object with exactly one of \"c\" or \"d\"")
-        (key, arg), = raw.items()
+            raise RecipeError(f'{here} must be an object with exactly one of "c" or "d"')
+        ((key, arg),) = raw.items()
         key = key.lower()
         if key == "c":
             if (
@@ -163,7 +170,7 @@ def _steps(value: object, where: str) -> list[Step]:
                 or len(arg) != 2
                 or not all(isinstance(x, int) and not isinstance(x, bool) for x in arg)
             ):
-                raise RecipeError(f"{here}: \"c\" must be [start, end] with two integers")
+                raise RecipeError(f'{here}: "c" must be [start, end] with two integers')
             start, end = arg
             if start < 1 or end < 1:
                 raise RecipeError(f"{here}: copy range [{start}, {end}] must start at 1 or more")
@@ -178,13 +185,13 @@ def _steps(value: object, where: str) -> list[Step]:
             steps.append(Copy(start, end))
         elif key == "d":
             if not isinstance(arg, list) or not arg or not all(isinstance(x, str) for x in arg):
-                raise RecipeError(f"{here}: \"d\" must be a non-empty array of strings")
+                raise RecipeError(f'{here}: "d" must be a non-empty array of strings')
             for s in arg:
                 if "\r" in s or "\n" in s:
                     raise RecipeError(f"{here}: a literal contains CR or LF")
             steps.append(Data(tuple(arg)))
         else:
-            raise RecipeError(f"{here}: unknown step {key[:20]!r} (only \"c\" and \"d\" exist in -06)")
+            raise RecipeError(f'{here}: unknown step {key[:20]!r} (only "c" and "d" exist in -06)')
     return steps
 
 
@@ -375,7 +382,9 @@ def _merge(steps: list[Step]) -> list[Step]:
     for s in steps:
         if out and isinstance(s, Data) and isinstance(out[-1], Data):
             out[-1] = Data(out[-1].items + s.items)
-        elif out and isinstance(s, Copy) and isinstance(out[-1], Copy) and out[-1].end + 1 == s.start:
+        elif (
+            out and isinstance(s, Copy) and isinstance(out[-1], Copy) and out[-1].end + 1 == s.start
+        ):
             out[-1] = Copy(out[-1].start, s.end)
         else:
             out.append(s)

@@ -72,7 +72,9 @@ def _fold_signature(sig: str) -> str:
     return "\r\n  ".join(pieces)
 
 
-def _existing(msg: ParsedMessage) -> tuple[dict[int, HeaderField], dict[int, HeaderField], int, int]:
+def _existing(
+    msg: ParsedMessage,
+) -> tuple[dict[int, HeaderField], dict[int, HeaderField], int, int]:
     mis: dict[int, HeaderField] = {}
     sigs: dict[int, HeaderField] = {}
     top_m = top_i = 0
@@ -80,13 +82,17 @@ def _existing(msg: ParsedMessage) -> tuple[dict[int, HeaderField], dict[int, Hea
         if f.lname == MI_NAME:
             mi, problems = parse_message_instance(f)
             if mi is None:
-                raise SigningError(f"existing Message-Instance cannot be parsed: {problems[0].detail}")
+                raise SigningError(
+                    f"existing Message-Instance cannot be parsed: {problems[0].detail}"
+                )
             mis[mi.instance] = f
             top_m = max(top_m, mi.instance)
         elif f.lname == SIG_NAME:
             sig, problems = parse_signature(f, allow_bare_addresses=True)
             if sig is None:
-                raise SigningError(f"existing DKIM2-Signature cannot be parsed: {problems[0].detail}")
+                raise SigningError(
+                    f"existing DKIM2-Signature cannot be parsed: {problems[0].detail}"
+                )
             sigs[sig.hop] = f
             top_i = max(top_i, sig.hop)
     return mis, sigs, top_m, top_i
@@ -95,7 +101,8 @@ def _existing(msg: ParsedMessage) -> tuple[dict[int, HeaderField], dict[int, Hea
 def _hashes(fields: list[HeaderField], body: Body, algorithms: Sequence[str]) -> str:
     hinput = header_hash_input(fields)
     return ",".join(
-        f"{alg}:{_b64(hashlib.new(alg, hinput).digest())}:{_b64(body.hash(alg))}" for alg in algorithms
+        f"{alg}:{_b64(hashlib.new(alg, hinput).digest())}:{_b64(body.hash(alg))}"
+        for alg in algorithms
     )
 
 

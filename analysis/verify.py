@@ -60,7 +60,13 @@ from .fields import (
 )
 from .findings import Finding, Severity, State, Step, aggregate, note
 from .grammar import GrammarError, normalise_envelope_address, relaxed_domain_match
-from .keys import KEY_TYPE_FOR_ALGORITHM, KeyRecord, KeyRecordError, parse_key_record, verify_signature
+from .keys import (
+    KEY_TYPE_FOR_ALGORITHM,
+    KeyRecord,
+    KeyRecordError,
+    parse_key_record,
+    verify_signature,
+)
 from .lookup import KeyAnswer, KeyLookup, KeyQuery, LookupStatus
 from .message import Body, HeaderField, ParsedMessage, parse_message
 from .recipes import (
@@ -142,7 +148,9 @@ def _n(x: int | None) -> str:
     return "?" if x is None else str(x)
 
 
-def _problem_finding(p: FieldProblem, *, hop: int | None = None, instance: int | None = None) -> Finding:
+def _problem_finding(
+    p: FieldProblem, *, hop: int | None = None, instance: int | None = None
+) -> Finding:
     text = _mi_string(instance, p.what) if hop is None else _sig_string(hop, p.what)
     return Finding(
         code=p.code,
@@ -229,55 +237,116 @@ def _check_numbering(prep: Prepared, seen_m: dict[int, int], seen_i: dict[int, i
     add = prep.findings.append
     for m, count in sorted(seen_m.items()):
         if count > 1:
-            add(Finding("mi.duplicate", State.PERMERROR, _mi_string(m, "syntax error"), Step.SYNTAX,
-                        instance=m, detail=f"{count} Message-Instance fields carry m={m}",
-                        spec="S06 §7.1; SPEC-NOTES §11 A23"))
+            add(
+                Finding(
+                    "mi.duplicate",
+                    State.PERMERROR,
+                    _mi_string(m, "syntax error"),
+                    Step.SYNTAX,
+                    instance=m,
+                    detail=f"{count} Message-Instance fields carry m={m}",
+                    spec="S06 §7.1; SPEC-NOTES §11 A23",
+                )
+            )
     for i, count in sorted(seen_i.items()):
         if count > 1:
-            add(Finding("sig.duplicate", State.PERMERROR, _sig_string(i, "syntax error"), Step.SYNTAX,
-                        hop=i, detail=f"{count} DKIM2-Signature fields carry i={i}",
-                        spec="S06 §8.1; SPEC-NOTES §11 A23"))
+            add(
+                Finding(
+                    "sig.duplicate",
+                    State.PERMERROR,
+                    _sig_string(i, "syntax error"),
+                    Step.SYNTAX,
+                    hop=i,
+                    detail=f"{count} DKIM2-Signature fields carry i={i}",
+                    spec="S06 §8.1; SPEC-NOTES §11 A23",
+                )
+            )
     max_m = max(seen_m, default=0)
     max_i = max(seen_i, default=0)
     for m in range(1, max(max_m, 1) + 1):
         if m not in seen_m:
-            add(Finding("mi.missing", State.PERMERROR, _mi_string(m, "missing"), Step.SYNTAX,
-                        instance=m,
-                        detail=(f"Message-Instance numbers must run from 1 to {max_m} without gaps"
-                                if max_m else "the message has DKIM2-Signature fields but no "
-                                "Message-Instance field"),
-                        spec="S06 §7.1"))
+            add(
+                Finding(
+                    "mi.missing",
+                    State.PERMERROR,
+                    _mi_string(m, "missing"),
+                    Step.SYNTAX,
+                    instance=m,
+                    detail=(
+                        f"Message-Instance numbers must run from 1 to {max_m} without gaps"
+                        if max_m
+                        else "the message has DKIM2-Signature fields but no Message-Instance field"
+                    ),
+                    spec="S06 §7.1",
+                )
+            )
     for i in range(1, max(max_i, 1) + 1):
         if i not in seen_i:
-            add(Finding("sig.missing", State.PERMERROR, _sig_string(i, "missing"), Step.SYNTAX,
-                        hop=i,
-                        detail=(f"DKIM2-Signature numbers must run from 1 to {max_i} without gaps"
-                                if max_i else "the message has Message-Instance fields but no "
-                                "DKIM2-Signature field"),
-                        spec="S06 §8.1"))
+            add(
+                Finding(
+                    "sig.missing",
+                    State.PERMERROR,
+                    _sig_string(i, "missing"),
+                    Step.SYNTAX,
+                    hop=i,
+                    detail=(
+                        f"DKIM2-Signature numbers must run from 1 to {max_i} without gaps"
+                        if max_i
+                        else "the message has Message-Instance fields but no DKIM2-Signature field"
+                    ),
+                    spec="S06 §8.1",
+                )
+            )
     # A22: each signature's m= names an existing instance and never decreases.
     prev_m = 0
     for i in sorted(prep.signatures):
         sig = prep.signatures[i]
         if max_m and sig.instance > max_m:
-            add(Finding("sig.instance-out-of-range", State.PERMERROR, _sig_string(i, "syntax error"),
-                        Step.SYNTAX, hop=i,
-                        detail=f"m={sig.instance} names an instance that does not exist (highest is m={max_m})",
-                        spec="S06 §8.2; SPEC-NOTES §11 A22"))
+            add(
+                Finding(
+                    "sig.instance-out-of-range",
+                    State.PERMERROR,
+                    _sig_string(i, "syntax error"),
+                    Step.SYNTAX,
+                    hop=i,
+                    detail=(
+                        f"m={sig.instance} names an instance that does not exist "
+                        f"(highest is m={max_m})"
+                    ),
+                    spec="S06 §8.2; SPEC-NOTES §11 A22",
+                )
+            )
         elif sig.instance < prev_m:
-            add(Finding("sig.instance-decreasing", State.PERMERROR, _sig_string(i, "syntax error"),
-                        Step.SYNTAX, hop=i,
-                        detail=f"m={sig.instance} is lower than the m={prev_m} of an earlier signature",
-                        spec="S06 §8.2; SPEC-NOTES §11 A22"))
+            add(
+                Finding(
+                    "sig.instance-decreasing",
+                    State.PERMERROR,
+                    _sig_string(i, "syntax error"),
+                    Step.SYNTAX,
+                    hop=i,
+                    detail=f"m={sig.instance} is lower than the m={prev_m} of an earlier signature",
+                    spec="S06 §8.2; SPEC-NOTES §11 A22",
+                )
+            )
         prev_m = max(prev_m, sig.instance)
     highest_signed = max((s.instance for s in prep.signatures.values()), default=0)
     if prep.signatures:
         for m in sorted(prep.instances):
             if m > highest_signed:
-                add(Finding("mi.not-signed", State.PERMERROR, _mi_string(m, "is not signed"),
-                            Step.SYNTAX, instance=m,
-                            detail=f"no DKIM2-Signature has m={m} or higher; the newest signs m={highest_signed}",
-                            spec="S06 §11.2"))
+                add(
+                    Finding(
+                        "mi.not-signed",
+                        State.PERMERROR,
+                        _mi_string(m, "is not signed"),
+                        Step.SYNTAX,
+                        instance=m,
+                        detail=(
+                            f"no DKIM2-Signature has m={m} or higher; "
+                            f"the newest signs m={highest_signed}"
+                        ),
+                        spec="S06 §11.2",
+                    )
+                )
 
 
 def _key_queries(prep: Prepared) -> list[KeyQuery]:
@@ -290,9 +359,15 @@ def _key_queries(prep: Prepared) -> list[KeyQuery]:
     out = list(queries)
     if len(out) > limits.MAX_KEY_LOOKUPS:
         prep.findings.append(
-            note("limits.too-many-keys", "Too many keys to look up", Step.KEY,
-                 detail=(f"{len(out)} distinct keys; only the first {limits.MAX_KEY_LOOKUPS} are "
-                         "fetched, the rest are reported as not fetched"))
+            note(
+                "limits.too-many-keys",
+                "Too many keys to look up",
+                Step.KEY,
+                detail=(
+                    f"{len(out)} distinct keys; only the first {limits.MAX_KEY_LOOKUPS} are "
+                    "fetched, the rest are reported as not fetched"
+                ),
+            )
         )
         out = out[: limits.MAX_KEY_LOOKUPS]
     return out
@@ -386,11 +461,17 @@ def _replay_key(prep: Prepared) -> str | None:
 def duplicate_finding(copies: int) -> Finding:
     """The stateful replay verdict (S06 §11.9), for a caller that has seen ``copies``
     messages with the same replay key and no ``exploded`` flag in any of them."""
-    return Finding("replay.duplicate", State.FAIL, "FAIL: Duplicate message with no exploded flag",
-                   Step.REPLAY,
-                   detail=(f"{copies} copies of this message (same m=1 hashes) were received and "
-                           "no signature says the message was sent to several recipients"),
-                   spec="S06 §11.9; SPEC-NOTES §11 A27")
+    return Finding(
+        "replay.duplicate",
+        State.FAIL,
+        "FAIL: Duplicate message with no exploded flag",
+        Step.REPLAY,
+        detail=(
+            f"{copies} copies of this message (same m=1 hashes) were received and "
+            "no signature says the message was sent to several recipients"
+        ),
+        spec="S06 §11.9; SPEC-NOTES §11 A27",
+    )
 
 
 def _hints(prep: Prepared) -> EnvelopeHints:
@@ -452,19 +533,35 @@ class _Walk:
             age = self.now - sig.timestamp
             if age > opts.lifetime_seconds:
                 days = age / 86400
-                self.add(Finding("sig.expired", State.PERMERROR, _sig_string(i, "signature expired"),
-                                 Step.TIMESTAMP, hop=i,
-                                 detail=(f"t={sig.timestamp} is {days:.1f} days before the "
-                                         f"verification time {int(self.now)}; signatures are "
-                                         f"valid for {opts.lifetime_seconds // 86400} days"),
-                                 spec="S06 §8.4, §11.3"))
+                self.add(
+                    Finding(
+                        "sig.expired",
+                        State.PERMERROR,
+                        _sig_string(i, "signature expired"),
+                        Step.TIMESTAMP,
+                        hop=i,
+                        detail=(
+                            f"t={sig.timestamp} is {days:.1f} days before the "
+                            f"verification time {int(self.now)}; signatures are "
+                            f"valid for {opts.lifetime_seconds // 86400} days"
+                        ),
+                        spec="S06 §8.4, §11.3",
+                    )
+                )
             elif -age > opts.future_skew_seconds:
-                self.add(note("sig.future-timestamp",
-                              f"DKIM2-Signature i={i} timestamp is in the future", Step.TIMESTAMP,
-                              hop=i,
-                              detail=(f"t={sig.timestamp} is {int(-age)} s after the verification "
-                                      f"time {int(self.now)}; verifiers MAY ignore this signature"),
-                              spec="S06 §8.4"))
+                self.add(
+                    note(
+                        "sig.future-timestamp",
+                        f"DKIM2-Signature i={i} timestamp is in the future",
+                        Step.TIMESTAMP,
+                        hop=i,
+                        detail=(
+                            f"t={sig.timestamp} is {int(-age)} s after the verification "
+                            f"time {int(self.now)}; verifiers MAY ignore this signature"
+                        ),
+                        spec="S06 §8.4",
+                    )
+                )
 
     # step 4
     def check_envelope(self) -> None:
@@ -474,21 +571,38 @@ class _Walk:
         top_i = max(sigs)
         top = sigs[top_i]
         if top.next_domain is not None:
-            self.add(Finding("custody.unexpected-nd", State.PERMERROR,
-                             f"PERMERROR: DKIM2-Signature i={top_i} unexpected nd= tag", Step.ENVELOPE,
-                             hop=top_i,
-                             detail=(f"the newest signature hands the message on to "
-                                     f"nd={top.next_domain}, which never signed; there is no "
-                                     "envelope binding to check"),
-                             spec="S06 §9.3, §11.4"))
+            self.add(
+                Finding(
+                    "custody.unexpected-nd",
+                    State.PERMERROR,
+                    f"PERMERROR: DKIM2-Signature i={top_i} unexpected nd= tag",
+                    Step.ENVELOPE,
+                    hop=top_i,
+                    detail=(
+                        f"the newest signature hands the message on to "
+                        f"nd={top.next_domain}, which never signed; there is no "
+                        "envelope binding to check"
+                    ),
+                    spec="S06 §9.3, §11.4",
+                )
+            )
             return
         if self.envelope is None:
-            self.add(note("envelope.not-checked", "Envelope not checked", Step.ENVELOPE,
-                          severity=Severity.INFO, hop=top_i,
-                          detail=("No SMTP envelope was supplied, so the newest signature's mf=/rt= "
-                                  "were not compared with how the message was delivered "
-                                  "(the replay defence)."),
-                          spec="S06 §11.4"))
+            self.add(
+                note(
+                    "envelope.not-checked",
+                    "Envelope not checked",
+                    Step.ENVELOPE,
+                    severity=Severity.INFO,
+                    hop=top_i,
+                    detail=(
+                        "No SMTP envelope was supplied, so the newest signature's mf=/rt= "
+                        "were not compared with how the message was delivered "
+                        "(the replay defence)."
+                    ),
+                    spec="S06 §11.4",
+                )
+            )
             return
         if top.mail_from is None or top.rcpt_to is None:
             return
@@ -499,12 +613,20 @@ class _Walk:
         except GrammarError:
             want = env_from
         if top.mail_from.normalised() != want:
-            self.add(Finding("custody.mail-from-mismatch", State.PERMERROR,
-                             f"PERMERROR: DKIM2-Signature i={top_i} MAIL FROM {want} did not match",
-                             Step.ENVELOPE, hop=top_i,
-                             detail=(f"the envelope MAIL FROM is {want}; the newest signature "
-                                     f"names mf={top.mail_from.text}"),
-                             spec="S06 §11.4"))
+            self.add(
+                Finding(
+                    "custody.mail-from-mismatch",
+                    State.PERMERROR,
+                    f"PERMERROR: DKIM2-Signature i={top_i} MAIL FROM {want} did not match",
+                    Step.ENVELOPE,
+                    hop=top_i,
+                    detail=(
+                        f"the envelope MAIL FROM is {want}; the newest signature "
+                        f"names mf={top.mail_from.text}"
+                    ),
+                    spec="S06 §11.4",
+                )
+            )
         signed = {a.normalised() for a in top.rcpt_to}
         for rcpt in self.envelope.rcpt_to:
             try:
@@ -512,12 +634,20 @@ class _Walk:
             except GrammarError:
                 norm = rcpt.strip()
             if norm not in signed:
-                self.add(Finding("custody.rcpt-to-mismatch", State.PERMERROR,
-                                 f"PERMERROR: DKIM2-Signature i={top_i} RCPT TO {norm} did not match",
-                                 Step.ENVELOPE, hop=top_i,
-                                 detail=(f"the message was delivered to {norm}, which the newest "
-                                         f"signature does not list (rt={', '.join(sorted(signed))})"),
-                                 spec="S06 §11.4"))
+                self.add(
+                    Finding(
+                        "custody.rcpt-to-mismatch",
+                        State.PERMERROR,
+                        f"PERMERROR: DKIM2-Signature i={top_i} RCPT TO {norm} did not match",
+                        Step.ENVELOPE,
+                        hop=top_i,
+                        detail=(
+                            f"the message was delivered to {norm}, which the newest "
+                            f"signature does not list (rt={', '.join(sorted(signed))})"
+                        ),
+                        spec="S06 §11.4",
+                    )
+                )
 
     # step 5
     def check_chain(self) -> None:
@@ -526,13 +656,26 @@ class _Walk:
             sig = sigs[i]
             link = "first" if i == 1 else "ok"
             mf = sig.mail_from
-            if mf is not None and not mf.is_null and mf.domain and not relaxed_domain_match(mf.domain, sig.domain):
-                self.add(Finding("custody.mf-d-mismatch", State.PERMERROR,
-                                 f"PERMERROR: DKIM2-Signature i={i} MAIL FROM and d= do not match",
-                                 Step.CHAIN, hop=i,
-                                 detail=(f"mf= domain {mf.domain} is neither d={sig.domain} nor a "
-                                         "subdomain of it"),
-                                 spec="S06 §8.8, §11.4"))
+            if (
+                mf is not None
+                and not mf.is_null
+                and mf.domain
+                and not relaxed_domain_match(mf.domain, sig.domain)
+            ):
+                self.add(
+                    Finding(
+                        "custody.mf-d-mismatch",
+                        State.PERMERROR,
+                        f"PERMERROR: DKIM2-Signature i={i} MAIL FROM and d= do not match",
+                        Step.CHAIN,
+                        hop=i,
+                        detail=(
+                            f"mf= domain {mf.domain} is neither d={sig.domain} nor a "
+                            "subdomain of it"
+                        ),
+                        spec="S06 §8.8, §11.4",
+                    )
+                )
             prev = sigs.get(i - 1)
             if i > 1 and prev is None:
                 link = "unknown"
@@ -540,12 +683,20 @@ class _Walk:
                 if prev.next_domain is not None:
                     if sig.domain != prev.next_domain:
                         link = "broken"
-                        self.add(Finding("custody.nd-mismatch", State.PERMERROR,
-                                         f"PERMERROR: DKIM2-Signature i={i} MAIL nd= does not match",
-                                         Step.CHAIN, hop=i,
-                                         detail=(f"hop {i - 1} named nd={prev.next_domain} as the next "
-                                                 f"signer, but hop {i} signed as d={sig.domain}"),
-                                         spec="S06 §8.7, §11.4"))
+                        self.add(
+                            Finding(
+                                "custody.nd-mismatch",
+                                State.PERMERROR,
+                                f"PERMERROR: DKIM2-Signature i={i} MAIL nd= does not match",
+                                Step.CHAIN,
+                                hop=i,
+                                detail=(
+                                    f"hop {i - 1} named nd={prev.next_domain} as the next "
+                                    f"signer, but hop {i} signed as d={sig.domain}"
+                                ),
+                                spec="S06 §8.7, §11.4",
+                            )
+                        )
                 elif prev.rcpt_to is not None:
                     rt_domains = [a.domain for a in prev.rcpt_to if a.domain]
                     if mf is not None and not mf.is_null and mf.domain:
@@ -555,13 +706,21 @@ class _Walk:
                     if not any(relaxed_domain_match(probe, rd) for rd in rt_domains):
                         link = "broken"
                         value = mf.text if (mf is not None and not mf.is_null) else sig.domain
-                        self.add(Finding("custody.chain-link", State.PERMERROR,
-                                         f"PERMERROR: DKIM2-Signature i={i} MAIL FROM {value} did not match",
-                                         Step.CHAIN, hop=i,
-                                         detail=(f"inter-hop custody: hop {i}'s {what} is not at or "
-                                                 f"below any RCPT TO domain of hop {i - 1} "
-                                                 f"({', '.join(rt_domains) or 'none'})"),
-                                         spec="S06 §9.2, §9.4; SPEC-NOTES Annex C 1"))
+                        self.add(
+                            Finding(
+                                "custody.chain-link",
+                                State.PERMERROR,
+                                f"PERMERROR: DKIM2-Signature i={i} MAIL FROM {value} did not match",
+                                Step.CHAIN,
+                                hop=i,
+                                detail=(
+                                    f"inter-hop custody: hop {i}'s {what} is not at or "
+                                    f"below any RCPT TO domain of hop {i - 1} "
+                                    f"({', '.join(rt_domains) or 'none'})"
+                                ),
+                                spec="S06 §9.2, §9.4; SPEC-NOTES Annex C 1",
+                            )
+                        )
             self.custody[i] = link
 
     # step 6
@@ -573,10 +732,18 @@ class _Walk:
             for s in sig.sig_sets:
                 if s.algorithm not in KNOWN_SIGNATURE_ALGORITHMS:
                     results.append(SelectorResult(s.selector, s.algorithm, "skipped"))
-                    self.add(note("sig.unknown-algorithm",
-                                  f"DKIM2-Signature i={i} {s.selector} uses unknown algorithm {s.algorithm}",
-                                  Step.KEY, severity=Severity.INFO, hop=i,
-                                  detail="Unknown algorithms are ignored (S06 §3.4).", spec="S06 §3.4"))
+                    self.add(
+                        note(
+                            "sig.unknown-algorithm",
+                            f"DKIM2-Signature i={i} {s.selector} uses unknown algorithm "
+                            f"{s.algorithm}",
+                            Step.KEY,
+                            severity=Severity.INFO,
+                            hop=i,
+                            detail="Unknown algorithms are ignored (S06 §3.4).",
+                            spec="S06 §3.4",
+                        )
+                    )
                     continue
                 q = KeyQuery(s.selector.lower(), sig.domain)
                 ans = self.answers.get(q)
@@ -584,44 +751,94 @@ class _Walk:
                 res = SelectorResult(sel, s.algorithm, "permerror")
                 results.append(res)
                 if ans is None:
-                    status_detail = ("not looked up: over the per-message key limit"
-                                     if q not in wanted else "the lookup gave no answer")
+                    status_detail = (
+                        "not looked up: over the per-message key limit"
+                        if q not in wanted
+                        else "the lookup gave no answer"
+                    )
                     res.result = "temperror"
-                    self.add(Finding("key.not-fetched", State.TEMPERROR,
-                                     f"TEMPERROR: DKIM2-Signature i={i} public key {sel} could not be fetched",
-                                     Step.KEY, hop=i, detail=status_detail, spec="S06 §11.5"))
+                    self.add(
+                        Finding(
+                            "key.not-fetched",
+                            State.TEMPERROR,
+                            f"TEMPERROR: DKIM2-Signature i={i} public key {sel} "
+                            "could not be fetched",
+                            Step.KEY,
+                            hop=i,
+                            detail=status_detail,
+                            spec="S06 §11.5",
+                        )
+                    )
                     continue
                 if ans.status.is_temporary:
                     res.result = "temperror"
-                    self.add(Finding("key.temperror", State.TEMPERROR,
-                                     f"TEMPERROR: DKIM2-Signature i={i} public key {sel} could not be fetched",
-                                     Step.KEY, hop=i,
-                                     detail=f"{q.name}: {ans.status.value}{': ' + ans.detail if ans.detail else ''}",
-                                     spec="S06 §11.5", data={"dns_status": ans.status.value}))
+                    self.add(
+                        Finding(
+                            "key.temperror",
+                            State.TEMPERROR,
+                            f"TEMPERROR: DKIM2-Signature i={i} public key {sel} "
+                            "could not be fetched",
+                            Step.KEY,
+                            hop=i,
+                            detail=f"{q.name}: {ans.status.value}"
+                            + (f": {ans.detail}" if ans.detail else ""),
+                            spec="S06 §11.5",
+                            data={"dns_status": ans.status.value},
+                        )
+                    )
                     continue
-                if ans.status in (LookupStatus.NXDOMAIN, LookupStatus.NODATA, LookupStatus.INVALID_NAME):
+                if ans.status in (
+                    LookupStatus.NXDOMAIN,
+                    LookupStatus.NODATA,
+                    LookupStatus.INVALID_NAME,
+                ):
                     why = {
                         LookupStatus.NXDOMAIN: "the name does not exist (NXDOMAIN)",
                         LookupStatus.NODATA: "the name exists but has no TXT record",
                         LookupStatus.INVALID_NAME: "the selector or domain is not a valid DNS name",
                     }[ans.status]
-                    self.add(Finding("key.not-found", State.PERMERROR,
-                                     f"PERMERROR: DKIM2-Signature i={i} public key {sel} does not exist",
-                                     Step.KEY, hop=i, detail=f"{q.name}: {why}", spec="S06 §11.5",
-                                     data={"dns_status": ans.status.value}))
+                    self.add(
+                        Finding(
+                            "key.not-found",
+                            State.PERMERROR,
+                            f"PERMERROR: DKIM2-Signature i={i} public key {sel} does not exist",
+                            Step.KEY,
+                            hop=i,
+                            detail=f"{q.name}: {why}",
+                            spec="S06 §11.5",
+                            data={"dns_status": ans.status.value},
+                        )
+                    )
                     continue
                 records = list(ans.records)
                 if len(records) > 1:
-                    self.add(Finding("key.multiple-records", State.PERMERROR,
-                                     f"PERMERROR: DKIM2-Signature i={i} public key {sel} has multiple records",
-                                     Step.KEY, hop=i,
-                                     detail=f"{q.name} has {len(records)} TXT records; exactly one is allowed",
-                                     spec="S06 §11.5; SPEC-NOTES §11 A28"))
+                    self.add(
+                        Finding(
+                            "key.multiple-records",
+                            State.PERMERROR,
+                            f"PERMERROR: DKIM2-Signature i={i} public key {sel} "
+                            "has multiple records",
+                            Step.KEY,
+                            hop=i,
+                            detail=(
+                                f"{q.name} has {len(records)} TXT records; exactly one is allowed"
+                            ),
+                            spec="S06 §11.5; SPEC-NOTES §11 A28",
+                        )
+                    )
                     continue
                 if not records:
-                    self.add(Finding("key.not-found", State.PERMERROR,
-                                     f"PERMERROR: DKIM2-Signature i={i} public key {sel} does not exist",
-                                     Step.KEY, hop=i, detail=f"{q.name}: empty answer", spec="S06 §11.5"))
+                    self.add(
+                        Finding(
+                            "key.not-found",
+                            State.PERMERROR,
+                            f"PERMERROR: DKIM2-Signature i={i} public key {sel} does not exist",
+                            Step.KEY,
+                            hop=i,
+                            detail=f"{q.name}: empty answer",
+                            spec="S06 §11.5",
+                        )
+                    )
                     continue
                 try:
                     rec = parse_key_record(records[0])
@@ -630,33 +847,63 @@ class _Walk:
                         "revoked": ("key.revoked", "has been revoked"),
                         "too-short": ("key.too-short", "has a syntax error"),
                     }.get(exc.kind, ("key.syntax", "has a syntax error"))
-                    self.add(Finding(code, State.PERMERROR,
-                                     f"PERMERROR: DKIM2-Signature i={i} public key {sel} {what}",
-                                     Step.KEY, hop=i, detail=f"{q.name}: {exc}",
-                                     spec="S06 §11.5; DNS00 §3" if exc.kind != "too-short"
-                                     else "S06 §3.2; SPEC-NOTES Annex C 2"))
+                    self.add(
+                        Finding(
+                            code,
+                            State.PERMERROR,
+                            f"PERMERROR: DKIM2-Signature i={i} public key {sel} {what}",
+                            Step.KEY,
+                            hop=i,
+                            detail=f"{q.name}: {exc}",
+                            spec="S06 §11.5; DNS00 §3"
+                            if exc.kind != "too-short"
+                            else "S06 §3.2; SPEC-NOTES Annex C 2",
+                        )
+                    )
                     continue
                 if KEY_TYPE_FOR_ALGORITHM[s.algorithm] != rec.key_type:
-                    self.add(Finding("key.algorithm-mismatch", State.PERMERROR,
-                                     f"PERMERROR: DKIM2-Signature i={i} public key {sel} algorithm mismatch",
-                                     Step.KEY, hop=i,
-                                     detail=(f"s= says {s.algorithm} but the key record is "
-                                             f"k={rec.key_type}"),
-                                     spec="S06 §8.9, §11.5"))
+                    self.add(
+                        Finding(
+                            "key.algorithm-mismatch",
+                            State.PERMERROR,
+                            f"PERMERROR: DKIM2-Signature i={i} public key {sel} algorithm mismatch",
+                            Step.KEY,
+                            hop=i,
+                            detail=(
+                                f"s= says {s.algorithm} but the key record is k={rec.key_type}"
+                            ),
+                            spec="S06 §8.9, §11.5",
+                        )
+                    )
                     continue
                 res.key_bits = rec.bits
                 res.key_testing = rec.testing
                 res.result = "pending"
                 if rec.testing:
-                    self.add(note("key.testing",
-                                  f"DKIM2-Signature i={i} public key {sel} is in testing mode (t=y)",
-                                  Step.KEY, hop=i,
-                                  detail=("The domain says this key is being tested: receivers should "
-                                          "treat failures like unsigned mail."),
-                                  spec="DNS00 §3.4.1; SPEC-NOTES Annex C 6"))
+                    self.add(
+                        note(
+                            "key.testing",
+                            f"DKIM2-Signature i={i} public key {sel} is in testing mode (t=y)",
+                            Step.KEY,
+                            hop=i,
+                            detail=(
+                                "The domain says this key is being tested: receivers should "
+                                "treat failures like unsigned mail."
+                            ),
+                            spec="DNS00 §3.4.1; SPEC-NOTES Annex C 6",
+                        )
+                    )
                 for n in rec.notes:
-                    self.add(note("key.format-note", f"DKIM2-Signature i={i} public key {sel}: {n}",
-                                  Step.KEY, severity=Severity.INFO, hop=i, spec="DNS00 §3.4"))
+                    self.add(
+                        note(
+                            "key.format-note",
+                            f"DKIM2-Signature i={i} public key {sel}: {n}",
+                            Step.KEY,
+                            severity=Severity.INFO,
+                            hop=i,
+                            spec="DNS00 §3.4",
+                        )
+                    )
                 keys[(i, s.selector)] = rec
             self.selector_results[i] = results
         return keys
@@ -664,21 +911,27 @@ class _Walk:
     # step 7
     def check_signatures(self, keys: dict[tuple[int, str], KeyRecord]) -> None:
         prep = self.prep
-        mi_by_m = sorted(
-            ((m if m is not None else 0), f) for m, f in prep.mi_fields
-        )
+        mi_by_m = sorted(((m if m is not None else 0), f) for m, f in prep.mi_fields)
         sig_by_i = sorted(((i if i is not None else 0), f) for i, f in prep.sig_fields)
         for i, sig in sorted(prep.signatures.items()):
             results = self.selector_results.get(i, [])
             checkable = [r for r in results if r.result != "skipped"]
             if not checkable:
-                self.add(Finding("sig.no-verifiable-signature", State.PERMERROR,
-                                 _sig_string(i, "has no signature this verifier can check"),
-                                 Step.SIGNATURE, hop=i,
-                                 detail=("every s= entry uses an algorithm this verifier does not "
-                                         f"implement ({', '.join(r.algorithm for r in results)}); "
-                                         "S06 requires rsa-sha256 and ed25519-sha256"),
-                                 spec="S06 §3.4, §11.6; SPEC-NOTES §11 A16"))
+                self.add(
+                    Finding(
+                        "sig.no-verifiable-signature",
+                        State.PERMERROR,
+                        _sig_string(i, "has no signature this verifier can check"),
+                        Step.SIGNATURE,
+                        hop=i,
+                        detail=(
+                            "every s= entry uses an algorithm this verifier does not "
+                            f"implement ({', '.join(r.algorithm for r in results)}); "
+                            "S06 requires rsa-sha256 and ed25519-sha256"
+                        ),
+                        spec="S06 §3.4, §11.6; SPEC-NOTES §11 A16",
+                    )
+                )
                 continue
             data = signing_input(
                 [f for m, f in mi_by_m if m <= sig.instance],
@@ -699,20 +952,34 @@ class _Walk:
                     res.result = "fail"
                     failed.append(s.selector)
             if failed and passed:
-                self.add(Finding("sig.partial", State.FAIL,
-                                 f"FAIL: DKIM2-Signature i={i} {', '.join(passed)} signature passed, "
-                                 f"{', '.join(failed)} signature failed",
-                                 Step.SIGNATURE, hop=i,
-                                 detail="every checkable signature of a hop must verify",
-                                 spec="S06 §11.6; SPEC-NOTES §11 A15"))
+                self.add(
+                    Finding(
+                        "sig.partial",
+                        State.FAIL,
+                        f"FAIL: DKIM2-Signature i={i} {', '.join(passed)} signature passed, "
+                        f"{', '.join(failed)} signature failed",
+                        Step.SIGNATURE,
+                        hop=i,
+                        detail="every checkable signature of a hop must verify",
+                        spec="S06 §11.6; SPEC-NOTES §11 A15",
+                    )
+                )
             else:
                 for sel in failed:
-                    self.add(Finding("sig.incorrect", State.FAIL,
-                                     f"FAIL: DKIM2-Signature i={i} {sel} incorrect signature",
-                                     Step.SIGNATURE, hop=i,
-                                     detail=("the signature does not verify over the Message-Instance "
-                                             "and DKIM2-Signature fields it covers"),
-                                     spec="S06 §9.6, §11.6"))
+                    self.add(
+                        Finding(
+                            "sig.incorrect",
+                            State.FAIL,
+                            f"FAIL: DKIM2-Signature i={i} {sel} incorrect signature",
+                            Step.SIGNATURE,
+                            hop=i,
+                            detail=(
+                                "the signature does not verify over the Message-Instance "
+                                "and DKIM2-Signature fields it covers"
+                            ),
+                            spec="S06 §9.6, §11.6",
+                        )
+                    )
 
     # step 8
     def check_hashes(self) -> None:
@@ -742,40 +1009,68 @@ class _Walk:
             hop = introduced.get(m)
             known = [h for h in mi.hashes if h.algorithm in KNOWN_HASHES]
             if not known:
-                self.add(Finding("mi.no-known-hash", State.PERMERROR,
-                                 _mi_string(m, "has no hash this verifier can check"), Step.HASH,
-                                 instance=m, hop=hop,
-                                 detail=f"h= uses only {', '.join(h.algorithm for h in mi.hashes)}",
-                                 spec="S06 §3.1, §11.7"))
+                self.add(
+                    Finding(
+                        "mi.no-known-hash",
+                        State.PERMERROR,
+                        _mi_string(m, "has no hash this verifier can check"),
+                        Step.HASH,
+                        instance=m,
+                        hop=hop,
+                        detail=f"h= uses only {', '.join(h.algorithm for h in mi.hashes)}",
+                        spec="S06 §3.1, §11.7",
+                    )
+                )
             for hs in known:
                 hkey = (id(fields), hs.algorithm)
                 if hkey not in header_cache:
-                    header_cache[hkey] = hashlib.new(hs.algorithm, header_hash_input(fields)).digest()
+                    header_cache[hkey] = hashlib.new(
+                        hs.algorithm, header_hash_input(fields)
+                    ).digest()
                 got = header_cache[hkey]
                 ok = got == hs.header_hash
-                inst.checks.append(HashCheck(hs.algorithm, "header", hs.header_hash_b64, b64(got), ok))
+                inst.checks.append(
+                    HashCheck(hs.algorithm, "header", hs.header_hash_b64, b64(got), ok)
+                )
                 if not ok:
-                    self.add(Finding("hash.header-mismatch", State.FAIL,
-                                     f"FAIL: Message Instance m={m} header hash {hs.algorithm} mismatch",
-                                     Step.HASH, instance=m, hop=hop,
-                                     detail=(f"computed {b64(got)}, the field says "
-                                             f"{hs.header_hash_b64}"),
-                                     spec="S06 §6.2, §11.7"))
+                    self.add(
+                        Finding(
+                            "hash.header-mismatch",
+                            State.FAIL,
+                            f"FAIL: Message Instance m={m} header hash {hs.algorithm} mismatch",
+                            Step.HASH,
+                            instance=m,
+                            hop=hop,
+                            detail=(f"computed {b64(got)}, the field says {hs.header_hash_b64}"),
+                            spec="S06 §6.2, §11.7",
+                        )
+                    )
                 if body is None:
-                    inst.checks.append(HashCheck(hs.algorithm, "body", hs.body_hash_b64, None, None))
+                    inst.checks.append(
+                        HashCheck(hs.algorithm, "body", hs.body_hash_b64, None, None)
+                    )
                     continue
                 bkey = (id(body), hs.algorithm)
                 if bkey not in body_cache:
                     body_cache[bkey] = body.hash(hs.algorithm)
                 bgot = body_cache[bkey]
                 bok = bgot == hs.body_hash
-                inst.checks.append(HashCheck(hs.algorithm, "body", hs.body_hash_b64, b64(bgot), bok))
+                inst.checks.append(
+                    HashCheck(hs.algorithm, "body", hs.body_hash_b64, b64(bgot), bok)
+                )
                 if not bok:
-                    self.add(Finding("hash.body-mismatch", State.FAIL,
-                                     f"FAIL: Message Instance m={m} body hash {hs.algorithm} mismatch",
-                                     Step.HASH, instance=m, hop=hop,
-                                     detail=(f"computed {b64(bgot)}, the field says {hs.body_hash_b64}"),
-                                     spec="S06 §6.1, §11.7"))
+                    self.add(
+                        Finding(
+                            "hash.body-mismatch",
+                            State.FAIL,
+                            f"FAIL: Message Instance m={m} body hash {hs.algorithm} mismatch",
+                            Step.HASH,
+                            instance=m,
+                            hop=hop,
+                            detail=(f"computed {b64(bgot)}, the field says {hs.body_hash_b64}"),
+                            spec="S06 §6.1, §11.7",
+                        )
+                    )
                     if not inst.reconstructed:
                         self._diagnose_body(m, hop, body, hs.algorithm, hs.body_hash)
             if mi.recipe_bytes is None:
@@ -797,8 +1092,13 @@ class _Walk:
             self.instances[0] = Instance(0, fields, body, None)
 
     def _undo(
-        self, recipe: Recipe, fields: list[HeaderField], body: Body | None, budget: OutputBudget,
-        m: int, hop: int | None,
+        self,
+        recipe: Recipe,
+        fields: list[HeaderField],
+        body: Body | None,
+        budget: OutputBudget,
+        m: int,
+        hop: int | None,
     ) -> tuple[list[HeaderField], Body | None]:
         per_step = OutputBudget(
             limits.RECIPE_OUTPUT_FACTOR * max(self.prep.raw_size, 1) + limits.RECIPE_OUTPUT_SLACK
@@ -810,19 +1110,35 @@ class _Walk:
             body = None
             opts = self.prep.options
             if opts.null_body_is_error:
-                self.add(Finding("recipe.null-body", State.PERMERROR,
-                                 _mi_string(m, "has a null body recipe"), Step.HASH,
-                                 instance=m, hop=hop,
-                                 detail="the hop discarded the earlier body and cannot recreate it",
-                                 spec="S09 (reported, SPEC-NOTES Annex A)"))
+                self.add(
+                    Finding(
+                        "recipe.null-body",
+                        State.PERMERROR,
+                        _mi_string(m, "has a null body recipe"),
+                        Step.HASH,
+                        instance=m,
+                        hop=hop,
+                        detail="the hop discarded the earlier body and cannot recreate it",
+                        spec="S09 (reported, SPEC-NOTES Annex A)",
+                    )
+                )
             else:
-                self.add(note("recipe.null-body",
-                              f"Message-Instance m={m} has a null body recipe: earlier bodies are unknown",
-                              Step.HASH, instance=m, hop=hop,
-                              detail=("The hop changed the body and said it cannot be recreated "
-                                      "(\"b\": null). Header history below it is still checked; "
-                                      "the earlier body hashes cannot be."),
-                              spec="S06 §5.2"))
+                self.add(
+                    note(
+                        "recipe.null-body",
+                        f"Message-Instance m={m} has a null body recipe: "
+                        "earlier bodies are unknown",
+                        Step.HASH,
+                        instance=m,
+                        hop=hop,
+                        detail=(
+                            "The hop changed the body and said it cannot be recreated "
+                            '("b": null). Header history below it is still checked; '
+                            "the earlier body hashes cannot be."
+                        ),
+                        spec="S06 §5.2",
+                    )
+                )
         elif recipe.body is not None and body is not None:
             body = apply_body_recipe(body, recipe.body, per_step)
         budget.spend(per_step.allowance - per_step.remaining)
@@ -832,22 +1148,42 @@ class _Walk:
     def _diagnose_body(self, m: int, hop: int | None, body: Body, alg: str, want: bytes) -> None:
         """Name a likely transport cause of a body-hash mismatch of the received message."""
         data = body.to_bytes()
-        if data.endswith(b"\r") and not data.endswith(b"\r\n"):
-            if Body.of(data[:-1] + b"\r\n").hash(alg) == want:
-                self.add(note("message.trailing-bare-cr",
-                              f"Message Instance m={m} body hash matches if the final bare CR is a line end",
-                              Step.HASH, instance=m, hop=hop,
-                              detail=("The body ends in a CR without LF. Read as an ordinary octet "
-                                      "(SPEC-NOTES §11 A11) the hash fails; read as CRLF it matches. "
-                                      "The signer converted the bare CR to network-normal form before "
-                                      "hashing (S06 §13) and the copy analysed here lost its final LF "
-                                      "(a truncated file or a tool that strips the last newline)."),
-                              spec="S06 §13; SPEC-NOTES §11 A11"))
+        if (
+            data.endswith(b"\r")
+            and not data.endswith(b"\r\n")
+            and Body.of(data[:-1] + b"\r\n").hash(alg) == want
+        ):
+            self.add(
+                note(
+                    "message.trailing-bare-cr",
+                    f"Message Instance m={m} body hash matches if the final bare CR is a line end",
+                    Step.HASH,
+                    instance=m,
+                    hop=hop,
+                    detail=(
+                        "The body ends in a CR without LF. Read as an ordinary octet "
+                        "(SPEC-NOTES §11 A11) the hash fails; read as CRLF it matches. "
+                        "The signer converted the bare CR to network-normal form before "
+                        "hashing (S06 §13) and the copy analysed here lost its final LF "
+                        "(a truncated file or a tool that strips the last newline)."
+                    ),
+                    spec="S06 §13; SPEC-NOTES §11 A11",
+                )
+            )
 
     def _recipe_error(self, m: int, hop: int | None, detail: str) -> None:
-        self.add(Finding("mi.invalid-json", State.PERMERROR, _mi_string(m, "contains invalid JSON"),
-                         Step.HASH, instance=m, hop=hop, detail=detail,
-                         spec="S06 §5, §11.2; SPEC-NOTES §11 A7, A12"))
+        self.add(
+            Finding(
+                "mi.invalid-json",
+                State.PERMERROR,
+                _mi_string(m, "contains invalid JSON"),
+                Step.HASH,
+                instance=m,
+                hop=hop,
+                detail=detail,
+                spec="S06 §5, §11.2; SPEC-NOTES §11 A7, A12",
+            )
+        )
 
     def introducers(self) -> dict[int, int]:
         """Instance m -> the hop (lowest i) whose m= first names it."""
@@ -868,25 +1204,45 @@ class _Walk:
                     inst = self.instances.get(m)
                     rec = inst.recipe if inst else None
                     mi = prep.instances.get(m)
-                    changed = _recipe_modifies(rec) if rec is not None else (
-                        mi is not None and mi.recipe_bytes is not None)
+                    changed = (
+                        _recipe_modifies(rec)
+                        if rec is not None
+                        else (mi is not None and mi.recipe_bytes is not None)
+                    )
                     if changed:
-                        self.add(Finding("request.donotmodify", State.FAIL,
-                                         "FAIL: Message has been modified despite a donotmodify request",
-                                         Step.REQUEST, hop=self.introducers().get(m), instance=m,
-                                         detail=(f"hop {i} (d={sig.domain}) asked donotmodify; "
-                                                 f"instance m={m} changed the body or an existing field"),
-                                         spec="S06 §8.10, §11.8 (flag removed in S07)"))
+                        self.add(
+                            Finding(
+                                "request.donotmodify",
+                                State.FAIL,
+                                "FAIL: Message has been modified despite a donotmodify request",
+                                Step.REQUEST,
+                                hop=self.introducers().get(m),
+                                instance=m,
+                                detail=(
+                                    f"hop {i} (d={sig.domain}) asked donotmodify; "
+                                    f"instance m={m} changed the body or an existing field"
+                                ),
+                                spec="S06 §8.10, §11.8 (flag removed in S07)",
+                            )
+                        )
                         break
             if "donotexplode" in sig.flag_set:
                 for j in sorted(sigs):
                     if j > i and "exploded" in sigs[j].flag_set:
-                        self.add(Finding("request.donotexplode", State.FAIL,
-                                         "FAIL: Message has been exploded despite a donotexplode request",
-                                         Step.REQUEST, hop=j,
-                                         detail=(f"hop {i} (d={sig.domain}) asked donotexplode; hop {j} "
-                                                 f"(d={sigs[j].domain}) set f=exploded"),
-                                         spec="S06 §8.10, §11.8 (flag removed in S07)"))
+                        self.add(
+                            Finding(
+                                "request.donotexplode",
+                                State.FAIL,
+                                "FAIL: Message has been exploded despite a donotexplode request",
+                                Step.REQUEST,
+                                hop=j,
+                                detail=(
+                                    f"hop {i} (d={sig.domain}) asked donotexplode; hop {j} "
+                                    f"(d={sigs[j].domain}) set f=exploded"
+                                ),
+                                spec="S06 §8.10, §11.8 (flag removed in S07)",
+                            )
+                        )
                         break
 
     # results per hop
@@ -905,8 +1261,13 @@ class _Walk:
             raw_field = next((f for h, f in prep.sig_fields if h == i), None)
             raw_text = raw_field.raw.decode("latin-1") if raw_field is not None else ""
             findings = by_hop.get(i, [])
-            hop = HopReport(hop=i, instance=sig.instance if sig else None, parsed=sig is not None,
-                            raw=raw_text, findings=findings)
+            hop = HopReport(
+                hop=i,
+                instance=sig.instance if sig else None,
+                parsed=sig is not None,
+                raw=raw_text,
+                findings=findings,
+            )
             if sig is not None:
                 raw_text = sig.header.raw.decode("latin-1")
                 hop.raw = raw_text
@@ -920,12 +1281,16 @@ class _Walk:
                 hop.nonce = sig.nonce
                 hop.flags = list(sig.flags)
                 hop.selectors = self.selector_results.get(
-                    i, [SelectorResult(s.selector, s.algorithm, "skipped") for s in sig.sig_sets])
+                    i, [SelectorResult(s.selector, s.algorithm, "skipped") for s in sig.sig_sets]
+                )
                 for s in hop.selectors:
                     if s.result == "pending":
                         s.result = "skipped"
-                if introduced.get(sig.instance) == i and (i == 1 or sig.instance > (
-                        prep.signatures[i - 1].instance if (i - 1) in prep.signatures else 0)):
+                if introduced.get(sig.instance) == i and (
+                    i == 1
+                    or sig.instance
+                    > (prep.signatures[i - 1].instance if (i - 1) in prep.signatures else 0)
+                ):
                     hop.introduced_instance = sig.instance
                 hop.custody_link = self.custody.get(i, "unknown")
             hop.result = aggregate(findings) if (sig is not None or findings) else State.PERMERROR

@@ -26,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa  # noqa: E402
-from cryptography.hazmat.primitives.hashes import SHA256  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.hashes import SHA256
 
-from analysis import Envelope, State, analyze  # noqa: E402
-from analysis.keys import public_record_for  # noqa: E402
-from analysis.resolvers import StaticResolver  # noqa: E402
-from analysis.sign import SigningKey, sign  # noqa: E402
+from analysis import Envelope, State, analyze
+from analysis.keys import public_record_for
+from analysis.resolvers import StaticResolver
+from analysis.sign import SigningKey, sign
 
 T0 = 1790000000
 
@@ -76,8 +76,12 @@ def build_chain(keys: list[tuple[str, SigningKey]], body: bytes, *, change_body:
         if change_body and hop > 1:
             msg = msg + f"-- footer added by {domain}\r\n".encode()
         result = sign(
-            msg, domain=domain, keys=[key], timestamp=T0 + hop * 10,
-            mail_from=f"<bounce@{domain}>", rcpt_to=[f"<user@{nxt}>"],
+            msg,
+            domain=domain,
+            keys=[key],
+            timestamp=T0 + hop * 10,
+            mail_from=f"<bounce@{domain}>",
+            rcpt_to=[f"<user@{nxt}>"],
             previous=previous if change_body and hop > 1 else None,
         )
         msg = result.message
@@ -96,8 +100,9 @@ def main() -> int:
     rsa_sig = rsa_key.sign(data, padding.PKCS1v15(), SHA256())
     ed_sig = ed_key.sign(hashlib.sha256(data).digest())
     rsa_pub, ed_pub = rsa_key.public_key(), ed_key.public_key()
-    t_rsa = best_per_call(lambda: rsa_pub.verify(rsa_sig, data, padding.PKCS1v15(), SHA256()),
-                          seconds=secs)
+    t_rsa = best_per_call(
+        lambda: rsa_pub.verify(rsa_sig, data, padding.PKCS1v15(), SHA256()), seconds=secs
+    )
     t_ed = best_per_call(lambda: ed_pub.verify(ed_sig, hashlib.sha256(data).digest()), seconds=secs)
     mb = b"\0" * (1 << 20)
     t_sha_mb = best_per_call(lambda: hashlib.sha256(mb).digest(), seconds=secs)
@@ -136,8 +141,10 @@ def main() -> int:
         results[label] = (took, floor)
         what = "no hop changed content" if not change else "every hop changed the body"
         print(f"({label}) 5-hop {len(raw) // 1024} KB chain, {what}")
-        print(f"  engine {took * 1e3:7.3f} ms/message   floor {floor * 1e3:7.3f} ms   "
-              f"ratio {took / floor:5.2f}x   ({1 / took:7.0f} messages/s on one core)")
+        print(
+            f"  engine {took * 1e3:7.3f} ms/message   floor {floor * 1e3:7.3f} ms   "
+            f"ratio {took / floor:5.2f}x   ({1 / took:7.0f} messages/s on one core)"
+        )
 
     big_body = make_body(25 * 1024 * 1024 - 4096)
     big = build_chain(hops[:1], big_body, change_body=False)
@@ -159,9 +166,13 @@ def main() -> int:
     total = (len(big) + peak) / len(big)
     lf_total = (len(lf_big) + lf_peak) / len(lf_big)
     print(f"(c) one {len(big) / 2**20:.1f} MB message")
-    print(f"  engine {took * 1e3:7.1f} ms   floor {floor * 1e3:7.1f} ms   ratio {took / floor:5.2f}x")
-    print(f"  peak memory (input + allocations): CRLF file {total:4.2f}x the message, "
-          f"LF file (converted to CRLF) {lf_total:4.2f}x")
+    print(
+        f"  engine {took * 1e3:7.1f} ms   floor {floor * 1e3:7.1f} ms   ratio {took / floor:5.2f}x"
+    )
+    print(
+        f"  peak memory (input + allocations): CRLF file {total:4.2f}x the message, "
+        f"LF file (converted to CRLF) {lf_total:4.2f}x"
+    )
     goals = [
         ("(a) within 3x", results["a"][0] / results["a"][1] <= 3),
         ("(b) within 5x", results["b"][0] / results["b"][1] <= 5),

@@ -43,9 +43,20 @@ def test_verify_json_one_object_per_file_in_order(
     capsys: pytest.CaptureFixture[str], we: Path, zone_file: Path
 ) -> None:
     files = [we / "hop2-list-final.eml", we / "hop1-originator.eml"]
-    code, out, _ = run(capsys, "verify", *map(str, files), "--dns-json", str(zone_file),
-                       "--now", str(T1 + 200), "--json",
-                       "--mail-from", "list-bounces@lists.example.org", "--rcpt-to", "<bob@example.net>")
+    code, out, _ = run(
+        capsys,
+        "verify",
+        *map(str, files),
+        "--dns-json",
+        str(zone_file),
+        "--now",
+        str(T1 + 200),
+        "--json",
+        "--mail-from",
+        "list-bounces@lists.example.org",
+        "--rcpt-to",
+        "<bob@example.net>",
+    )
     lines = out.splitlines()
     assert len(lines) == 2
     first, second = (json.loads(x) for x in lines)
@@ -62,18 +73,34 @@ def test_verify_json_one_object_per_file_in_order(
 @pytest.mark.parametrize(
     ("now", "envelope", "exit_code"),
     [
-        (T1 + 200, ["--mail-from", "<list-bounces@lists.example.org>", "--rcpt-to", "bob@example.net"], 0),
+        (
+            T1 + 200,
+            ["--mail-from", "<list-bounces@lists.example.org>", "--rcpt-to", "bob@example.net"],
+            0,
+        ),
         (T1 + 200, ["--mail-from", "<x@example.org>", "--rcpt-to", "bob@example.net"], 2),
         (T1 + 15 * 86400, [], 2),
         (0, [], 0),
     ],
 )
 def test_verify_exit_status_follows_the_verdict(
-    capsys: pytest.CaptureFixture[str], we: Path, zone_file: Path,
-    now: int, envelope: list[str], exit_code: int,
+    capsys: pytest.CaptureFixture[str],
+    we: Path,
+    zone_file: Path,
+    now: int,
+    envelope: list[str],
+    exit_code: int,
 ) -> None:
-    code, out, _ = run(capsys, "verify", str(we / "hop2-list-final.eml"), "--dns-json",
-                       str(zone_file), "--now", str(now), *envelope)
+    code, out, _ = run(
+        capsys,
+        "verify",
+        str(we / "hop2-list-final.eml"),
+        "--dns-json",
+        str(zone_file),
+        "--now",
+        str(now),
+        *envelope,
+    )
     assert code == exit_code
     assert out.startswith(f"== {we / 'hop2-list-final.eml'}\n")
 
@@ -96,9 +123,19 @@ def test_verify_exit_1_on_fail_and_4_on_none(
 def test_verify_text_report_explains_failures(
     capsys: pytest.CaptureFixture[str], we: Path, zone_file: Path
 ) -> None:
-    code, out, _ = run(capsys, "verify", str(we / "hop2-list-final.eml"), "--dns-json",
-                       str(zone_file), "--now", str(T1 + 200), "--mail-from",
-                       "<list-bounces@lists.example.org>", "--rcpt-to", "<carol@example.net>")
+    code, out, _ = run(
+        capsys,
+        "verify",
+        str(we / "hop2-list-final.eml"),
+        "--dns-json",
+        str(zone_file),
+        "--now",
+        str(T1 + 200),
+        "--mail-from",
+        "<list-bounces@lists.example.org>",
+        "--rcpt-to",
+        "<carol@example.net>",
+    )
     assert code == 2
     assert "PERMERROR: DKIM2-Signature i=2 RCPT TO <carol@example.net> did not match" in out
     assert "      fix: " in out
@@ -114,10 +151,14 @@ def test_usage_errors_are_64_and_unreadable_input_66(
     with pytest.raises(SystemExit) as exc:
         main(["verify", "x.eml", "--now", "soon"])
     assert exc.value.code == 64
-    code, _, err = run(capsys, "verify", str(tmp_path / "missing.eml"), "--dns-json", str(tmp_path / "none.json"))
+    code, _, err = run(
+        capsys, "verify", str(tmp_path / "missing.eml"), "--dns-json", str(tmp_path / "none.json")
+    )
     assert code == 64 and "cannot use" in err
     (tmp_path / "z.json").write_text("{}")
-    code, _, err = run(capsys, "verify", str(tmp_path / "missing.eml"), "--dns-json", str(tmp_path / "z.json"))
+    code, _, err = run(
+        capsys, "verify", str(tmp_path / "missing.eml"), "--dns-json", str(tmp_path / "z.json")
+    )
     assert code == 66 and "cannot read" in err
 
 
@@ -135,12 +176,20 @@ def test_history_writes_each_instance(
     assert "m=1 -> m=2" in out and "changed: Subject: 'Hello   list' -> '[list] Hello list'" in out
 
 
-def test_sign_then_verify_round_trip(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_sign_then_verify_round_trip(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     key = tmp_path / "k.pem"
-    code, out, _ = run(capsys, "keygen", "--type", "ed25519", "--selector", "s1", "--domain",
-                       "sender.example", "--out", str(key))
+    code, out, _ = run(
+        capsys,
+        "keygen",
+        "--type",
+        "ed25519",
+        "--selector",
+        "s1",
+        "--domain",
+        "sender.example",
+        "--out",
+        str(key),
+    )
     assert code == 0
     m = re.fullmatch(r's1\._domainkey\.sender\.example\. IN TXT "(.*)"\n', out)
     assert m
@@ -150,21 +199,59 @@ def test_sign_then_verify_round_trip(
     msg = tmp_path / "m.eml"
     msg.write_bytes(b"From: a@sender.example\nTo: b@rcpt.example\nSubject: hi\n\nhello\n")
     signed = tmp_path / "signed.eml"
-    code, _, err = run(capsys, "sign", str(msg), "-d", "sender.example", "-k", f"s1:{key}",
-                       "--mail-from", "a@sender.example", "--rcpt-to", "b@rcpt.example",
-                       "--timestamp", str(T1), "-o", str(signed))
+    code, _, err = run(
+        capsys,
+        "sign",
+        str(msg),
+        "-d",
+        "sender.example",
+        "-k",
+        f"s1:{key}",
+        "--mail-from",
+        "a@sender.example",
+        "--rcpt-to",
+        "b@rcpt.example",
+        "--timestamp",
+        str(T1),
+        "-o",
+        str(signed),
+    )
     assert code == 0 and "signed as originator, i=1 m=1" in err
-    code, out, _ = run(capsys, "verify", str(signed), "--dns-json", str(zone), "--now", str(T1 + 5),
-                       "--mail-from", "<a@sender.example>", "--rcpt-to", "<b@rcpt.example>", "-q")
+    code, out, _ = run(
+        capsys,
+        "verify",
+        str(signed),
+        "--dns-json",
+        str(zone),
+        "--now",
+        str(T1 + 5),
+        "--mail-from",
+        "<a@sender.example>",
+        "--rcpt-to",
+        "<b@rcpt.example>",
+        "-q",
+    )
     assert code == 0, out
     assert out.endswith(": Pass: 1 hop verified\n")
 
 
 def test_console_script_entry_point_runs_as_a_process(we: Path, zone_file: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis.cli", "verify", str(we / "hop1-originator.eml"),
-         "--dns-json", str(zone_file), "--now", "0", "--json"],
-        capture_output=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "analysis.cli",
+            "verify",
+            str(we / "hop1-originator.eml"),
+            "--dns-json",
+            str(zone_file),
+            "--now",
+            "0",
+            "--json",
+        ],
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["result"] == "pass"

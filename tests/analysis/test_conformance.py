@@ -103,8 +103,9 @@ def test_strict_mode_rejects_bare_addresses_of_the_lenient_cases(
     assert len(lenient) == 7
     for case in lenient:
         raw = (vectors / "expected" / case["file"]).read_bytes()
-        report = analyze(raw, lookup=zone, envelope=Envelope(case["mail_from"], case["rcpt_to"]),
-                         now=case["now"])
+        report = analyze(
+            raw, lookup=zone, envelope=Envelope(case["mail_from"], case["rcpt_to"]), now=case["now"]
+        )
         assert report.result == State.PERMERROR
         assert any(f.code == "sig.syntax" and "angle brackets" in f.detail for f in report.findings)
 

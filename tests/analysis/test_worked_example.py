@@ -43,8 +43,12 @@ def _verdicts(report) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_hop1_passes(we: Path, zone: StaticResolver) -> None:
     raw = (we / "hop1-originator.eml").read_bytes()
-    report = analyze(raw, lookup=zone, now=T1 + 5,
-                     envelope=Envelope("<alice@example.com>", ["<list@lists.example.org>"]))
+    report = analyze(
+        raw,
+        lookup=zone,
+        now=T1 + 5,
+        envelope=Envelope("<alice@example.com>", ["<list@lists.example.org>"]),
+    )
     assert report.result == State.PASS
     assert _verdicts(report) == []
     assert [h.result for h in report.hops] == [State.PASS]
@@ -68,8 +72,14 @@ def test_hop2_passes_with_both_signatures_and_hashes(we: Path, zone: StaticResol
         ("List-Id", "added", None, "Test list <list.lists.example.org>"),
     ]
     assert diff.body_diff == [
-        "--- before", "+++ after", "@@ -1,3 +1,5 @@",
-        " Hi all,", " ", " This is a test.", "+-- ", "+list footer",
+        "--- before",
+        "+++ after",
+        "@@ -1,3 +1,5 @@",
+        " Hi all,",
+        " ",
+        " This is a test.",
+        "+-- ",
+        "+list footer",
     ]
     assert report.summary == (
         "Pass: 2 hops verified; lists.example.org changed Subject, added List-Id and "
@@ -79,8 +89,9 @@ def test_hop2_passes_with_both_signatures_and_hashes(we: Path, zone: StaticResol
 
 def test_hop2_m1_reconstruction_is_the_originators_message(we: Path, zone: StaticResolver) -> None:
     hop1 = parse_message((we / "hop1-originator.eml").read_bytes())
-    report = analyze((we / "hop2-list-final.eml").read_bytes(), lookup=zone, now=NOW,
-                     envelope=HOP2_ENVELOPE)
+    report = analyze(
+        (we / "hop2-list-final.eml").read_bytes(), lookup=zone, now=NOW, envelope=HOP2_ENVELOPE
+    )
     m1 = report.instance(1)
     assert m1 is not None and m1.body is not None
     assert m1.body.to_bytes() == hop1.body.to_bytes()
@@ -90,8 +101,12 @@ def test_hop2_m1_reconstruction_is_the_originators_message(we: Path, zone: Stati
 
 def test_other_recipient_is_a_custody_permerror(we: Path, zone: StaticResolver) -> None:
     raw = (we / "hop2-list-final.eml").read_bytes()
-    report = analyze(raw, lookup=zone, now=NOW,
-                     envelope=Envelope("<list-bounces@lists.example.org>", ["<carol@example.net>"]))
+    report = analyze(
+        raw,
+        lookup=zone,
+        now=NOW,
+        envelope=Envelope("<list-bounces@lists.example.org>", ["<carol@example.net>"]),
+    )
     assert report.result == State.PERMERROR
     assert _verdicts(report) == [
         "PERMERROR: DKIM2-Signature i=2 RCPT TO <carol@example.net> did not match"
@@ -116,8 +131,9 @@ def test_dropping_the_list_id_undo_breaks_signature_and_m1_header_hash(
     del recipe["h"]["list-id"]
     new_r = base64.b64encode(json.dumps(recipe, separators=(",", ":")).encode()).decode()
     assert old_r.encode() in raw
-    report = analyze(raw.replace(old_r.encode(), new_r.encode()), lookup=zone, now=NOW,
-                     envelope=HOP2_ENVELOPE)
+    report = analyze(
+        raw.replace(old_r.encode(), new_r.encode()), lookup=zone, now=NOW, envelope=HOP2_ENVELOPE
+    )
     assert report.result == State.FAIL
     assert sorted(_verdicts(report)) == [
         "FAIL: DKIM2-Signature i=2 rsa1 incorrect signature",
@@ -153,22 +169,38 @@ def test_signer_reproduces_both_hops_byte_for_byte(we: Path) -> None:
     hop1 = (we / "hop1-originator.eml").read_bytes()
     hop2 = (we / "hop2-list-final.eml").read_bytes()
     values = json.loads((we / "values.json").read_text())
-    ed = SigningKey("ed1", load_private_key((we / "ed1._domainkey.example.com.private.pem").read_bytes()))
+    ed = SigningKey(
+        "ed1", load_private_key((we / "ed1._domainkey.example.com.private.pem").read_bytes())
+    )
     rsa = SigningKey(
-        "rsa1", load_private_key((we / "rsa1._domainkey.lists.example.org.private.pem").read_bytes())
+        "rsa1",
+        load_private_key((we / "rsa1._domainkey.lists.example.org.private.pem").read_bytes()),
     )
     original = hop1[hop1.index(b"From: Alice") :]
     env1 = values["hop1"]["envelope"]
-    first = sign(original, domain="example.com", keys=[ed], timestamp=T1,
-                 mail_from=env1["mail_from"], rcpt_to=env1["rcpt_to"])
+    first = sign(
+        original,
+        domain="example.com",
+        keys=[ed],
+        timestamp=T1,
+        mail_from=env1["mail_from"],
+        rcpt_to=env1["rcpt_to"],
+    )
     assert first.role == "originator"
     assert first.message == hop1
     # The list's own edit of the message (Subject tag, List-Id, footer), before it signs.
     edited = hop2[hop2.index(b"DKIM2-Signature: i=1") :]
     env2 = values["hop2"]["envelope"]
-    second = sign(edited, previous=hop1, domain="lists.example.org", keys=[rsa],
-                  timestamp=T1 + 120, mail_from=env2["mail_from"], rcpt_to=env2["rcpt_to"],
-                  flags=["exploded"])
+    second = sign(
+        edited,
+        previous=hop1,
+        domain="lists.example.org",
+        keys=[rsa],
+        timestamp=T1 + 120,
+        mail_from=env2["mail_from"],
+        rcpt_to=env2["rcpt_to"],
+        flags=["exploded"],
+    )
     assert second.role == "reviser"
     assert base64.b64encode(second.recipe.encode()).decode() == values["hop2"]["r"]  # type: ignore[union-attr]
     assert second.message == hop2
