@@ -191,9 +191,15 @@ DKIM2_KEY_LOOKUP = env_str("DKIM2_KEY_LOOKUP", "analysis.dns.DnsResolver")
 # Test vectors and interop samples shared between the repos (read-only).
 DKIM2WEB_SHARED_DIR = Path(env_str("DKIM2WEB_SHARED_DIR", str(BASE_DIR.parent / "shared")))
 
+# Django's DEFAULT_LOGGING already prints its own loggers (and the runserver request lines);
+# this adds the project's and the engine's messages without printing Django's twice.
+_LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        name: {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False}
+        for name in ("dkim2web", "analysis")
+    },
 }
