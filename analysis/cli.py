@@ -295,11 +295,11 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
             if data is not None:
                 (args.out / f"m{inst.instance}.eml").write_bytes(data)
     if args.json:
-        data = {
+        summary = {
             "instances": [i.to_json() for i in report.instances],
             "diffs": [d.to_json() for d in report.diffs],
         }
-        out.write(json.dumps(data) + "\n")
+        out.write(json.dumps(summary) + "\n")
         return 0
     if not report.instances:
         out.write("No Message-Instance fields: nothing to reconstruct.\n")

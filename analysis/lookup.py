@@ -89,10 +89,13 @@ class KeyAnswer:
     @classmethod
     def from_json(cls, data: dict[str, object]) -> KeyAnswer:
         ttl = data.get("ttl")
+        records = data.get("records") or []
+        if not isinstance(records, list | tuple):
+            records = []
         return cls(
             query=KeyQuery(str(data["selector"]), str(data["domain"])),
             status=LookupStatus(str(data["status"])),
-            records=tuple(str(r) for r in data.get("records", []) or []),  # type: ignore[union-attr]
+            records=tuple(str(r) for r in records),
             detail=str(data.get("detail", "")),
             fetched_at=float(data.get("fetched_at", 0.0) or 0.0),  # type: ignore[arg-type]
             elapsed_ms=float(data.get("elapsed_ms", 0.0) or 0.0),  # type: ignore[arg-type]
