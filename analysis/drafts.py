@@ -18,7 +18,7 @@ from .message import HeaderField
 
 if TYPE_CHECKING:
     from .report import Instance
-    from .verify import Prepared
+    from .structure import Prepared
 
 
 def detect_artefacts(prep: Prepared, instances: dict[int, Instance]) -> list[Finding]:

@@ -1,0 +1,229 @@
+"""Reconstruction: walk the instances from the newest down, checking hashes and undoing recipes.
+
+S06 §5, §10.2, §11.7; SPEC-NOTES §4.4, §6.2 step 8.  Each instance's header and
+body hashes are compared (unknown hash names ignored), then its recipe is
+applied to rebuild the previous instance.  Hashes are cached per identical
+header list and body, so hops that changed nothing cost no extra hashing.  A
+null body recipe makes every earlier body unknown (S06 §5.2, local policy; S09
+reportedly makes it PERMERROR: ``Options.null_body_is_error``).  A recipe that
+cannot be applied is "contains invalid JSON" (A12) and ends the walk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from . import limits
+from .canonical import b64, header_hash_input
+from .fields import KNOWN_HASHES
+from .findings import Finding, State, Step, note
+from .message import Body, HeaderField
+from .recipes import (
+    OutputBudget,
+    Recipe,
+    RecipeError,
+    apply_body_recipe,
+    apply_header_recipe,
+    decode_recipe,
+)
+from .report import HashCheck, Instance
+from .structure import mi_string
+from .walk import Walk
+
+
+def check_hashes(walk: Walk) -> None:
+    prep = walk.prep
+    msg = prep.message
+    max_m = prep.max_instance
+    if not max_m:
+        return
+    budget = OutputBudget(
+        limits.TOTAL_RECONSTRUCTION_FACTOR * max(prep.raw_size, 1) + limits.RECIPE_OUTPUT_SLACK
+    )
+    fields: list[HeaderField] = msg.fields
+    body: Body | None = msg.body
+    header_cache: dict[tuple[int, str], bytes] = {}
+    body_cache: dict[tuple[int, str], bytes] = {}
+    introduced = walk.introducers()
+    received = True
+    for m in range(max_m, 0, -1):
+        mi = prep.instances.get(m)
+        inst = Instance(m, fields, body, introduced.get(m), reconstructed=not received)
+        walk.instances[m] = inst
+        received = False
+        if mi is None:
+            # Broken or missing: nothing to check, nothing to undo; the
+            # instances below are shown as they are (unverified).
+            continue
+        hop = introduced.get(m)
+        known = [h for h in mi.hashes if h.algorithm in KNOWN_HASHES]
+        if not known:
+            walk.add(
+                Finding(
+                    "mi.no-known-hash",
+                    State.PERMERROR,
+                    mi_string(m, "has no hash this verifier can check"),
+                    Step.HASH,
+                    instance=m,
+                    hop=hop,
+                    detail=f"h= uses only {', '.join(h.algorithm for h in mi.hashes)}",
+                    spec="S06 §3.1, §11.7",
+                )
+            )
+        for hs in known:
+            hkey = (id(fields), hs.algorithm)
+            if hkey not in header_cache:
+                header_cache[hkey] = hashlib.new(hs.algorithm, header_hash_input(fields)).digest()
+            got = header_cache[hkey]
+            ok = got == hs.header_hash
+            inst.checks.append(HashCheck(hs.algorithm, "header", hs.header_hash_b64, b64(got), ok))
+            if not ok:
+                walk.add(
+                    Finding(
+                        "hash.header-mismatch",
+                        State.FAIL,
+                        f"FAIL: Message Instance m={m} header hash {hs.algorithm} mismatch",
+                        Step.HASH,
+                        instance=m,
+                        hop=hop,
+                        detail=(f"computed {b64(got)}, the field says {hs.header_hash_b64}"),
+                        spec="S06 §6.2, §11.7",
+                    )
+                )
+            if body is None:
+                inst.checks.append(HashCheck(hs.algorithm, "body", hs.body_hash_b64, None, None))
+                continue
+            bkey = (id(body), hs.algorithm)
+            if bkey not in body_cache:
+                body_cache[bkey] = body.hash(hs.algorithm)
+            bgot = body_cache[bkey]
+            bok = bgot == hs.body_hash
+            inst.checks.append(HashCheck(hs.algorithm, "body", hs.body_hash_b64, b64(bgot), bok))
+            if not bok:
+                walk.add(
+                    Finding(
+                        "hash.body-mismatch",
+                        State.FAIL,
+                        f"FAIL: Message Instance m={m} body hash {hs.algorithm} mismatch",
+                        Step.HASH,
+                        instance=m,
+                        hop=hop,
+                        detail=(f"computed {b64(bgot)}, the field says {hs.body_hash_b64}"),
+                        spec="S06 §6.1, §11.7",
+                    )
+                )
+                if not inst.reconstructed:
+                    _diagnose_body(walk, m, hop, body, hs.algorithm, hs.body_hash)
+        if mi.recipe_bytes is None:
+            continue
+        try:
+            recipe = decode_recipe(mi.recipe_bytes)
+        except RecipeError as exc:
+            _recipe_error(walk, m, hop, str(exc))
+            return
+        inst.recipe = recipe.to_json()
+        try:
+            fields, body = _undo(walk, recipe, fields, body, budget, m, hop)
+        except RecipeError as exc:
+            _recipe_error(walk, m, hop, str(exc))
+            return
+    # m=1 may carry a recipe of changes made on entry: rebuild "m=0" for display.
+    mi1 = prep.instances.get(1)
+    if mi1 is not None and mi1.recipe_bytes is not None and 1 in walk.instances:
+        walk.instances[0] = Instance(0, fields, body, None)
+
+
+def _undo(
+    walk: Walk,
+    recipe: Recipe,
+    fields: list[HeaderField],
+    body: Body | None,
+    budget: OutputBudget,
+    m: int,
+    hop: int | None,
+) -> tuple[list[HeaderField], Body | None]:
+    per_step = OutputBudget(
+        limits.RECIPE_OUTPUT_FACTOR * max(walk.prep.raw_size, 1) + limits.RECIPE_OUTPUT_SLACK
+    )
+    before = budget.remaining
+    if recipe.headers:
+        fields = apply_header_recipe(fields, recipe.headers, per_step)
+    if recipe.body_null:
+        body = None
+        opts = walk.prep.options
+        if opts.null_body_is_error:
+            walk.add(
+                Finding(
+                    "recipe.null-body",
+                    State.PERMERROR,
+                    mi_string(m, "has a null body recipe"),
+                    Step.HASH,
+                    instance=m,
+                    hop=hop,
+                    detail="the hop discarded the earlier body and cannot recreate it",
+                    spec="S09 (reported, SPEC-NOTES Annex A)",
+                )
+            )
+        else:
+            walk.add(
+                note(
+                    "recipe.null-body",
+                    f"Message-Instance m={m} has a null body recipe: earlier bodies are unknown",
+                    Step.HASH,
+                    instance=m,
+                    hop=hop,
+                    detail=(
+                        "The hop changed the body and said it cannot be recreated "
+                        '("b": null). Header history below it is still checked; '
+                        "the earlier body hashes cannot be."
+                    ),
+                    spec="S06 §5.2",
+                )
+            )
+    elif recipe.body is not None and body is not None:
+        body = apply_body_recipe(body, recipe.body, per_step)
+    budget.spend(per_step.allowance - per_step.remaining)
+    del before
+    return fields, body
+
+
+def _diagnose_body(walk: Walk, m: int, hop: int | None, body: Body, alg: str, want: bytes) -> None:
+    """Name a likely transport cause of a body-hash mismatch of the received message."""
+    data = body.to_bytes()
+    if (
+        data.endswith(b"\r")
+        and not data.endswith(b"\r\n")
+        and Body.of(data[:-1] + b"\r\n").hash(alg) == want
+    ):
+        walk.add(
+            note(
+                "message.trailing-bare-cr",
+                f"Message Instance m={m} body hash matches if the final bare CR is a line end",
+                Step.HASH,
+                instance=m,
+                hop=hop,
+                detail=(
+                    "The body ends in a CR without LF. Read as an ordinary octet "
+                    "(SPEC-NOTES §11 A11) the hash fails; read as CRLF it matches. "
+                    "The signer converted the bare CR to network-normal form before "
+                    "hashing (S06 §13) and the copy analysed here lost its final LF "
+                    "(a truncated file or a tool that strips the last newline)."
+                ),
+                spec="S06 §13; SPEC-NOTES §11 A11",
+            )
+        )
+
+
+def _recipe_error(walk: Walk, m: int, hop: int | None, detail: str) -> None:
+    walk.add(
+        Finding(
+            "mi.invalid-json",
+            State.PERMERROR,
+            mi_string(m, "contains invalid JSON"),
+            Step.HASH,
+            instance=m,
+            hop=hop,
+            detail=detail,
+            spec="S06 §5, §11.2; SPEC-NOTES §11 A7, A12",
+        )
+    )

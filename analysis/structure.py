@@ -1,0 +1,317 @@
+"""What is known before any key is fetched: parsing, syntax and numbering (S06 §7, §8, §11.2).
+
+:func:`prepare` parses the message, parses every Message-Instance and
+DKIM2-Signature field strictly, checks the numbering rules and says which keys
+are needed (``Prepared.key_queries``).  Interpretations (SPEC-NOTES §11 A22,
+A23): ``m`` must run 1..M and ``i`` 1..N without gaps or repeats; each
+signature's ``m=`` lies in 1..M and does not decrease with ``i``; every
+instance is covered by some ``m=``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import limits
+from .fields import (
+    KNOWN_SIGNATURE_ALGORITHMS,
+    MI_NAME,
+    SIG_NAME,
+    Dkim2Signature,
+    FieldProblem,
+    MessageInstance,
+    number_hint,
+    parse_message_instance,
+    parse_signature,
+)
+from .findings import Finding, State, Step, note
+from .lookup import KeyQuery
+from .message import HeaderField, ParsedMessage, parse_message
+
+ENGINE_VERSION = "0.1.0"
+#: The draft revision this engine implements.
+DRAFT = "draft-ietf-dkim-dkim2-spec-06"
+
+
+@dataclass(frozen=True)
+class Options:
+    #: Accept artefacts of earlier drafts that do not weaken security: bare
+    #: addresses in mf=/rt= (each reported as a finding).
+    compat: bool = False
+    #: S09 (reported, SPEC-NOTES Annex A): a null body recipe is PERMERROR.
+    #: Default off: S06 §5.2 leaves it to local policy (A39).
+    null_body_is_error: bool = False
+    lifetime_seconds: int = limits.SIGNATURE_LIFETIME_SECONDS
+    future_skew_seconds: int = limits.FUTURE_SKEW_SECONDS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "compat": self.compat,
+            "null_body_is_error": self.null_body_is_error,
+            "lifetime_seconds": self.lifetime_seconds,
+        }
+
+
+@dataclass
+class Prepared:
+    """Everything learned before any key is fetched."""
+
+    raw_size: int
+    raw: bytes
+    message: ParsedMessage
+    options: Options
+    instances: dict[int, MessageInstance] = field(default_factory=dict)
+    signatures: dict[int, Dkim2Signature] = field(default_factory=dict)
+    mi_fields: list[tuple[int | None, HeaderField]] = field(default_factory=list)
+    sig_fields: list[tuple[int | None, HeaderField]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    key_queries: list[KeyQuery] = field(default_factory=list)
+    has_dkim2: bool = False
+
+    @property
+    def max_instance(self) -> int:
+        return max(self.instances, default=0)
+
+
+# -- failure strings (S06 §11; SPEC-NOTES §6.2, §6.4: verbatim) --------------------------
+
+
+def mi_string(m: int | None, what: str) -> str:
+    return f"PERMERROR Message-Instance m={_n(m)} {what}"
+
+
+def sig_string(i: int | None, what: str) -> str:
+    return f"PERMERROR DKIM2-Signature i={_n(i)} {what}"
+
+
+def _n(x: int | None) -> str:
+    return "?" if x is None else str(x)
+
+
+def _problem_finding(
+    p: FieldProblem, *, hop: int | None = None, instance: int | None = None
+) -> Finding:
+    text = mi_string(instance, p.what) if hop is None else sig_string(hop, p.what)
+    return Finding(
+        code=p.code,
+        state=State.PERMERROR,
+        message=text,
+        step=Step.SYNTAX,
+        hop=hop,
+        instance=instance,
+        detail=p.detail,
+        spec=p.spec or "S06 §11.2",
+    )
+
+
+# -- step 1-2: parse, syntax, numbering ------------------------------------------------------
+
+
+def prepare(raw: bytes, options: Options | None = None) -> Prepared:
+    options = options or Options()
+    msg = parse_message(raw)
+    prep = Prepared(
+        raw_size=len(raw),
+        raw=raw,
+        message=msg,
+        options=options,
+        findings=list(msg.findings),
+    )
+    if msg.fatal:
+        return prep
+    for f in msg.fields:
+        if f.lname == MI_NAME:
+            prep.mi_fields.append((number_hint(f, "m"), f))
+        elif f.lname == SIG_NAME:
+            prep.sig_fields.append((number_hint(f, "i"), f))
+    prep.has_dkim2 = bool(prep.mi_fields or prep.sig_fields)
+    if not prep.has_dkim2:
+        return prep
+    if len(prep.sig_fields) > limits.MAX_SIGNATURES or len(prep.mi_fields) > limits.MAX_INSTANCES:
+        prep.findings.append(
+            Finding(
+                code="limits.too-many-dkim2-fields",
+                state=State.PERMERROR,
+                message="PERMERROR too many DKIM2 header fields",
+                step=Step.SYNTAX,
+                detail=(
+                    f"{len(prep.sig_fields)} DKIM2-Signature and {len(prep.mi_fields)} "
+                    f"Message-Instance fields; the limits are {limits.MAX_SIGNATURES} and "
+                    f"{limits.MAX_INSTANCES} (BCP01 §7.5)."
+                ),
+                spec="BCP01 §7.5",
+            )
+        )
+        return prep
+
+    seen_m: dict[int, int] = {}
+    for hint, f in prep.mi_fields:
+        mi, problems = parse_message_instance(f)
+        if mi is None:
+            prep.findings.extend(_problem_finding(p, instance=hint) for p in problems)
+            if hint is not None:
+                seen_m[hint] = seen_m.get(hint, 0) + 1
+            continue
+        seen_m[mi.instance] = seen_m.get(mi.instance, 0) + 1
+        if mi.instance in prep.instances:
+            continue
+        prep.instances[mi.instance] = mi
+    seen_i: dict[int, int] = {}
+    for hint, f in prep.sig_fields:
+        sig, problems = parse_signature(f, allow_bare_addresses=options.compat)
+        if sig is None:
+            prep.findings.extend(_problem_finding(p, hop=hint) for p in problems)
+            if hint is not None:
+                seen_i[hint] = seen_i.get(hint, 0) + 1
+            continue
+        seen_i[sig.hop] = seen_i.get(sig.hop, 0) + 1
+        if sig.hop in prep.signatures:
+            continue
+        prep.signatures[sig.hop] = sig
+    _check_numbering(prep, seen_m, seen_i)
+    prep.key_queries = _key_queries(prep)
+    return prep
+
+
+def _check_numbering(prep: Prepared, seen_m: dict[int, int], seen_i: dict[int, int]) -> None:
+    add = prep.findings.append
+    for m, count in sorted(seen_m.items()):
+        if count > 1:
+            add(
+                Finding(
+                    "mi.duplicate",
+                    State.PERMERROR,
+                    mi_string(m, "syntax error"),
+                    Step.SYNTAX,
+                    instance=m,
+                    detail=f"{count} Message-Instance fields carry m={m}",
+                    spec="S06 §7.1; SPEC-NOTES §11 A23",
+                )
+            )
+    for i, count in sorted(seen_i.items()):
+        if count > 1:
+            add(
+                Finding(
+                    "sig.duplicate",
+                    State.PERMERROR,
+                    sig_string(i, "syntax error"),
+                    Step.SYNTAX,
+                    hop=i,
+                    detail=f"{count} DKIM2-Signature fields carry i={i}",
+                    spec="S06 §8.1; SPEC-NOTES §11 A23",
+                )
+            )
+    max_m = max(seen_m, default=0)
+    max_i = max(seen_i, default=0)
+    for m in range(1, max(max_m, 1) + 1):
+        if m not in seen_m:
+            add(
+                Finding(
+                    "mi.missing",
+                    State.PERMERROR,
+                    mi_string(m, "missing"),
+                    Step.SYNTAX,
+                    instance=m,
+                    detail=(
+                        f"Message-Instance numbers must run from 1 to {max_m} without gaps"
+                        if max_m
+                        else "the message has DKIM2-Signature fields but no Message-Instance field"
+                    ),
+                    spec="S06 §7.1",
+                )
+            )
+    for i in range(1, max(max_i, 1) + 1):
+        if i not in seen_i:
+            add(
+                Finding(
+                    "sig.missing",
+                    State.PERMERROR,
+                    sig_string(i, "missing"),
+                    Step.SYNTAX,
+                    hop=i,
+                    detail=(
+                        f"DKIM2-Signature numbers must run from 1 to {max_i} without gaps"
+                        if max_i
+                        else "the message has Message-Instance fields but no DKIM2-Signature field"
+                    ),
+                    spec="S06 §8.1",
+                )
+            )
+    # A22: each signature's m= names an existing instance and never decreases.
+    prev_m = 0
+    for i in sorted(prep.signatures):
+        sig = prep.signatures[i]
+        if max_m and sig.instance > max_m:
+            add(
+                Finding(
+                    "sig.instance-out-of-range",
+                    State.PERMERROR,
+                    sig_string(i, "syntax error"),
+                    Step.SYNTAX,
+                    hop=i,
+                    detail=(
+                        f"m={sig.instance} names an instance that does not exist "
+                        f"(highest is m={max_m})"
+                    ),
+                    spec="S06 §8.2; SPEC-NOTES §11 A22",
+                )
+            )
+        elif sig.instance < prev_m:
+            add(
+                Finding(
+                    "sig.instance-decreasing",
+                    State.PERMERROR,
+                    sig_string(i, "syntax error"),
+                    Step.SYNTAX,
+                    hop=i,
+                    detail=f"m={sig.instance} is lower than the m={prev_m} of an earlier signature",
+                    spec="S06 §8.2; SPEC-NOTES §11 A22",
+                )
+            )
+        prev_m = max(prev_m, sig.instance)
+    highest_signed = max((s.instance for s in prep.signatures.values()), default=0)
+    if prep.signatures:
+        for m in sorted(prep.instances):
+            if m > highest_signed:
+                add(
+                    Finding(
+                        "mi.not-signed",
+                        State.PERMERROR,
+                        mi_string(m, "is not signed"),
+                        Step.SYNTAX,
+                        instance=m,
+                        detail=(
+                            f"no DKIM2-Signature has m={m} or higher; "
+                            f"the newest signs m={highest_signed}"
+                        ),
+                        spec="S06 §11.2",
+                    )
+                )
+
+
+def _key_queries(prep: Prepared) -> list[KeyQuery]:
+    queries: dict[KeyQuery, None] = {}
+    for i in sorted(prep.signatures):
+        sig = prep.signatures[i]
+        for s in sig.sig_sets:
+            if s.algorithm in KNOWN_SIGNATURE_ALGORITHMS:
+                queries[KeyQuery(s.selector.lower(), sig.domain)] = None
+    out = list(queries)
+    if len(out) > limits.MAX_KEY_LOOKUPS:
+        prep.findings.append(
+            note(
+                "limits.too-many-keys",
+                "Too many keys to look up",
+                Step.KEY,
+                detail=(
+                    f"{len(out)} distinct keys; only the first {limits.MAX_KEY_LOOKUPS} are "
+                    "fetched, the rest are reported as not fetched"
+                ),
+            )
+        )
+        out = out[: limits.MAX_KEY_LOOKUPS]
+    return out
+
+
+# -- the walk ----------------------------------------------------------------------------------
