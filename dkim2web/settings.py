@@ -117,6 +117,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "dkim2web.reports",
+    "dkim2web.accounts",
+    "dkim2web.sharing",
+    "dkim2web.api",
+    "dkim2web.samples",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +131,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dkim2web.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "dkim2web.urls"
@@ -190,6 +195,31 @@ DKIM2_KEY_LOOKUP = env_str("DKIM2_KEY_LOOKUP", "analysis.dns.DnsResolver")
 
 # Test vectors and interop samples shared between the repos (read-only).
 DKIM2WEB_SHARED_DIR = Path(env_str("DKIM2WEB_SHARED_DIR", str(BASE_DIR.parent / "shared")))
+
+# --- reports (upload, pipeline, result pages) -------------------------------------------
+DKIM2WEB_MAX_MESSAGE_BYTES = env_int("DKIM2WEB_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)
+DKIM2WEB_MAX_FILES_PER_UPLOAD = env_int("DKIM2WEB_MAX_FILES_PER_UPLOAD", 20)
+# Django refuses request bodies above this before any view runs: one full upload of
+# DKIM2WEB_MAX_FILES_PER_UPLOAD messages is allowed through, the view enforces the rest.
+DATA_UPLOAD_MAX_MEMORY_SIZE = DKIM2WEB_MAX_MESSAGE_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = DKIM2WEB_MAX_FILES_PER_UPLOAD
+# Analyses older than this many days are purged by the periodic task (0: keep forever).
+DKIM2WEB_RETENTION_DAYS = env_int("DKIM2WEB_RETENTION_DAYS", 30)
+# A queued analysis untouched this long is re-queued by the sweep (the broker lost it).
+DKIM2WEB_SWEEP_AFTER_SECONDS = env_int("DKIM2WEB_SWEEP_AFTER_SECONDS", 120)
+
+# --- accounts ---------------------------------------------------------------------------
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "reports:list"
+LOGOUT_REDIRECT_URL = "home"
+
+# --- sharing ----------------------------------------------------------------------------
+DKIM2WEB_SHARE_DEFAULT_DAYS = env_int("DKIM2WEB_SHARE_DEFAULT_DAYS", 7)
+
+# --- api --------------------------------------------------------------------------------
+
+# --- samples ----------------------------------------------------------------------------
 
 # Django's DEFAULT_LOGGING already prints its own loggers (and the runserver request lines);
 # this adds the project's and the engine's messages without printing Django's twice.
