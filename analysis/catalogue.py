@@ -373,12 +373,54 @@ ENTRIES: tuple[Explanation, ...] = (
             "the message was built to make verifiers send many DNS queries",
         ),
         fix=(
-            "No mail operator is at fault; the signatures whose keys were skipped show "
-            '"could not be fetched". The dkim2web operator can raise the limit.'
+            "BCP01 §7.5 asks verifiers to refuse such messages (PERMERROR); a receiver will do "
+            "the same. The signers should use fewer selectors per hop; if the chain is genuine, "
+            "the dkim2web operator can raise MAX_KEY_LOOKUPS."
         ),
         responsible="analyser",
-        spec="BCP01 §8",
-        severity_hint="warning",
+        spec="BCP01 §7.5",
+        severity_hint="error",
+    ),
+    _E(
+        code="limits.key-too-large",
+        title="The RSA key is larger than the analyser accepts",
+        checked=(
+            "RSA verification cost grows with the key size, so the analyser accepts moduli up "
+            "to a fixed size (S06 requires verifiers to handle 1024 to 2048 bits; larger keys "
+            "are optional)."
+        ),
+        found_template="The key of {hop} is too large: {detail}.",
+        likely_causes=(
+            "the domain published a very large RSA key (over 8192 bits)",
+            "a key record crafted to make verification expensive",
+        ),
+        fix=(
+            "The signing domain's operator should publish a 2048-bit RSA key (BCP01 §3.1) or an "
+            "Ed25519 key under a new selector and sign with it."
+        ),
+        responsible="signer",
+        spec="S06 §3.2; SPEC-NOTES §9",
+        severity_hint="error",
+    ),
+    _E(
+        code="limits.recipe-output-too-large",
+        title="Rebuilding an earlier instance would exceed the analyser's bound",
+        checked=(
+            "A recipe may copy ranges many times over; the analyser stops any reconstruction "
+            "that would produce more than a fixed multiple of the message's size."
+        ),
+        found_template="The recipe of {instance} could not be applied: {detail}.",
+        likely_causes=(
+            "a recipe built to exhaust verifiers' memory (repeated copies of large ranges)",
+            "a buggy signer that emitted overlapping or repeated copy steps",
+        ),
+        fix=(
+            "Treat the message as hostile. The operator of the hop that added this instance "
+            "must fix its recipe generator: copy ranges ascend and never repeat (S06 §5)."
+        ),
+        responsible="intermediary",
+        spec="S06 §5; SPEC-NOTES §11 A12",
+        severity_hint="error",
     ),
     # -- Message-Instance syntax and numbering (S06 §7, §11.2) --------------------------------
     _E(
@@ -803,6 +845,27 @@ ENTRIES: tuple[Explanation, ...] = (
         responsible="none",
         spec="S06 §8.4, §11.3; SPEC-NOTES §11 A18",
         severity_hint="error",
+    ),
+    _E(
+        code="sig.valid-at-arrival",
+        title="The signature was still valid when the message arrived",
+        checked=(
+            "When a signature has expired, the analyser reads the delivery time from the topmost "
+            "Received field and checks whether the signature was within its 14-day lifetime then."
+        ),
+        found_template="{detail}",
+        likely_causes=(
+            "the message is being analysed long after it was delivered (an archived or "
+            "forwarded copy)",
+        ),
+        fix=(
+            "Nobody needs to fix anything for this reason alone. To see the verdict a receiver "
+            "reached at delivery time, re-run the analysis as of the arrival time (the CLI's "
+            "--now); the Received date is unsigned, so treat it as a hint."
+        ),
+        responsible="none",
+        spec="S06 §8.4",
+        severity_hint="info",
     ),
     _E(
         code="sig.future-timestamp",

@@ -29,7 +29,7 @@ PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 
 class KeyRecordError(ValueError):
     """A TXT record is not a usable key record.  ``kind`` is one of
-    ``syntax``, ``revoked``, ``too-short``."""
+    ``syntax``, ``revoked``, ``too-short``, ``too-large``, ``unknown-type``."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -101,7 +101,11 @@ def parse_key_record(record: str) -> KeyRecord:
         public_key = _load_ed25519(der, notes)
         bits = 256
     else:
-        raise KeyRecordError("syntax", f"k={key_type[:20]} is not a key type this verifier knows")
+        # DNS00 §3.4.1: unknown key types are ignored; the signature's algorithm then has no
+        # key of its type (the caller reports "algorithm mismatch", S06 §11.5).
+        raise KeyRecordError(
+            "unknown-type", f"k={key_type[:20]} is not a key type this verifier knows"
+        )
     return KeyRecord(key_type, public_key, bits, "y" in flags, flags, tuple(notes))
 
 
@@ -132,7 +136,7 @@ def _load_rsa(der: bytes, notes: list[str]) -> tuple[rsa.RSAPublicKey, int]:
         )
     if bits > limits.MAX_RSA_BITS:
         raise KeyRecordError(
-            "syntax",
+            "too-large",
             f"the RSA key has {bits} bits; this verifier accepts at most {limits.MAX_RSA_BITS}",
         )
     if key.public_numbers().e != 65537:

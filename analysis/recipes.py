@@ -198,6 +198,10 @@ def _steps(value: object, where: str) -> list[Step]:
 # -- application (verifier) ------------------------------------------------------
 
 
+class RecipeTooLarge(RecipeError):
+    """Applying the recipe would exceed the analyser's bound on reconstruction."""
+
+
 class OutputBudget:
     """Counts octets produced by recipe application against a fixed allowance."""
 
@@ -208,7 +212,7 @@ class OutputBudget:
     def spend(self, n: int) -> None:
         self.remaining -= n
         if self.remaining < 0:
-            raise RecipeError(
+            raise RecipeTooLarge(
                 f"applying the recipe would produce more than {self.allowance} octets "
                 "(the analyser's bound on reconstruction)"
             )

@@ -22,6 +22,7 @@ from .recipes import (
     OutputBudget,
     Recipe,
     RecipeError,
+    RecipeTooLarge,
     apply_body_recipe,
     apply_header_recipe,
     decode_recipe,
@@ -124,6 +125,9 @@ def check_hashes(walk: Walk) -> None:
         inst.recipe = recipe.to_json()
         try:
             fields, body = _undo(walk, recipe, fields, body, budget, m, hop)
+        except RecipeTooLarge as exc:
+            _recipe_error(walk, m, hop, str(exc), code="limits.recipe-output-too-large")
+            return
         except RecipeError as exc:
             _recipe_error(walk, m, hop, str(exc))
             return
@@ -214,10 +218,12 @@ def _diagnose_body(walk: Walk, m: int, hop: int | None, body: Body, alg: str, wa
         )
 
 
-def _recipe_error(walk: Walk, m: int, hop: int | None, detail: str) -> None:
+def _recipe_error(
+    walk: Walk, m: int, hop: int | None, detail: str, *, code: str = "mi.invalid-json"
+) -> None:
     walk.add(
         Finding(
-            "mi.invalid-json",
+            code,
             State.PERMERROR,
             mi_string(m, "contains invalid JSON"),
             Step.HASH,

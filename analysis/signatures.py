@@ -49,12 +49,12 @@ def check_keys(walk: Walk) -> dict[tuple[int, str], KeyRecord]:
             sel = s.selector
             res = SelectorResult(sel, s.algorithm, "permerror")
             results.append(res)
+            if ans is None and q not in wanted:
+                # Over the per-message key limit: limits.too-many-keys (PERMERROR) says so.
+                res.result = "permerror"
+                continue
             if ans is None:
-                status_detail = (
-                    "not looked up: over the per-message key limit"
-                    if q not in wanted
-                    else "the lookup gave no answer"
-                )
+                status_detail = "the lookup gave no answer"
                 res.result = "temperror"
                 walk.add(
                     Finding(
@@ -140,6 +140,8 @@ def check_keys(walk: Walk) -> dict[tuple[int, str], KeyRecord]:
                 code, what = {
                     "revoked": ("key.revoked", "has been revoked"),
                     "too-short": ("key.too-short", "has a syntax error"),
+                    "too-large": ("limits.key-too-large", "has a syntax error"),
+                    "unknown-type": ("key.algorithm-mismatch", "algorithm mismatch"),
                 }.get(exc.kind, ("key.syntax", "has a syntax error"))
                 walk.add(
                     Finding(
@@ -149,9 +151,11 @@ def check_keys(walk: Walk) -> dict[tuple[int, str], KeyRecord]:
                         Step.KEY,
                         hop=i,
                         detail=f"{q.name}: {exc}",
-                        spec="S06 §11.5; DNS00 §3"
-                        if exc.kind != "too-short"
-                        else "S06 §3.2; SPEC-NOTES Annex C 2",
+                        spec={
+                            "too-short": "S06 §3.2; SPEC-NOTES Annex C 2",
+                            "too-large": "S06 §3.2; SPEC-NOTES §9",
+                            "unknown-type": "DNS00 §3.4.1; S06 §11.5",
+                        }.get(exc.kind, "S06 §11.5; DNS00 §3"),
                     )
                 )
                 continue

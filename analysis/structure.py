@@ -25,7 +25,7 @@ from .fields import (
     parse_message_instance,
     parse_signature,
 )
-from .findings import Finding, State, Step, note
+from .findings import Finding, State, Step
 from .lookup import KeyQuery
 from .message import HeaderField, ParsedMessage, parse_message
 
@@ -89,10 +89,11 @@ def _n(x: int | None) -> str:
     return "?" if x is None else str(x)
 
 
-def _problem_finding(
-    p: FieldProblem, *, hop: int | None = None, instance: int | None = None
-) -> Finding:
-    text = mi_string(instance, p.what) if hop is None else sig_string(hop, p.what)
+def _problem_finding(p: FieldProblem, *, signature: bool, number: int | None) -> Finding:
+    """A parse problem as a finding; ``number`` is the field's i= or m= when it could be read."""
+    text = sig_string(number, p.what) if signature else mi_string(number, p.what)
+    hop = number if signature else None
+    instance = None if signature else number
     return Finding(
         code=p.code,
         state=State.PERMERROR,
@@ -149,7 +150,9 @@ def prepare(raw: bytes, options: Options | None = None) -> Prepared:
     for hint, f in prep.mi_fields:
         mi, problems = parse_message_instance(f)
         if mi is None:
-            prep.findings.extend(_problem_finding(p, instance=hint) for p in problems)
+            prep.findings.extend(
+                _problem_finding(p, signature=False, number=hint) for p in problems
+            )
             if hint is not None:
                 seen_m[hint] = seen_m.get(hint, 0) + 1
             continue
@@ -161,7 +164,7 @@ def prepare(raw: bytes, options: Options | None = None) -> Prepared:
     for hint, f in prep.sig_fields:
         sig, problems = parse_signature(f, allow_bare_addresses=options.compat)
         if sig is None:
-            prep.findings.extend(_problem_finding(p, hop=hint) for p in problems)
+            prep.findings.extend(_problem_finding(p, signature=True, number=hint) for p in problems)
             if hint is not None:
                 seen_i[hint] = seen_i.get(hint, 0) + 1
             continue
@@ -300,14 +303,16 @@ def _key_queries(prep: Prepared) -> list[KeyQuery]:
     out = list(queries)
     if len(out) > limits.MAX_KEY_LOOKUPS:
         prep.findings.append(
-            note(
+            Finding(
                 "limits.too-many-keys",
-                "Too many keys to look up",
+                State.PERMERROR,
+                "PERMERROR too many keys to look up",
                 Step.KEY,
                 detail=(
                     f"{len(out)} distinct keys; only the first {limits.MAX_KEY_LOOKUPS} are "
-                    "fetched, the rest are reported as not fetched"
+                    "fetched; signatures that need the others cannot be verified"
                 ),
+                spec="BCP01 §7.5",
             )
         )
         out = out[: limits.MAX_KEY_LOOKUPS]

@@ -27,14 +27,16 @@ a forensics tool should not).  The checks, in SPEC-NOTES §6.2 step order:
 
 from __future__ import annotations
 
+import email.utils
 import time
 from typing import Any
 
 from . import custody, reconstruct, signatures
 from .drafts import detect_artefacts
-from .findings import Finding, State, Step, aggregate, note
+from .findings import Finding, Severity, State, Step, aggregate, note
 from .history import build_diffs, summarise
 from .lookup import KeyAnswer, KeyLookup, KeyQuery
+from .message import ParsedMessage
 from .report import (
     ChainReport,
     Envelope,
@@ -187,8 +189,25 @@ def _run(walk: Walk) -> None:
 
 
 # step 3
+def arrival_time(msg: ParsedMessage) -> float | None:
+    """When the message reached its final destination: the date of the topmost Received
+    field (RFC 5321 §4.4), or None.  Evidence for the reader, never for the verdict."""
+    for f in msg.fields:
+        if f.lname == "received":
+            text = f.text()
+            _, sep, date = text.rpartition(";")
+            if not sep:
+                return None
+            try:
+                return email.utils.parsedate_to_datetime(date.strip()).timestamp()
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return None
+    return None
+
+
 def check_timestamps(walk: Walk) -> None:
     opts = walk.prep.options
+    arrived: float | None = None
     for i, sig in sorted(walk.prep.signatures.items()):
         age = walk.now - sig.timestamp
         if age > opts.lifetime_seconds:
@@ -208,6 +227,25 @@ def check_timestamps(walk: Walk) -> None:
                     spec="S06 §8.4, §11.3",
                 )
             )
+            arrived = arrived if arrived is not None else arrival_time(walk.prep.message)
+            if arrived is not None and 0 <= arrived - sig.timestamp <= opts.lifetime_seconds:
+                walk.add(
+                    note(
+                        "sig.valid-at-arrival",
+                        f"DKIM2-Signature i={i} was within its lifetime when the message arrived",
+                        Step.TIMESTAMP,
+                        severity=Severity.INFO,
+                        hop=i,
+                        detail=(
+                            f"The topmost Received field dates delivery at {int(arrived)}, "
+                            f"{(arrived - sig.timestamp) / 86400:.1f} days after t=. Verify "
+                            f"as of the arrival time (--now {int(arrived)}) to see how a "
+                            "receiver judged it then; the verdict here is as of now."
+                        ),
+                        spec="S06 §8.4",
+                        data={"arrival_time": int(arrived)},
+                    )
+                )
         elif -age > opts.future_skew_seconds:
             walk.add(
                 note(
