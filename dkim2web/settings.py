@@ -208,6 +208,21 @@ DATA_UPLOAD_MAX_NUMBER_FILES = DKIM2WEB_MAX_FILES_PER_UPLOAD
 DKIM2WEB_RETENTION_DAYS = env_int("DKIM2WEB_RETENTION_DAYS", 30)
 # A queued analysis untouched this long is re-queued by the sweep (the broker lost it).
 DKIM2WEB_SWEEP_AFTER_SECONDS = env_int("DKIM2WEB_SWEEP_AFTER_SECONDS", 120)
+DKIM2WEB_SWEEP_EVERY_SECONDS = env_int("DKIM2WEB_SWEEP_EVERY_SECONDS", 60)
+DKIM2WEB_PURGE_EVERY_SECONDS = env_int("DKIM2WEB_PURGE_EVERY_SECONDS", 3600)
+# The queue the analysis tasks go to; a worker started without -Q consumes it.
+CELERY_TASK_DEFAULT_QUEUE = env_str("DKIM2WEB_TASK_QUEUE", "celery")
+# Periodic tasks, run by `celery -A dkim2web beat` (not by make run, which has no broker).
+CELERY_BEAT_SCHEDULE = {
+    "reports-sweep": {
+        "task": "dkim2web.reports.tasks.sweep_analyses",
+        "schedule": float(DKIM2WEB_SWEEP_EVERY_SECONDS),
+    },
+    "reports-purge-expired": {
+        "task": "dkim2web.reports.tasks.purge_expired_analyses",
+        "schedule": float(DKIM2WEB_PURGE_EVERY_SECONDS),
+    },
+}
 
 # --- accounts ---------------------------------------------------------------------------
 LOGIN_URL = "accounts:login"

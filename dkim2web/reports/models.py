@@ -46,8 +46,12 @@ class Analysis(models.Model):
     status = models.CharField(
         max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
+    # When the analysis last entered the queue: the sweep re-queues rows left waiting.
+    queued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Claims by a worker since it was last queued by a person (a re-run starts again at 0);
+    # bounds how often a message whose worker keeps dying is tried.
     attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True)  # why it failed, in words, when status is failed
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -86,3 +90,13 @@ class AnalysisRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.result} ({self.engine_version}, {self.draft})"
+
+    @property
+    def summary(self) -> str:
+        """The verdict in words, as the engine wrote it."""
+        return str(self.report.get("summary", ""))
+
+    @property
+    def dns_evidence(self) -> list[dict[str, object]]:
+        """Each key lookup of the run: TXT records or the error, and when it was fetched."""
+        return list(self.report.get("dns", []))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
@@ -11,6 +11,10 @@ from .models import Analysis, AnalysisRun
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+# The session key listing the analyses an anonymous visitor made (a list of str ids): the
+# only thing that lets them, and nobody else, see those analyses.
+ANON_SESSION_KEY = "anon_analyses"
 
 
 def analysis_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Analysis]:
@@ -37,3 +41,9 @@ def analysis_latest_run(*, analysis: Analysis) -> AnalysisRun | None:
 def analysis_runs(*, analysis: Analysis) -> QuerySet[AnalysisRun]:
     """Every run of an analysis, newest first."""
     return analysis.runs.order_by("-created_at", "-pk")
+
+
+def analysis_ids_in_session(*, session: Any) -> list[str]:
+    """Ids of the analyses an anonymous visitor made in this session, oldest first."""
+    ids = session.get(ANON_SESSION_KEY, [])
+    return [str(x) for x in ids] if isinstance(ids, list) else []

@@ -1,4 +1,13 @@
-"""Writes to stored analyses (HackSoft services: keyword-only, typed, one job each)."""
+"""Writes to stored analyses (HackSoft services: keyword-only, typed, one job each).
+
+The pipeline, in states: an analysis is stored ``queued`` and its task is published after
+the commit; a worker claims it (``running``) with a conditional UPDATE, so a duplicate
+delivery does nothing; the run ends ``done`` (with an AnalysisRun) or ``failed`` (with the
+reason in ``error``). Nothing that was uploaded waits forever: if publishing fails the row
+stays ``queued`` and :func:`analyses_requeue_stale` (a periodic task) publishes it again;
+a row left ``running`` by a worker that died is queued again, and after MAX_ATTEMPTS
+lost workers it is marked failed with the reason.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +15,43 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from kombu.exceptions import OperationalError as BrokerError
 
 from .models import Analysis, AnalysisRun
+from .selectors import ANON_SESSION_KEY, analysis_ids_in_session
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 logger = logging.getLogger(__name__)
 
-# A row left "running" this long was claimed by a worker that died (the task's hard time
-# limit is far shorter), so a redelivered task may claim it again.
-STALE_AFTER = timedelta(minutes=10)
+# Time limits of the run_analysis task (tasks.py uses them). The engine bounds its own DNS
+# time per message (10 s); these catch anything else.
+SOFT_TIME_LIMIT = 60
+HARD_TIME_LIMIT = 90
+
+# A row left "running" this long was claimed by a worker that died: no run outlives the
+# hard time limit. A redelivered task or the sweep may then claim it again.
+STALE_AFTER = timedelta(seconds=HARD_TIME_LIMIT + 30)
+
+# Claims per queueing: a message whose worker keeps dying is given up after this many.
+MAX_ATTEMPTS = 3
+
+# Ids kept in an anonymous visitor's session; the oldest are forgotten first.
+ANON_SESSION_MAX_IDS = 200
+
+# The sweep publishes at most this many analyses per call; the next call does the rest.
+SWEEP_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -34,6 +60,13 @@ class EngineOutcome:
     report: dict[str, Any]
     engine_version: str
     draft: str
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    requeued: int  # queued rows published again
+    reclaimed: int  # stale running rows queued again
+    gave_up: int  # stale running rows marked failed after MAX_ATTEMPTS
 
 
 def analysis_submit(
@@ -50,6 +83,8 @@ def analysis_submit(
 
     ``envelope_source`` defaults to "user" when an envelope is given and "none" otherwise.
     ``enqueue=False`` is for callers that run the analysis themselves (the CLI command).
+    If the broker cannot be reached the analysis is still stored, queued, and the sweep
+    publishes it later.
     """
     recipients = list(rcpt_to or [])
     if envelope_source is None:
@@ -69,7 +104,7 @@ def analysis_submit(
         status=Analysis.Status.QUEUED,
     )
     if enqueue:
-        transaction.on_commit(partial(_enqueue_run, analysis.pk))
+        transaction.on_commit(partial(analysis_enqueue, analysis_id=analysis.pk))
     return analysis
 
 
@@ -80,25 +115,35 @@ def analysis_rerun(*, analysis: Analysis) -> bool:
     """
     requeued = Analysis.objects.filter(
         pk=analysis.pk, status__in=(Analysis.Status.DONE, Analysis.Status.FAILED)
-    ).update(status=Analysis.Status.QUEUED, error="", started_at=None, finished_at=None)
+    ).update(
+        status=Analysis.Status.QUEUED,
+        queued_at=timezone.now(),
+        attempts=0,
+        error="",
+        started_at=None,
+        finished_at=None,
+    )
     if requeued:
-        transaction.on_commit(partial(_enqueue_run, analysis.pk))
+        transaction.on_commit(partial(analysis_enqueue, analysis_id=analysis.pk))
     return bool(requeued)
 
 
 def analysis_run(*, analysis_id: uuid.UUID | str, lookup: Any = None) -> AnalysisRun | None:
     """Verify a queued analysis with the engine and store the run.
 
-    The row is claimed with a conditional UPDATE (queued -> running), so a duplicate task
-    delivery, or a call on an analysis that is done, does nothing and returns None. An
-    exception from the engine marks the analysis failed with the error text; it is not
-    retried, since the same bytes would fail the same way.
+    The row is claimed with a conditional UPDATE (queued -> running, or a stale running
+    claim), so a duplicate task delivery, or a call on an analysis that is done, does
+    nothing and returns None. An exception from the engine marks the analysis failed with
+    the error text; it is not retried, since the same bytes would fail the same way.
+    Database errors propagate, for the task to retry.
 
     ``lookup`` overrides the key lookup named by ``settings.DKIM2_KEY_LOOKUP``.
     """
     claimed_at = timezone.now()
     claimable = Q(status=Analysis.Status.QUEUED) | Q(
-        status=Analysis.Status.RUNNING, started_at__lt=claimed_at - STALE_AFTER
+        status=Analysis.Status.RUNNING,
+        started_at__lt=claimed_at - STALE_AFTER,
+        attempts__lt=MAX_ATTEMPTS,
     )
     claimed = Analysis.objects.filter(claimable, pk=analysis_id).update(
         status=Analysis.Status.RUNNING,
@@ -119,6 +164,14 @@ def analysis_run(*, analysis_id: uuid.UUID | str, lookup: Any = None) -> Analysi
     )
     try:
         outcome = _run_engine(analysis, lookup=lookup)
+    except SoftTimeLimitExceeded:
+        logger.warning("analysis %s: soft time limit reached", analysis_id)
+        ours.update(
+            status=Analysis.Status.FAILED,
+            error=f"timed out: the analysis took longer than {SOFT_TIME_LIMIT} seconds",
+            finished_at=timezone.now(),
+        )
+        return None
     except Exception as exc:
         logger.exception("analysis %s: engine failed", analysis_id)
         ours.update(
@@ -129,15 +182,139 @@ def analysis_run(*, analysis_id: uuid.UUID | str, lookup: Any = None) -> Analysi
         return None
 
     with transaction.atomic():
-        run = AnalysisRun.objects.create(
+        if not ours.update(status=Analysis.Status.DONE, finished_at=timezone.now()):
+            # Reclaimed by another worker or deleted meanwhile: its outcome stands.
+            logger.warning("analysis %s: claim lost before the run was stored", analysis_id)
+            return None
+        return AnalysisRun.objects.create(
             analysis=analysis,
             result=outcome.result,
             report=outcome.report,
             engine_version=outcome.engine_version,
             draft=outcome.draft,
         )
-        ours.update(status=Analysis.Status.DONE, finished_at=timezone.now())
-    return run
+
+
+def analysis_fail(*, analysis_id: uuid.UUID | str, reason: str) -> bool:
+    """Mark an analysis that is queued or running as failed, saying why.
+
+    For the task when it gives up (retries exhausted, hard time limit). Does nothing to an
+    analysis that is done or already failed, so the first reason given stands.
+    """
+    failed = Analysis.objects.filter(
+        pk=analysis_id, status__in=(Analysis.Status.QUEUED, Analysis.Status.RUNNING)
+    ).update(status=Analysis.Status.FAILED, error=reason, finished_at=timezone.now())
+    return bool(failed)
+
+
+def analysis_remember_in_session(*, session: Any, analysis: Analysis) -> None:
+    """Let the anonymous visitor of ``session`` see ``analysis`` (nobody else can)."""
+    ids = [x for x in analysis_ids_in_session(session=session) if x != str(analysis.pk)]
+    ids.append(str(analysis.pk))
+    session[ANON_SESSION_KEY] = ids[-ANON_SESSION_MAX_IDS:]
+
+
+def analysis_delete(*, analysis: Analysis) -> None:
+    """Delete an analysis: its raw message and everything derived from it.
+
+    Its runs and share links go with it (their foreign keys cascade).
+    """
+    Analysis.objects.filter(pk=analysis.pk).only("pk").delete()
+
+
+def analyses_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete analyses older than ``DKIM2WEB_RETENTION_DAYS`` (0 keeps everything).
+
+    Returns how many analyses were deleted (their runs and share links go with them).
+    """
+    days = settings.DKIM2WEB_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    # only("pk"): the deletion collects the rows, and raw messages may be 25 MB each.
+    _, per_model = Analysis.objects.filter(created_at__lt=cutoff).only("pk").delete()
+    deleted = per_model.get(Analysis._meta.label, 0)
+    if deleted:
+        logger.info("purged %d analyses created before %s", deleted, cutoff.isoformat())
+    return deleted
+
+
+def analyses_requeue_stale(*, now: datetime | None = None) -> SweepOutcome:
+    """The sweep: publish again what the broker lost, and recover what dead workers left.
+
+    * ``queued`` for longer than ``DKIM2WEB_SWEEP_AFTER_SECONDS``: published again (a
+      duplicate of a message still in the queue is harmless: the claim makes it a no-op);
+    * ``running`` with a claim older than STALE_AFTER: queued again and published, or,
+      after MAX_ATTEMPTS claims, marked failed with the reason.
+    """
+    now = now or timezone.now()
+    stale_claim = Q(status=Analysis.Status.RUNNING, started_at__lt=now - STALE_AFTER)
+    gave_up = Analysis.objects.filter(stale_claim, attempts__gte=MAX_ATTEMPTS).update(
+        status=Analysis.Status.FAILED,
+        error=(
+            f"gave up after {MAX_ATTEMPTS} attempts: each time, the worker running the "
+            "analysis stopped before it finished (a crash, running out of memory or the "
+            f"{HARD_TIME_LIMIT} second time limit)"
+        ),
+        finished_at=now,
+    )
+    reclaimable = list(
+        Analysis.objects.filter(stale_claim).values_list("pk", "started_at")[:SWEEP_BATCH]
+    )
+    reclaimed = 0
+    for pk, started_at in reclaimable:
+        # Conditional on the claim we saw, so a worker finishing right now keeps its result.
+        if Analysis.objects.filter(
+            pk=pk, status=Analysis.Status.RUNNING, started_at=started_at
+        ).update(status=Analysis.Status.QUEUED, queued_at=now, started_at=None):
+            reclaimed += 1
+            logger.warning("analysis %s: its worker was lost; queued again", pk)
+            analysis_enqueue(analysis_id=pk)
+
+    cutoff = now - timedelta(seconds=settings.DKIM2WEB_SWEEP_AFTER_SECONDS)
+    waiting = list(
+        Analysis.objects.filter(status=Analysis.Status.QUEUED, queued_at__lt=cutoff)
+        .order_by("queued_at")
+        .values_list("pk", "queued_at")[:SWEEP_BATCH]
+    )
+    requeued = 0
+    for pk, queued_at in waiting:
+        # Conditional too, so two sweeps running at once publish each analysis once.
+        if Analysis.objects.filter(
+            pk=pk, status=Analysis.Status.QUEUED, queued_at=queued_at
+        ).update(queued_at=now):
+            requeued += 1
+            logger.info("analysis %s: queued since %s; published again", pk, queued_at)
+            analysis_enqueue(analysis_id=pk)
+    return SweepOutcome(requeued=requeued, reclaimed=reclaimed, gave_up=gave_up)
+
+
+def analysis_enqueue(*, analysis_id: uuid.UUID | str, connection: Any = None) -> bool:
+    """Publish the run_analysis task; False (logged) when the broker cannot be reached.
+
+    The analysis stays queued either way, so the sweep publishes it again later: an
+    upload succeeds even while the broker is down. Without a broker configured the task
+    runs here and now (Celery's eager mode), and its errors propagate.
+    ``connection`` is a broker connection to publish through instead of the app's pool.
+    """
+    from .tasks import run_analysis  # tasks imports this module
+
+    try:
+        run_analysis.apply_async(args=[str(analysis_id)], connection=connection)
+    except BrokerError as exc:
+        logger.error(
+            "analysis %s: stored but not queued, the broker is unreachable (%s); "
+            "the sweep will queue it again",
+            analysis_id,
+            exc,
+        )
+        return False
+    except Retry as exc:
+        # Eager mode only: the in-process run asked to be retried (the database was busy).
+        # The upload itself succeeded; the sweep (or a re-run) picks the analysis up.
+        logger.error("analysis %s: the in-process run did not finish (%s)", analysis_id, exc)
+        return False
+    return True
 
 
 def key_lookup_from_settings() -> Any:
@@ -166,9 +343,3 @@ def _run_engine(analysis: Analysis, *, lookup: Any = None) -> EngineOutcome:
         engine_version=engine.ENGINE_VERSION,
         draft=engine.DRAFT,
     )
-
-
-def _enqueue_run(analysis_id: uuid.UUID) -> None:
-    from .tasks import run_analysis  # tasks imports this module
-
-    run_analysis.delay(str(analysis_id))
