@@ -191,7 +191,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 
 # The key lookup the engine is handed, chosen by dotted path like Django's EMAIL_BACKEND.
-DKIM2_KEY_LOOKUP = env_str("DKIM2_KEY_LOOKUP", "analysis.dns.DnsResolver")
+DKIM2_KEY_LOOKUP = env_str("DKIM2_KEY_LOOKUP", "dkim2web.reports.lookup.AppKeyLookup")
 
 # Test vectors and interop samples shared between the repos (read-only).
 DKIM2WEB_SHARED_DIR = Path(env_str("DKIM2WEB_SHARED_DIR", str(BASE_DIR.parent / "shared")))

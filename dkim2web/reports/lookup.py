@@ -1,0 +1,41 @@
+"""The key lookup the web app hands the engine (the default of ``DKIM2_KEY_LOOKUP``).
+
+Queries for the demo domains (``*.example``, RFC 2606: reserved, never delegated) are
+answered by the samples' static zone, so the gallery works offline and no query for a demo
+name ever leaves the machine; everything else goes to real DNS through
+:class:`analysis.dns.DnsResolver`, with Django's cache as its answer cache (shared by the
+processes when the cache is, e.g. Redis; per process with the default LocMem cache).
+"""
+
+from __future__ import annotations
+
+from django.core.cache import caches
+
+from analysis.dns import DnsResolver
+from analysis.lookup import KeyAnswer, KeyLookup, KeyQuery
+from analysis.resolvers import StaticResolver
+from dkim2web.samples.keys import demo_zone
+
+CACHE_ALIAS = "default"
+
+
+class AppKeyLookup:
+    """Demo domains from the static demo zone, the rest from DNS. One instance per analysis."""
+
+    def __init__(
+        self, *, demo: StaticResolver | None = None, resolver: KeyLookup | None = None
+    ) -> None:
+        self.demo = demo if demo is not None else demo_zone()
+        self.resolver: KeyLookup = (
+            resolver if resolver is not None else DnsResolver(cache=caches[CACHE_ALIAS])
+        )
+
+    def lookup_many(self, queries: list[KeyQuery]) -> dict[KeyQuery, KeyAnswer]:
+        demo = [q for q in queries if self.demo.serves(q)]
+        others = [q for q in queries if not self.demo.serves(q)]
+        answers: dict[KeyQuery, KeyAnswer] = {}
+        if demo:
+            answers.update(self.demo.lookup_many(demo))
+        if others:
+            answers.update(self.resolver.lookup_many(others))
+        return answers

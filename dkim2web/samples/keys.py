@@ -1,0 +1,78 @@
+"""Demo signing keys for the sample gallery, and the static zone that publishes them.
+
+Every demo domain is under ``.example`` (RFC 2606: reserved, never delegated), so a demo
+key can never speak for a real domain, and the zone is restricted to that suffix as well.
+The keys are derived, not stored: each Ed25519 private key is the SHA-256 of a fixed
+string naming its selector and domain, so anyone can recompute them and nothing secret is
+committed. They sign demo messages only.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from analysis.lookup import KeyAnswer, KeyQuery
+from analysis.resolvers import StaticResolver
+from analysis.sign import SigningKey
+
+#: The only suffix the demo zone answers for.
+DEMO_SUFFIX = "example"
+
+#: Demo signing domain -> its selector.
+DEMO_DOMAINS: dict[str, str] = {
+    "origin.example": "demo1",
+    "lists.example": "demo1",
+    "forwarder.example": "demo1",
+    "relay.example": "demo1",
+    "billing.example": "demo1",
+    "news.example": "demo1",
+}
+
+_SEED_PREFIX = "dkim2web demo key, never use for real mail: "
+
+
+@functools.cache
+def private_key(domain: str) -> ed25519.Ed25519PrivateKey:
+    """The Ed25519 key ``domain`` signs demo messages with (same bytes on every machine)."""
+    selector = DEMO_DOMAINS[domain]
+    seed = hashlib.sha256(f"{_SEED_PREFIX}{selector}._domainkey.{domain}".encode()).digest()
+    return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def signing_key(domain: str) -> SigningKey:
+    return SigningKey(DEMO_DOMAINS[domain], private_key(domain))
+
+
+@functools.cache
+def _zone_data() -> dict[str, dict[str, list[list[str]]]]:
+    from analysis.keys import public_record_for
+
+    return {
+        domain: {f"{selector}._domainkey": [["txt", public_record_for(private_key(domain))]]}
+        for domain, selector in DEMO_DOMAINS.items()
+    }
+
+
+def demo_zone() -> StaticResolver:
+    """A fresh static resolver serving the demo keys, and only names under ``.example``.
+
+    Fresh on each call because a StaticResolver records every answer it gives.
+    """
+    return StaticResolver(_zone_data()).restrict_to_suffixes(DEMO_SUFFIX)
+
+
+class DemoKeyLookup:
+    """A key lookup serving the demo zone alone: ``DKIM2_KEY_LOOKUP`` for offline workers.
+
+    Names outside ``.example`` are answered "not served by this static zone" (a temporary
+    error), never looked up.
+    """
+
+    def __init__(self) -> None:
+        self.zone = demo_zone()
+
+    def lookup_many(self, queries: list[KeyQuery]) -> dict[KeyQuery, KeyAnswer]:
+        return self.zone.lookup_many(queries)
