@@ -235,6 +235,8 @@ DKIM2WEB_SHARE_DEFAULT_DAYS = env_int("DKIM2WEB_SHARE_DEFAULT_DAYS", 7)
 # --- api --------------------------------------------------------------------------------
 
 # --- samples ----------------------------------------------------------------------------
+# The "Try a sample" gallery: chains signed with public demo keys for .example domains.
+DKIM2WEB_SAMPLES_ENABLED = env_bool("DKIM2WEB_SAMPLES_ENABLED", True)
 
 # Django's DEFAULT_LOGGING already prints its own loggers (and the runserver request lines);
 # this adds the project's and the engine's messages without printing Django's twice.

@@ -1,4 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from . import views
 
 app_name = "samples"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.gallery, name="gallery"),
+    path("<slug:slug>/analyse/", views.run, name="run"),
+]
