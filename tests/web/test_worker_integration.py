@@ -28,7 +28,8 @@ import pytest
 from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent.parent
-CELERY = REPO / ".venv" / "bin" / "celery"
+# The celery script of the environment running the tests (.venv under make test).
+CELERY = Path(sys.executable).parent / "celery"
 REDIS_DB = 13  # spare: the other Redis tests use 15
 DEADLINE_SECONDS = 60
 
