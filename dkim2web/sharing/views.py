@@ -1,0 +1,148 @@
+"""Share links: the owner creates and revokes them; anyone with the token reads the result.
+
+The shared page is the owner's result page rendered read-only (viewer_can_edit=False). It
+offers the raw message and the JSON report for download through the token itself
+(``sharing:raw``, ``sharing:report``), and nothing else: reconstructed instances are not
+served on shared pages (whoever holds the raw message can rebuild them with ``dkim2``).
+
+An unknown, expired or revoked token is a 404, never a 403, so the page never confirms
+that a link existed. Likewise every owner view answers 404 for another user's analysis.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_POST
+
+from dkim2web.reports import selectors as report_selectors
+from dkim2web.reports.models import Analysis
+
+from . import selectors, services
+from .forms import ShareLinkForm
+from .models import ShareLink
+
+
+def _own_analysis(request: HttpRequest, analysis_id: uuid.UUID) -> Analysis:
+    try:
+        return report_selectors.analysis_get_for_user(analysis_id=analysis_id, user=request.user)
+    except Analysis.DoesNotExist:
+        raise Http404("No such analysis.") from None
+
+
+def _usable_link(token: str) -> ShareLink:
+    try:
+        return selectors.share_link_get_usable(token=token)
+    except ShareLink.DoesNotExist:
+        raise Http404("No such shared analysis.") from None
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # The token is in the URL: keep it out of Referer headers, search engines and caches
+    # (a revoked link must stop working at once).
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    add_never_cache_headers(response)
+    return response
+
+
+# --- the owner's side -----------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def manage(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    analysis = _own_analysis(request, analysis_id)
+    return _render_manage(request, analysis, ShareLinkForm())
+
+
+@login_required
+@require_POST
+def create(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    analysis = _own_analysis(request, analysis_id)
+    form = ShareLinkForm(request.POST)
+    if not form.is_valid():
+        return _render_manage(request, analysis, form, status=400)
+    _, token = services.share_link_create(
+        analysis=analysis, created_by=request.user, days=form.cleaned_data["days"]
+    )
+    # Shown in this answer only: the token is stored as a hash, not even in the session.
+    new_url = request.build_absolute_uri(reverse("sharing:view", args=[token]))
+    return _private(_render_manage(request, analysis, ShareLinkForm(), new_url=new_url))
+
+
+@login_required
+@require_POST
+def revoke(request: HttpRequest, link_id: int) -> HttpResponse:
+    try:
+        link = selectors.share_link_get_for_owner(link_id=link_id, user=request.user)
+    except ShareLink.DoesNotExist:
+        raise Http404("No such share link.") from None
+    if services.share_link_revoke(link=link):
+        messages.success(request, f"Share link {link.prefix}… revoked: it no longer opens.")
+    return redirect("sharing:manage", analysis_id=link.analysis_id)
+
+
+def _render_manage(
+    request: HttpRequest,
+    analysis: Analysis,
+    form: ShareLinkForm,
+    *,
+    new_url: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "analysis": analysis,
+        "links": selectors.share_link_list_for_analysis(analysis=analysis),
+        "form": form,
+        "new_url": new_url,
+    }
+    return render(request, "sharing/manage.html", context, status=status)
+
+
+# --- the shared side (no login) ---------------------------------------------------------------
+
+
+@require_GET
+def view(request: HttpRequest, token: str) -> HttpResponse:
+    link = _usable_link(token)
+    # Imported here so the project's URLs load even while the presenter is being written.
+    from dkim2web.reports.presenters import build_result_context
+
+    analysis = link.analysis
+    run = report_selectors.analysis_latest_run(analysis=analysis)
+    context = build_result_context(
+        analysis=analysis, run=run, viewer_can_edit=False, share_token=token
+    )
+    return _private(render(request, "reports/result.html", context))
+
+
+@require_GET
+def raw(request: HttpRequest, token: str) -> HttpResponse:
+    analysis = _usable_link(token).analysis
+    response = HttpResponse(analysis.raw_bytes, content_type="message/rfc822")
+    # A neutral name: the uploaded filename is the owner's, not the message's.
+    response.headers["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"message-{analysis.sha256[:12]}.eml"
+    )
+    return _private(response)
+
+
+@require_GET
+def report(request: HttpRequest, token: str) -> HttpResponse:
+    analysis = _usable_link(token).analysis
+    run = report_selectors.analysis_latest_run(analysis=analysis)
+    if run is None:
+        raise Http404("This analysis has no report yet.")
+    response = JsonResponse(run.report)
+    response.headers["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"dkim2-report-{analysis.sha256[:12]}.json"
+    )
+    return _private(response)
