@@ -233,6 +233,8 @@ LOGOUT_REDIRECT_URL = "home"
 DKIM2WEB_SHARE_DEFAULT_DAYS = env_int("DKIM2WEB_SHARE_DEFAULT_DAYS", 7)
 
 # --- api --------------------------------------------------------------------------------
+# Analyses per page of GET /api/analyses.
+DKIM2WEB_API_PAGE_SIZE = env_int("DKIM2WEB_API_PAGE_SIZE", 20)
 
 # --- samples ----------------------------------------------------------------------------
 # The "Try a sample" gallery: chains signed with public demo keys for .example domains.
