@@ -1445,6 +1445,27 @@ ENTRIES: tuple[Explanation, ...] = (
         severity_hint="error",
     ),
     _E(
+        code="recipe.reconstruction-stopped",
+        title="Earlier versions of the message could not be rebuilt",
+        checked=(
+            "The analyser rebuilds each earlier instance by undoing the newer instances' "
+            "recipes, newest first (S06 §10.2)."
+        ),
+        found_template="{message}. {detail}",
+        likely_causes=(
+            "a Message-Instance field is missing or malformed, so its change cannot be undone",
+            "a recipe is invalid (see the 'contains invalid JSON' finding)",
+        ),
+        fix=(
+            "Fix the finding that names the broken Message-Instance; the earlier instances are "
+            "then rebuilt and checked. The operator of the hop that added that instance is "
+            "responsible."
+        ),
+        responsible="intermediary",
+        spec="S06 §10.2",
+        severity_hint="info",
+    ),
+    _E(
         code="recipe.null-body",
         title="A hop replaced the body and cannot give the original back",
         checked=(

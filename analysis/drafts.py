@@ -46,6 +46,23 @@ def detect_artefacts(prep: Prepared, instances: dict[int, Instance]) -> list[Fin
                     spec="S06 §8.5, §8.6",
                 )
             )
+    for i in prep.strict_only_failures:
+        out.append(
+            note(
+                "draft.bare-addresses",
+                f"DKIM2-Signature i={i} carries mf=/rt= addresses without angle brackets",
+                Step.DRAFT,
+                hop=i,
+                detail=(
+                    "-06 rejects this signature (S06 §8.5/§8.6 require the RFC 5321 path with "
+                    "angle brackets: base64 of '<user@example.com>'); interop signers of the "
+                    "-02..-04 era encoded bare addresses. Re-run with --compat to check the rest "
+                    "of the chain. Implementer: encode the reverse-path and forward-paths with "
+                    "their brackets."
+                ),
+                spec="S06 §8.5, §8.6",
+            )
+        )
     for m, mi in sorted(prep.instances.items()):
         if mi.missing_final_semicolon:
             out.append(_missing_semicolon("Message-Instance", f"m={m}", instance=m))

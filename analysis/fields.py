@@ -102,11 +102,15 @@ class Dkim2Signature:
 def number_hint(header: HeaderField, tag: str) -> int | None:
     """Best-effort ``i=``/``m=`` of a field that failed to parse (for labelling)."""
     m = re.search(
-        rb"(?:^|;)[ \t\r\n]*" + tag.encode() + rb"[ \t\r\n]*=[ \t\r\n]*([0-9]{1,6})",
+        rb"(?:^|;)[ \t\r\n]*" + tag.encode() + rb"[ \t\r\n]*=[ \t\r\n]*([0-9]{1,20})(?![0-9])",
         header.value,
         re.IGNORECASE,
     )
-    return int(m.group(1)) if m else None
+    if not m:
+        return None
+    value = int(m.group(1))
+    # A number no real field can have (over the digit limit) labels nothing.
+    return value if value < 10**limits.MAX_NUMBER_DIGITS else None
 
 
 def _number(value: str, tag: str, max_digits: int) -> int:

@@ -92,7 +92,11 @@ def decode_base64string(value: str, what: str) -> bytes:
     if not compact:
         raise GrammarError(f"{what} is empty")
     if not _B64_BODY.match(compact):
-        bad = next(c for c in compact if not (c.isalnum() or c in "+/="))
+        bad = next((c for c in compact if not (c.isascii() and (c.isalnum() or c in "+/="))), None)
+        if bad is None:
+            raise GrammarError(
+                f"{what} has '=' padding in the wrong place (only at the end, at most two)"
+            )
         raise GrammarError(f"{what} contains '{bad}', which is not a base64 character")
     if len(compact) % 4:
         raise GrammarError(

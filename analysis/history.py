@@ -151,6 +151,8 @@ def body_diff(before: Body, after: Body, *, context: int = 3) -> tuple[list[str]
     b_mid = _split_lines(b[start:stop_b])
     text_a = [x.decode("utf-8", "replace") for x in a_mid]
     text_b = [x.decode("utf-8", "replace") for x in b_mid]
+    if len(text_a) * len(text_b) > DIFF_WORK_LIMIT:
+        return _coarse_diff(text_a, text_b, first_line)
     lines: list[str] = []
     for line in difflib.unified_diff(
         text_a, text_b, lineterm="", n=context, fromfile="before", tofile="after"
@@ -165,6 +167,34 @@ def body_diff(before: Body, after: Body, *, context: int = 3) -> tuple[list[str]
         if len(lines) >= limits.MAX_DIFF_LINES:
             return lines, True
     return lines, False
+
+
+#: Above this many line comparisons (lines before x lines after, in the differing window)
+#: the minimal diff is not computed (difflib is quadratic): the window is shown replaced.
+DIFF_WORK_LIMIT = 4_000_000
+
+
+def _coarse_diff(a: list[str], b: list[str], first_line: int) -> tuple[list[str], bool]:
+    """One hunk: the shared lines at both ends as context, everything between replaced."""
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    lines = [
+        "--- before",
+        "+++ after",
+        f"@@ -{first_line + 1},{len(a)} +{first_line + 1},{len(b)} @@",
+    ]
+    body = (
+        [" " + x for x in a[:head]]
+        + ["-" + x for x in a[head : len(a) - tail]]
+        + ["+" + x for x in b[head : len(b) - tail]]
+        + [" " + x for x in a[len(a) - tail :]]
+    )
+    room = limits.MAX_DIFF_LINES - len(lines)
+    return lines + body[:room], len(body) > room
 
 
 def build_diffs(

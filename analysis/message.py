@@ -180,7 +180,7 @@ class Body:
             return p
         remaining = number - line
         block = 1 << 14
-        while remaining > 0:
+        while remaining > 64:
             stop = min(pos + block, end)
             n = buf.count(CRLF, pos, stop)
             if n < remaining or stop == end:

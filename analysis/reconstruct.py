@@ -16,7 +16,7 @@ import hashlib
 from . import limits
 from .canonical import b64, header_hash_input
 from .fields import KNOWN_HASHES
-from .findings import Finding, State, Step, note
+from .findings import Finding, Severity, State, Step, note
 from .message import Body, HeaderField
 from .recipes import (
     OutputBudget,
@@ -25,7 +25,6 @@ from .recipes import (
     RecipeTooLarge,
     apply_body_recipe,
     apply_header_recipe,
-    decode_recipe,
 )
 from .report import HashCheck, Instance
 from .structure import mi_string
@@ -35,7 +34,7 @@ from .walk import Walk
 def check_hashes(walk: Walk) -> None:
     prep = walk.prep
     msg = prep.message
-    max_m = prep.max_instance
+    max_m = max(prep.max_instance, prep.highest_field_instance)
     if not max_m:
         return
     budget = OutputBudget(
@@ -53,9 +52,10 @@ def check_hashes(walk: Walk) -> None:
         walk.instances[m] = inst
         received = False
         if mi is None:
-            # Broken or missing: nothing to check, nothing to undo; the
-            # instances below are shown as they are (unverified).
-            continue
+            # Broken or missing: nothing to check and no way to undo this hop's
+            # change, so the instances below cannot be rebuilt or verified.
+            _stop(walk, m, "its Message-Instance field is missing or cannot be parsed")
+            return
         hop = introduced.get(m)
         known = [h for h in mi.hashes if h.algorithm in KNOWN_HASHES]
         if not known:
@@ -117,10 +117,10 @@ def check_hashes(walk: Walk) -> None:
                     _diagnose_body(walk, m, hop, body, hs.algorithm, hs.body_hash)
         if mi.recipe_bytes is None:
             continue
-        try:
-            recipe = decode_recipe(mi.recipe_bytes)
-        except RecipeError as exc:
-            _recipe_error(walk, m, hop, str(exc))
+        recipe = prep.recipes.get(m)
+        if recipe is None:
+            # r= is not a valid recipe: reported at step 2 by analysis.structure.
+            _stop(walk, m, "its recipe is invalid")
             return
         inst.recipe = recipe.to_json()
         try:
@@ -214,6 +214,24 @@ def _diagnose_body(walk: Walk, m: int, hop: int | None, body: Body, alg: str, wa
                     "(a truncated file or a tool that strips the last newline)."
                 ),
                 spec="S06 §13; SPEC-NOTES §11 A11",
+            )
+        )
+
+
+def _stop(walk: Walk, m: int, why: str) -> None:
+    if m > 1:
+        walk.add(
+            note(
+                "recipe.reconstruction-stopped",
+                f"Instances below m={m} were not rebuilt: {why}",
+                Step.HASH,
+                severity=Severity.INFO,
+                instance=m,
+                detail=(
+                    f"Without a usable Message-Instance m={m} the earlier instances m=1 to "
+                    f"m={m - 1} cannot be recreated, so their hashes are not checked."
+                ),
+                spec="S06 §10.2",
             )
         )
 

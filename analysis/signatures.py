@@ -207,10 +207,19 @@ def check_keys(walk: Walk) -> dict[tuple[int, str], KeyRecord]:
 
 def check_signatures(walk: Walk, keys: dict[tuple[int, str], KeyRecord]) -> None:
     prep = walk.prep
-    mi_by_m = sorted(((m if m is not None else 0), f) for m, f in prep.mi_fields)
-    sig_by_i = sorted(((i if i is not None else 0), f) for i, f in prep.sig_fields)
+    mi_by_m = sorted(((m or 0, f) for m, f in prep.mi_fields), key=lambda t: t[0])
+    sig_by_i = sorted(((i or 0, f) for i, f in prep.sig_fields), key=lambda t: t[0])
     for i, sig in sorted(prep.signatures.items()):
         results = walk.selector_results.get(i, [])
+        if any(m <= sig.instance for m in prep.ambiguous_instances) or any(
+            j <= i for j in prep.ambiguous_hops
+        ):
+            # Two fields carry the same number (PERMERROR at step 2): which of them this
+            # signature covered cannot be known, so it is not checked.
+            for r in results:
+                if r.result == "pending":
+                    r.result = "skipped"
+            continue
         checkable = [r for r in results if r.result != "skipped"]
         if not checkable:
             walk.add(

@@ -28,6 +28,7 @@ from .fields import (
 from .findings import Finding, State, Step
 from .lookup import KeyQuery
 from .message import HeaderField, ParsedMessage, parse_message
+from .recipes import Recipe, RecipeError, decode_recipe
 
 ENGINE_VERSION = "0.1.0"
 #: The draft revision this engine implements.
@@ -67,6 +68,14 @@ class Prepared:
     sig_fields: list[tuple[int | None, HeaderField]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     key_queries: list[KeyQuery] = field(default_factory=list)
+    recipes: dict[int, Recipe] = field(default_factory=dict)  # decoded r= by m
+    # Highest m= of any Message-Instance field, parsed or not (reconstruction starts there).
+    highest_field_instance: int = 0
+    # Numbers carried by more than one field: which one was signed is ambiguous.
+    ambiguous_instances: set[int] = field(default_factory=set)
+    ambiguous_hops: set[int] = field(default_factory=set)
+    # Signatures that fail strict -06 parsing only because of bare mf=/rt= addresses.
+    strict_only_failures: list[int] = field(default_factory=list)
     has_dkim2: bool = False
 
     @property
@@ -165,6 +174,10 @@ def prepare(raw: bytes, options: Options | None = None) -> Prepared:
         sig, problems = parse_signature(f, allow_bare_addresses=options.compat)
         if sig is None:
             prep.findings.extend(_problem_finding(p, signature=True, number=hint) for p in problems)
+            if not options.compat:
+                lenient, _ = parse_signature(f, allow_bare_addresses=True)
+                if lenient is not None:
+                    prep.strict_only_failures.append(lenient.hop)
             if hint is not None:
                 seen_i[hint] = seen_i.get(hint, 0) + 1
             continue
@@ -172,6 +185,10 @@ def prepare(raw: bytes, options: Options | None = None) -> Prepared:
         if sig.hop in prep.signatures:
             continue
         prep.signatures[sig.hop] = sig
+    _decode_recipes(prep)
+    prep.highest_field_instance = max(seen_m, default=0)
+    prep.ambiguous_instances = {m for m, n in seen_m.items() if n > 1}
+    prep.ambiguous_hops = {i for i, n in seen_i.items() if n > 1}
     _check_numbering(prep, seen_m, seen_i)
     prep.key_queries = _key_queries(prep)
     return prep
@@ -207,40 +224,8 @@ def _check_numbering(prep: Prepared, seen_m: dict[int, int], seen_i: dict[int, i
             )
     max_m = max(seen_m, default=0)
     max_i = max(seen_i, default=0)
-    for m in range(1, max(max_m, 1) + 1):
-        if m not in seen_m:
-            add(
-                Finding(
-                    "mi.missing",
-                    State.PERMERROR,
-                    mi_string(m, "missing"),
-                    Step.SYNTAX,
-                    instance=m,
-                    detail=(
-                        f"Message-Instance numbers must run from 1 to {max_m} without gaps"
-                        if max_m
-                        else "the message has DKIM2-Signature fields but no Message-Instance field"
-                    ),
-                    spec="S06 §7.1",
-                )
-            )
-    for i in range(1, max(max_i, 1) + 1):
-        if i not in seen_i:
-            add(
-                Finding(
-                    "sig.missing",
-                    State.PERMERROR,
-                    sig_string(i, "missing"),
-                    Step.SYNTAX,
-                    hop=i,
-                    detail=(
-                        f"DKIM2-Signature numbers must run from 1 to {max_i} without gaps"
-                        if max_i
-                        else "the message has Message-Instance fields but no DKIM2-Signature field"
-                    ),
-                    spec="S06 §8.1",
-                )
-            )
+    _report_gaps(prep, seen_m, max_m, signature=False)
+    _report_gaps(prep, seen_i, max_i, signature=True)
     # A22: each signature's m= names an existing instance and never decreases.
     prev_m = 0
     for i in sorted(prep.signatures):
@@ -291,6 +276,68 @@ def _check_numbering(prep: Prepared, seen_m: dict[int, int], seen_i: dict[int, i
                         spec="S06 §11.2",
                     )
                 )
+
+
+def _decode_recipes(prep: Prepared) -> None:
+    """SPEC-NOTES §6.2 step 2: every r= must decode to JSON of the S06 §5 shape.  A problem
+    is blamed on the hop that introduced the instance (the lowest i whose m= names it)."""
+    introducer: dict[int, int] = {}
+    for i in sorted(prep.signatures):
+        introducer.setdefault(prep.signatures[i].instance, i)
+    for m, mi in sorted(prep.instances.items()):
+        if mi.recipe_bytes is None:
+            continue
+        try:
+            prep.recipes[m] = decode_recipe(mi.recipe_bytes)
+        except RecipeError as exc:
+            prep.findings.append(
+                Finding(
+                    "mi.invalid-json",
+                    State.PERMERROR,
+                    mi_string(m, "contains invalid JSON"),
+                    Step.SYNTAX,
+                    instance=m,
+                    hop=introducer.get(m),
+                    detail=str(exc),
+                    spec="S06 §5, §11.2; SPEC-NOTES §11 A7, A8, A12",
+                )
+            )
+
+
+#: Gaps listed one finding each; a longer run of missing numbers is summarised in one.
+_MAX_GAP_FINDINGS = 5
+
+
+def _report_gaps(prep: Prepared, seen: dict[int, int], top: int, *, signature: bool) -> None:
+    """S06 §7.1, §8.1: numbers run from 1 without gaps; each missing one is PERMERROR."""
+    kind = "DKIM2-Signature" if signature else "Message-Instance"
+    other = "Message-Instance" if signature else "DKIM2-Signature"
+    missing = [n for n in range(1, max(top, 1) + 1) if n not in seen]
+    if not missing:
+        return
+    if top:
+        detail = f"{kind} numbers must run from 1 to {top} without gaps"
+    else:
+        detail = f"the message has {other} fields but no {kind} field"
+    shown = missing if len(missing) <= _MAX_GAP_FINDINGS else missing[:1]
+    if len(shown) < len(missing):
+        detail += (
+            f"; {len(missing)} numbers are missing, from {missing[0]} to {missing[-1]} "
+            "(one finding stands for all of them)"
+        )
+    for n in shown:
+        prep.findings.append(
+            Finding(
+                "sig.missing" if signature else "mi.missing",
+                State.PERMERROR,
+                sig_string(n, "missing") if signature else mi_string(n, "missing"),
+                Step.SYNTAX,
+                hop=n if signature else None,
+                instance=None if signature else n,
+                detail=detail,
+                spec="S06 §8.1" if signature else "S06 §7.1",
+            )
+        )
 
 
 def _key_queries(prep: Prepared) -> list[KeyQuery]:
