@@ -13,8 +13,18 @@ import functools
 from collections.abc import Callable
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
-from analysis import ChainReport, Envelope, Finding, Options, State
+from analysis import (
+    ChainReport,
+    Envelope,
+    Finding,
+    KeyAnswer,
+    KeyQuery,
+    Options,
+    State,
+    analyze,
+)
 from analysis.limits import SIGNATURE_LIFETIME_SECONDS
 from analysis.verify import duplicate_finding
 from tests.support.chains import (
@@ -35,6 +45,7 @@ from tests.support.chains import (
     join,
     key_record,
     message,
+    private_key,
     replace_field,
     resign,
     rsa_public_record,
@@ -941,6 +952,79 @@ def test_key_too_short_rsa() -> None:
         )
     ]
     assert "512 bits" in finding(report, "key.too-short").detail
+
+
+def test_key_lookup_gave_no_answer() -> None:
+    """A lookup that returns no answer for a query it was asked is a TEMPERROR too."""
+
+    class Silent:
+        def lookup_many(self, queries: list[KeyQuery]) -> dict[KeyQuery, KeyAnswer]:
+            return {}
+
+    chain = one_hop()
+    report = analyze(chain.message, lookup=Silent(), envelope=chain.envelope, now=chain.now)
+    assert verdicts(report) == [
+        (
+            "key.not-fetched",
+            TEMP,
+            "TEMPERROR: DKIM2-Signature i=1 public key ed1 could not be fetched",
+            1,
+            None,
+        )
+    ]
+    assert report.result == TEMP
+
+
+def test_key_of_an_unknown_type_is_an_algorithm_mismatch() -> None:
+    """DNS00 §3.4.1 ignores unknown k= types: the signature then has no key of its type."""
+    report = _with_key(one_hop(), [["txt", "v=DKIM1; k=mldsa44; p=AAAA"]])
+    assert verdicts(report) == [
+        (
+            "key.algorithm-mismatch",
+            PERM,
+            "PERMERROR: DKIM2-Signature i=1 public key ed1 algorithm mismatch",
+            1,
+            None,
+        )
+    ]
+
+
+def _format_notes(selector: str, record: str) -> list[str]:
+    chain = build_chain(message(), [Hop(*ALICE_ARGS, selectors=(selector,))])
+    report = _with_key(chain, [["txt", record]], selector=selector)
+    assert verdicts(report) == []
+    assert report.result == State.PASS
+    return [f.message for f in report.findings if f.code == "key.format-note"]
+
+
+def test_key_spki_wrapped_ed25519_is_accepted_with_a_note() -> None:
+    spki = (
+        private_key("ed1")
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    assert _format_notes("ed1", f"v=DKIM1; k=ed25519; p={b64(spki)}") == [
+        "DKIM2-Signature i=1 public key ed1: "
+        "p= wraps the Ed25519 key in SubjectPublicKeyInfo; RFC 8463 publishes the raw 32 octets"
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: keys._load_rsa expects load_der_public_key to refuse PKCS#1 DER, but "
+    "cryptography accepts it, so the A31 note 'PKCS#1 rather than SPKI' is never emitted",
+)
+def test_key_pkcs1_rsa_is_accepted_with_a_note() -> None:
+    """SPEC-NOTES §11 A31: DNS00 says RSAPublicKey (PKCS#1); accept it and say so."""
+    pkcs1 = (
+        private_key("rsa1")
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    )
+    assert _format_notes("rsa1", f"v=DKIM1; p={b64(pkcs1)}") == [
+        "DKIM2-Signature i=1 public key rsa1: "
+        "p= is a PKCS#1 RSAPublicKey rather than SubjectPublicKeyInfo"
+    ]
 
 
 def test_key_in_testing_mode_still_verifies() -> None:
