@@ -112,3 +112,15 @@ def test_the_gallery_can_be_turned_off(client: Client) -> None:
     assert client.get(reverse("samples:gallery")).status_code == 404
     assert client.post(reverse("samples:run", args=["clean-list"])).status_code == 404
     assert not Analysis.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_visitor_opens_the_report_and_nobody_else_can(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        location = client.post(reverse("samples:run", args=["replayed"]))["Location"]
+    page = client.get(location)
+    assert page.status_code == 200
+    assert "RCPT TO &lt;carol@inbox.example&gt; did not match" in page.content.decode()
+    assert Client().get(location).status_code == 404
