@@ -374,6 +374,50 @@ def test_forwarder_adds_no_instance() -> None:
     assert chain.message.count(b"Message-Instance:") == 1
 
 
+def test_trace_and_whitespace_changes_are_no_change() -> None:
+    """Unsigned fields (S06 §4) and whitespace the header hash folds away (S06 §6.2) do not
+    change the hashes: the hop is a forwarder and adds no instance."""
+    mod = compose(
+        add_header("Received", "from a by b; Thu, 15 Jan 2027 10:00:01 +0000"),
+        add_header("X-Spam-Score", "0.1"),
+        add_header("Authentication-Results", "mx.example.net; dkim2=pass"),
+        set_header("Subject", "  Hello  "),
+        set_header("To", "Bob\r\n  <bob@example.net>"),
+    )
+    chain = build_chain(message(), [ALICE, list_hop(mod)])
+    report = chain.analyze()
+    assert verdicts(report) == []
+    assert report.result == State.PASS
+    assert chain.signed[1].role == "forwarder"
+    assert [x.instance for x in report.instances] == [1]
+
+
+def test_folded_field_changed_is_rebuilt_unfolded() -> None:
+    """Literals carry the unfolded value (S06 §5.1); folding is invisible to the hash."""
+    start = message([*DEFAULT_HEADERS[:2], ("Subject", "a long\r\n subject")])
+    chain = build_chain(start, [ALICE, list_hop(set_header("Subject", "short"))])
+    report = chain.analyze()
+    assert verdicts(report) == []
+    assert recipe_of(chain.message, 2) == {"h": {"subject": [{"d": [" a long subject"]}]}}
+    m1 = report.instances[0].message_bytes()
+    assert m1 is not None
+    assert without_dkim2(m1) == without_dkim2(chain.instance_bytes[1]).replace(
+        b"a long\r\n subject", b"a long subject"
+    )
+
+
+def test_dkim2_field_names_in_any_case() -> None:
+    """Field names are case-insensitive; the signing input lower-cases them (S06 §9.6)."""
+    chain = build_chain(message(), [ALICE, list_hop(append_body("footer"))])
+    raw = chain.message.replace(b"DKIM2-Signature:", b"dkim2-SIGNATURE:").replace(
+        b"Message-Instance:", b"MESSAGE-instance:"
+    )
+    report = chain.analyze(raw)
+    assert verdicts(report) == []
+    assert report.result == State.PASS
+    assert len(report.instances) == 2
+
+
 def test_two_selectors_rsa_and_ed25519_in_one_signature() -> None:
     hop = Hop(
         "example.com",
