@@ -84,6 +84,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 
+from analysis import limits
 from analysis.lookup import KeyAnswer, KeyQuery, LookupStatus
 from analysis.resolvers import InvalidKeyName, key_name
 
@@ -107,7 +108,7 @@ DEFAULT_TIMEOUT = 3.0
 DEFAULT_BUDGET = 10.0
 
 #: Most distinct names sent to the network by one ``lookup_many`` call.
-DEFAULT_MAX_QUERIES = 20
+DEFAULT_MAX_QUERIES = limits.MAX_KEY_LOOKUPS
 
 #: Most queries in flight at once within one call.
 MAX_PARALLEL = 8

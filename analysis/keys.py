@@ -109,6 +109,16 @@ def parse_key_record(record: str) -> KeyRecord:
     return KeyRecord(key_type, public_key, bits, "y" in flags, flags, tuple(notes))
 
 
+def _is_pkcs1(der: bytes) -> bool:
+    """True for a DER RSAPublicKey (SEQUENCE of INTEGERs) rather than a SubjectPublicKeyInfo
+    (SEQUENCE whose first element is the AlgorithmIdentifier SEQUENCE)."""
+    if len(der) < 4 or der[0] != 0x30:
+        return False
+    length = der[1]
+    offset = 2 + (length & 0x7F if length & 0x80 else 0)
+    return offset < len(der) and der[offset] == 0x02
+
+
 def _load_rsa(der: bytes, notes: list[str]) -> tuple[rsa.RSAPublicKey, int]:
     key: object
     try:
@@ -127,6 +137,8 @@ def _load_rsa(der: bytes, notes: list[str]) -> tuple[rsa.RSAPublicKey, int]:
         notes.append("p= is a PKCS#1 RSAPublicKey rather than SubjectPublicKeyInfo")
     if not isinstance(key, rsa.RSAPublicKey):
         raise KeyRecordError("syntax", f"k=rsa but p= holds a {type(key).__name__}")
+    if _is_pkcs1(der) and not notes:
+        notes.append("p= is a PKCS#1 RSAPublicKey rather than SubjectPublicKeyInfo")
     bits = key.key_size
     if bits < limits.MIN_RSA_BITS:
         raise KeyRecordError(

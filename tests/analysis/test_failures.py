@@ -1009,11 +1009,6 @@ def test_key_spki_wrapped_ed25519_is_accepted_with_a_note() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: keys._load_rsa expects load_der_public_key to refuse PKCS#1 DER, but "
-    "cryptography accepts it, so the A31 note 'PKCS#1 rather than SPKI' is never emitted",
-)
 def test_key_pkcs1_rsa_is_accepted_with_a_note() -> None:
     """SPEC-NOTES §11 A31: DNS00 says RSAPublicKey (PKCS#1); accept it and say so."""
     pkcs1 = (

@@ -444,23 +444,31 @@ def test_total_reconstruction_factor() -> None:
 
 
 def test_key_lookups() -> None:
-    def chain_of(n: int) -> Chain:
+    """One key per signature is always fetched; two per hop can exceed the limit."""
+    assert limits.MAX_KEY_LOOKUPS >= limits.MAX_SIGNATURES
+
+    def chain_of(n: int, selectors: tuple[str, ...]) -> Chain:
         hops = [
-            Hop(f"h{k}.example", f"<a@h{k}.example>", [f"<b@h{k + 1}.example>"])
+            Hop(
+                f"h{k}.example",
+                f"<a@h{k}.example>",
+                [f"<b@h{k + 1}.example>"],
+                selectors=selectors,
+            )
             for k in range(1, n + 1)
         ]
         return build_chain(message(), hops)
 
-    at_limit = chain_of(limits.MAX_KEY_LOOKUPS)
+    at_limit = chain_of(limits.MAX_KEY_LOOKUPS // 2, ("ed1", "rsa1"))
     assert verdicts(at_limit.analyze()) == []
-    over = chain_of(limits.MAX_KEY_LOOKUPS + 1)
+    over = chain_of(limits.MAX_KEY_LOOKUPS // 2 + 1, ("ed1", "rsa1"))
     resolver = StaticResolver(over.zone)
     report = analyze(over.message, lookup=resolver, envelope=over.envelope, now=over.now)
     assert len(resolver.answers) == limits.MAX_KEY_LOOKUPS
     assert verdicts(report) == [
         ("limits.too-many-keys", PERM, "PERMERROR too many keys to look up")
     ]
-    assert report.hops[-1].selectors[0].result == "permerror"
+    assert [s.result for s in report.hops[-1].selectors] == ["permerror", "permerror"]
 
 
 def test_rsa_min_bits() -> None:
