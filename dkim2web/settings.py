@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "dkim2web.sharing",
     "dkim2web.api",
     "dkim2web.samples",
+    "dkim2web.intake",
 ]
 
 MIDDLEWARE = [
@@ -239,6 +240,8 @@ DKIM2WEB_API_PAGE_SIZE = env_int("DKIM2WEB_API_PAGE_SIZE", 20)
 # --- samples ----------------------------------------------------------------------------
 # The "Try a sample" gallery: chains signed with public demo keys for .example domains.
 DKIM2WEB_SAMPLES_ENABLED = env_bool("DKIM2WEB_SAMPLES_ENABLED", True)
+
+# --- intake (the forward-to-analyze mailbox) ---------------------------------------------
 
 # Django's DEFAULT_LOGGING already prints its own loggers (and the runserver request lines);
 # this adds the project's and the engine's messages without printing Django's twice.

@@ -10,5 +10,6 @@ urlpatterns = [
     path("shared/", include("dkim2web.sharing.urls")),
     path("api/", include("dkim2web.api.urls")),
     path("samples/", include("dkim2web.samples.urls")),
+    path("intake/", include("dkim2web.intake.urls")),
     path("admin/", admin.site.urls),
 ]
