@@ -1,0 +1,958 @@
+"""Turn a stored analysis (raw bytes and the engine's JSON report) into what templates show.
+
+Plain functions over plain data: no queries, no requests. Every string here that came from
+the message stays a plain ``str``; templates escape it (nothing is marked safe).
+"""
+
+from __future__ import annotations
+
+import email.errors
+import email.header
+import email.utils
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .authres import authentication_results_for_report, blamed_finding
+
+RESULT_LABELS = {
+    "pass": "Pass",
+    "fail": "Fail",
+    "permerror": "Permanent error",
+    "temperror": "Temporary error",
+    "none": "No DKIM2",
+    "skipped": "Not checked",
+}
+
+RESPONSIBLE_LABELS = {
+    "signer": "the mail operator of the signing domain",
+    "intermediary": "the forwarder, mailing list or gateway in between",
+    "dns": "the DNS administrator of the signing domain",
+    "receiver": "the receiving side, or whoever exported this copy",
+    "implementer": "the developer of the DKIM2 software",
+    "sender": "the originating system",
+    "analyser": "dkim2web itself",
+    "none": "nobody: this is information only",
+}
+
+FLAG_TEXTS = {
+    "exploded": "this hop sent the message to several recipients, so identical copies "
+    "elsewhere are expected, not replays",
+    "donotexplode": "the signer asks that the message go to one recipient only",
+    "donotmodify": "the signer asks that later hops change neither the body nor existing "
+    "header fields",
+    "feedback": "the signer asks for feedback on how the message was handled",
+    "feedhere": "feedback for earlier signers should be sent through this hop",
+}
+
+VERDICT_STATES = frozenset({"fail", "permerror", "temperror"})
+DKIM2_FIELDS = frozenset({"dkim2-signature", "message-instance"})
+
+# Shown inline on the page; the download has everything.
+RAW_DISPLAY_BYTES = 512 * 1024
+
+
+# -- small formatters ------------------------------------------------------------------------
+
+
+def result_label(result: str | None) -> str:
+    return RESULT_LABELS.get(str(result), str(result or "unknown"))
+
+
+def format_utc(timestamp: float | int | None) -> str:
+    """``2026-11-28 17:34:05 UTC``; empty for no timestamp, the number for one out of range."""
+    if timestamp is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return str(timestamp)
+
+
+def format_duration(seconds: float | int) -> str:
+    """``45 s``, ``1 min 15 s``, ``2 h 5 min``, ``3 d 4 h``: the two largest units."""
+    s = round(abs(seconds))
+    if s < 60:
+        return f"{s} s"
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if s >= size:
+            parts.append(f"{s // size} {unit}")
+            s %= size
+        if len(parts) == 2 or (parts and s == 0):
+            break
+    return " ".join(parts[:2])
+
+
+def format_delay(seconds: float | int | None) -> str:
+    """A delay since the previous hop; a negative one is a clock problem and says so."""
+    if seconds is None:
+        return ""
+    if seconds < 0:
+        return f"{format_duration(seconds)} before the previous hop (clocks disagree)"
+    return f"+{format_duration(seconds)}"
+
+
+def format_size(size: int | None) -> str:
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def decode_words(text: str) -> str | None:
+    """The RFC 2047 decoding of ``text`` when it has encoded words, else None.
+
+    The result is plain text for templates to escape like any other value.
+    """
+    if "=?" not in text:
+        return None
+    try:
+        decoded = str(email.header.make_header(email.header.decode_header(text)))
+    except (email.errors.HeaderParseError, LookupError, UnicodeError, ValueError):
+        return None
+    return decoded if decoded != text else None
+
+
+# -- findings and their explanations ---------------------------------------------------------
+
+
+def finding_from_json(data: Mapping[str, Any]) -> Any:
+    """The engine's ``Finding`` rebuilt from its JSON form (for the catalogue)."""
+    from analysis.findings import Finding, Severity, State, Step
+
+    def enum(kind: Any, value: Any, default: Any) -> Any:
+        try:
+            return kind(value)
+        except (ValueError, TypeError):
+            return default
+
+    return Finding(
+        code=str(data.get("code") or ""),
+        state=enum(State, data.get("state"), State.NONE),
+        message=str(data.get("message") or ""),
+        step=enum(Step, data.get("step"), Step.MESSAGE),
+        hop=data.get("hop") if isinstance(data.get("hop"), int) else None,
+        instance=data.get("instance") if isinstance(data.get("instance"), int) else None,
+        detail=str(data.get("detail") or ""),
+        spec=str(data.get("spec") or ""),
+        severity=enum(Severity, data.get("severity"), Severity.WARNING),
+        data=dict(data.get("data") or {}),
+    )
+
+
+def explain(data: Mapping[str, Any]) -> dict[str, Any]:
+    from analysis.catalogue import explain as catalogue_explain
+
+    explanation = catalogue_explain(finding_from_json(data))
+    explanation["responsible_label"] = RESPONSIBLE_LABELS.get(
+        explanation.get("responsible", ""), explanation.get("responsible", "")
+    )
+    return explanation
+
+
+@dataclass
+class FindingView:
+    code: str
+    state: str
+    severity: str
+    message: str
+    detail: str
+    spec: str
+    hop: int | None
+    instance: int | None
+    explanation: dict[str, Any]
+
+    @property
+    def affects_verdict(self) -> bool:
+        return self.state in VERDICT_STATES
+
+    @property
+    def css(self) -> str:
+        """error (changes the verdict), warning or info."""
+        return "error" if self.affects_verdict else (self.severity or "info")
+
+    @property
+    def label(self) -> str:
+        return result_label(self.state) if self.affects_verdict else self.severity.capitalize()
+
+    @property
+    def detail_extra(self) -> bool:
+        """True when the engine's detail adds something the catalogue's text does not say."""
+        detail = self.detail.strip().rstrip(".")
+        return bool(detail) and detail not in str(self.explanation.get("found", ""))
+
+
+def finding_view(data: Mapping[str, Any]) -> FindingView:
+    return FindingView(
+        code=str(data.get("code") or ""),
+        state=str(data.get("state") or "none"),
+        severity=str(data.get("severity") or "info"),
+        message=str(data.get("message") or ""),
+        detail=str(data.get("detail") or ""),
+        spec=str(data.get("spec") or ""),
+        hop=data.get("hop") if isinstance(data.get("hop"), int) else None,
+        instance=data.get("instance") if isinstance(data.get("instance"), int) else None,
+        explanation=explain(data),
+    )
+
+
+# -- the verdict -------------------------------------------------------------------------------
+
+
+@dataclass
+class VerdictView:
+    result: str
+    label: str
+    summary: str
+    action: FindingView | None  # the one thing to do, when it did not pass
+
+
+def verdict_view(report: Mapping[str, Any]) -> VerdictView:
+    result = str(report.get("result") or "none")
+    action = None
+    if result != "pass":
+        finding = blamed_finding(report)
+        if finding is None:
+            findings = report.get("findings") or []
+            finding = next(
+                (f for f in findings if f.get("state") in VERDICT_STATES),
+                next((f for f in findings if f.get("severity") in ("error", "warning")), None),
+            )
+        if finding is not None:
+            action = finding_view(finding)
+    return VerdictView(
+        result=result,
+        label=result_label(result),
+        summary=str(report.get("summary") or ""),
+        action=action,
+    )
+
+
+# -- the per-hop timeline ----------------------------------------------------------------------
+
+
+@dataclass
+class SelectorView:
+    selector: str
+    algorithm: str
+    result: str
+    key_bits: int | None
+    key_testing: bool
+
+    @property
+    def label(self) -> str:
+        return result_label(self.result)
+
+
+@dataclass
+class HopView:
+    i: int | None
+    m: int | None
+    parsed: bool
+    domain: str
+    result: str
+    signed_at: str
+    timestamp: int | None
+    delay: str
+    mail_from: str | None
+    rcpt_to: list[str]
+    next_domain: str | None
+    nonce: str | None
+    flags: list[str]
+    selectors: list[SelectorView]
+    role: str
+    custody_link: str
+    custody_text: str
+    findings: list[FindingView]
+    raw: str
+    previous_domain: str | None = None
+
+    @property
+    def label(self) -> str:
+        return result_label(self.result)
+
+    @property
+    def flag_views(self) -> list[dict[str, str]]:
+        return [{"name": f, "text": FLAG_TEXTS.get(f.lower(), "")} for f in self.flags]
+
+    @property
+    def problems(self) -> list[FindingView]:
+        return [f for f in self.findings if f.css != "info"]
+
+    @property
+    def notes(self) -> list[FindingView]:
+        return [f for f in self.findings if f.css == "info"]
+
+
+def _role(hop: Mapping[str, Any]) -> str:
+    introduced = hop.get("introduced_instance")
+    m = hop.get("m")
+    if not hop.get("parsed", True):
+        return "Its DKIM2-Signature could not be read."
+    if introduced is not None and hop.get("i") == 1:
+        return f"Originator: signed the message and recorded it as instance m={introduced}."
+    if introduced is not None:
+        return (
+            f"Changed the message: recorded the result as instance m={introduced}, with a recipe "
+            "that undoes its changes."
+        )
+    if m is not None:
+        return f"Forwarded the message unchanged: signed instance m={m} as it arrived."
+    return "Signed the message."
+
+
+def _custody_text(hop: Mapping[str, Any], prev: Mapping[str, Any] | None) -> str:
+    link = hop.get("custody_link")
+    i = hop.get("i")
+    if link == "first":
+        return "First signature: the chain of custody starts here."
+    if prev is None or link == "unknown":
+        return (
+            f"Custody from the hop before i={i} cannot be checked: that signature is "
+            "missing or unreadable."
+        )
+    before = f"hop i={prev.get('i')} ({prev.get('d') or '?'})"
+    if link == "broken":
+        if prev.get("nd"):
+            return (
+                f"{before} named nd={prev.get('nd')} as the next signer, but this hop signed "
+                f"as d={hop.get('d') or '?'}."
+            )
+        rt = ", ".join(prev.get("rcpt_to") or []) or "nobody"
+        sender = hop.get("mail_from")
+        who = f"MAIL FROM {sender}" if sender and sender != "<>" else f"d={hop.get('d') or '?'}"
+        return f"{before} sent the message to {rt}, but this hop's {who} is not at that domain."
+    if prev.get("nd"):
+        return f"{before} named nd={prev.get('nd')} as the next signer: this hop is that domain."
+    rt = ", ".join(prev.get("rcpt_to") or []) or "?"
+    return f"{before} sent the message to {rt}; this hop's MAIL FROM is at that domain."
+
+
+def hop_views(report: Mapping[str, Any]) -> list[HopView]:
+    hops = list(report.get("hops") or [])
+    views: list[HopView] = []
+    prev: Mapping[str, Any] | None = None
+    for hop in hops:
+        previous = prev if prev is not None and prev.get("i") == (hop.get("i") or 0) - 1 else None
+        views.append(
+            HopView(
+                i=hop.get("i"),
+                m=hop.get("m"),
+                parsed=bool(hop.get("parsed", True)),
+                domain=str(hop.get("d") or ""),
+                result=str(hop.get("result") or "permerror"),
+                signed_at=format_utc(hop.get("t")),
+                timestamp=hop.get("t"),
+                delay=format_delay(hop.get("delay_seconds")),
+                mail_from=hop.get("mail_from"),
+                rcpt_to=list(hop.get("rcpt_to") or []),
+                next_domain=hop.get("nd"),
+                nonce=hop.get("nonce"),
+                flags=list(hop.get("flags") or []),
+                selectors=[
+                    SelectorView(
+                        selector=str(s.get("selector") or ""),
+                        algorithm=str(s.get("algorithm") or ""),
+                        result=str(s.get("result") or ""),
+                        key_bits=s.get("key_bits"),
+                        key_testing=bool(s.get("key_testing")),
+                    )
+                    for s in hop.get("selectors") or []
+                ],
+                role=_role(hop),
+                custody_link=str(hop.get("custody_link") or "unknown"),
+                custody_text=_custody_text(hop, previous),
+                findings=[finding_view(f) for f in hop.get("findings") or []],
+                raw=str(hop.get("raw") or ""),
+                previous_domain=str(previous.get("d") or "") if previous else None,
+            )
+        )
+        prev = hop
+    return views
+
+
+def message_findings(report: Mapping[str, Any]) -> list[FindingView]:
+    """Findings that belong to no hop: about the input, the whole message or an instance."""
+    return [finding_view(f) for f in report.get("findings") or [] if f.get("hop") is None]
+
+
+# -- mutation diffs ------------------------------------------------------------------------------
+
+
+@dataclass
+class BodyLine:
+    kind: str  # "add", "del", "hunk", "context", "file"
+    text: str
+
+
+@dataclass
+class DiffView:
+    before: int
+    after: int
+    hop: int | None
+    hop_domain: str
+    header_changes: list[dict[str, Any]]
+    body_changed: bool | None
+    body_lines: list[BodyLine]
+    truncated: bool
+    explained: bool
+
+
+def _body_lines(lines: Sequence[str]) -> list[BodyLine]:
+    out: list[BodyLine] = []
+    for k, line in enumerate(lines):
+        if k < 2 and (line.startswith("--- ") or line.startswith("+++ ")):
+            kind = "file"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        elif line.startswith("+"):
+            kind = "add"
+        elif line.startswith("-"):
+            kind = "del"
+        else:
+            kind = "context"
+        out.append(BodyLine(kind, line))
+    return out
+
+
+def diff_views(report: Mapping[str, Any]) -> list[DiffView]:
+    return [
+        DiffView(
+            before=d.get("before"),
+            after=d.get("after"),
+            hop=d.get("hop"),
+            hop_domain=str(d.get("hop_domain") or ""),
+            header_changes=[dict(c) for c in d.get("header_changes") or []],
+            body_changed=d.get("body_changed"),
+            body_lines=_body_lines(d.get("body_diff") or []),
+            truncated=bool(d.get("body_diff_truncated")),
+            explained=bool(d.get("explained", True)),
+        )
+        for d in report.get("diffs") or []
+    ]
+
+
+@dataclass
+class InstanceView:
+    m: int
+    introduced_by_hop: int | None
+    reconstructed: bool
+    result: str
+    body_known: bool
+    body_size: int | None
+
+
+def instance_views(report: Mapping[str, Any]) -> list[InstanceView]:
+    return [
+        InstanceView(
+            m=int(x.get("m")),
+            introduced_by_hop=x.get("introduced_by_hop"),
+            reconstructed=bool(x.get("reconstructed", True)),
+            result=str(x.get("result") or ""),
+            body_known=bool(x.get("body_known")),
+            body_size=x.get("body_size"),
+        )
+        for x in report.get("instances") or []
+        if isinstance(x.get("m"), int)
+    ]
+
+
+def reconstruct_instance(raw: bytes, m: int) -> bytes | None:
+    """Instance ``m`` of the message rebuilt from its recipes (no keys needed), or None
+    when there is no such instance or its body cannot be rebuilt (a null body recipe)."""
+    import analysis as engine
+
+    prep = engine.prepare(raw)
+    report = engine.verify_prepared(prep, {}, now=0)
+    instance = report.instance(m)
+    return instance.message_bytes() if instance is not None else None
+
+
+# -- DNS evidence ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DnsRow:
+    name: str
+    status: str
+    records: list[str]
+    detail: str
+    fetched_at: str
+    ttl: int | None
+    transport: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "found"
+
+
+def dns_rows(report: Mapping[str, Any]) -> list[DnsRow]:
+    return [
+        DnsRow(
+            name=str(a.get("name") or ""),
+            status=str(a.get("status") or ""),
+            records=[str(r) for r in a.get("records") or []],
+            detail=str(a.get("detail") or ""),
+            fetched_at=format_utc(a.get("fetched_at")) if a.get("fetched_at") else "",
+            ttl=a.get("ttl"),
+            transport=str(a.get("transport") or ""),
+        )
+        for a in report.get("dns") or []
+    ]
+
+
+# -- the message summary and the envelope ---------------------------------------------------------
+
+
+@dataclass
+class HeaderValue:
+    name: str
+    text: str
+    decoded: str | None
+
+
+def message_headers(report: Mapping[str, Any]) -> list[HeaderValue]:
+    msg = report.get("message") or {}
+    rows = [
+        ("Subject", msg.get("subject")),
+        ("From", msg.get("from")),
+        ("To", msg.get("to")),
+        ("Date", msg.get("date")),
+        ("Message-ID", msg.get("message_id")),
+    ]
+    return [
+        HeaderValue(name, str(value), decode_words(str(value))) for name, value in rows if value
+    ]
+
+
+@dataclass
+class EnvelopeView:
+    checked: bool
+    mail_from: str
+    rcpt_to: list[str]
+    source: str
+    hint_mail_from: str
+    hint_rcpt_to: list[str]
+    signed_mail_from: str
+    signed_rcpt_to: list[str]
+
+    @property
+    def has_hints(self) -> bool:
+        return bool(self.hint_mail_from or self.hint_rcpt_to)
+
+
+def envelope_view(report: Mapping[str, Any], *, source: str = "") -> EnvelopeView:
+    envelope = report.get("envelope") or {}
+    hints = report.get("envelope_hints") or {}
+    return EnvelopeView(
+        checked=bool(report.get("envelope_checked")),
+        mail_from=str(envelope.get("mail_from") or ""),
+        rcpt_to=[str(r) for r in envelope.get("rcpt_to") or []],
+        source=source,
+        hint_mail_from=str(hints.get("mail_from") or ""),
+        hint_rcpt_to=[str(r) for r in hints.get("rcpt_to") or []],
+        signed_mail_from=str(hints.get("newest_signature_mail_from") or ""),
+        signed_rcpt_to=[str(r) for r in hints.get("newest_signature_rcpt_to") or []],
+    )
+
+
+@dataclass
+class Hints:
+    mail_from: str = ""
+    rcpt_to: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # e.g. ["Return-Path", "Delivered-To"]
+
+    def __bool__(self) -> bool:
+        return bool(self.mail_from or self.rcpt_to)
+
+
+def header_hints(raw: bytes) -> Hints:
+    """Guesses at the final envelope from Return-Path, Delivered-To and X-Original-To."""
+    from analysis.message import parse_message
+
+    msg = parse_message(raw)
+    hints = Hints()
+    return_path = msg.first_text("return-path")
+    if return_path:
+        hints.mail_from = return_path
+        hints.sources.append("Return-Path")
+    for name, label in (("delivered-to", "Delivered-To"), ("x-original-to", "X-Original-To")):
+        for f in msg.fields_named(name):
+            text = f.text()
+            if text and text not in hints.rcpt_to:
+                hints.rcpt_to.append(text)
+                if label not in hints.sources:
+                    hints.sources.append(label)
+    return hints
+
+
+# -- the Received path ---------------------------------------------------------------------------
+
+_RECEIVED_WORDS = ("from", "by", "via", "with", "id", "for")
+
+
+@dataclass
+class ReceivedHop:
+    number: int  # 1 = oldest
+    clauses: dict[str, str]
+    date_text: str
+    when: str  # UTC, or "" when the date cannot be read
+    delay: str
+    raw: str
+
+    @property
+    def from_(self) -> str:
+        return self.clauses.get("from", "")
+
+    @property
+    def by(self) -> str:
+        return self.clauses.get("by", "")
+
+    @property
+    def with_(self) -> str:
+        return self.clauses.get("with", "")
+
+    @property
+    def id(self) -> str:
+        return self.clauses.get("id", "")
+
+    @property
+    def for_(self) -> str:
+        return self.clauses.get("for", "")
+
+
+def _received_tokens(text: str) -> list[str]:
+    """Words and whole (nested) comments, in order."""
+    tokens: list[str] = []
+    k, n = 0, len(text)
+    while k < n:
+        c = text[k]
+        if c.isspace():
+            k += 1
+        elif c == "(":
+            depth, start = 0, k
+            while k < n:
+                if text[k] == "\\":
+                    k += 2
+                    continue
+                if text[k] == "(":
+                    depth += 1
+                elif text[k] == ")":
+                    depth -= 1
+                    if depth == 0:
+                        k += 1
+                        break
+                k += 1
+            tokens.append(text[start:k])
+        else:
+            start = k
+            while k < n and not text[k].isspace() and text[k] != "(":
+                k += 1
+            tokens.append(text[start:k])
+    return tokens
+
+
+def parse_received(value: str) -> tuple[dict[str, str], str]:
+    """The clauses (from, by, via, with, id, for) and the date text of one Received value."""
+    head, sep, date_text = value.rpartition(";")
+    if not sep:
+        head, date_text = value, ""
+    clauses: dict[str, str] = {}
+    current: str | None = None
+    for token in _received_tokens(head):
+        word = token.lower()
+        if word in _RECEIVED_WORDS and (current is None or clauses.get(current)):
+            current = word
+            clauses.setdefault(current, "")
+            continue
+        if current is None:
+            current = "from"
+        clauses[current] = (clauses.get(current, "") + " " + token).strip()
+    return clauses, date_text.strip()
+
+
+def _parse_date(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": the time is UTC, the zone unknown (RFC 5322 §3.3)
+        when = when.replace(tzinfo=UTC)
+    return when
+
+
+def _unfold(value: bytes) -> str:
+    text = value.decode("utf-8", "replace")
+    return " ".join(text.split())
+
+
+def received_path(raw: bytes) -> list[ReceivedHop]:
+    """Every Received field, oldest first, with the delay since the one before."""
+    from analysis.message import parse_message
+
+    msg = parse_message(raw)
+    fields = [f for f in msg.fields if f.lname == "received" and f.valid]
+    hops: list[ReceivedHop] = []
+    previous: datetime | None = None
+    for number, f in enumerate(reversed(fields), start=1):
+        value = _unfold(f.value)
+        clauses, date_text = parse_received(value)
+        when = _parse_date(date_text)
+        delay = ""
+        if when is not None and previous is not None:
+            delay = format_delay((when - previous).total_seconds())
+        hops.append(
+            ReceivedHop(
+                number=number,
+                clauses=clauses,
+                date_text=date_text,
+                when=when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else "",
+                delay=delay,
+                raw=value,
+            )
+        )
+        if when is not None:
+            previous = when
+    return hops
+
+
+# -- the raw message -------------------------------------------------------------------------------
+
+
+@dataclass
+class RawField:
+    name: str
+    rest: str  # from the colon on, folds kept
+    dkim2: bool
+
+
+@dataclass
+class RawView:
+    fields: list[RawField]
+    separated: bool  # an empty line ends the header block
+    body: str
+    truncated: bool
+    size: int
+
+
+_FIELD_START = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*:")
+
+
+def _display(data: bytes) -> str:
+    text = data.decode("utf-8", "replace").replace("\r\n", "\n")
+    return text.replace("\r", "\u240d")  # a bare CR shown as the symbol for CR
+
+
+def raw_view(raw: bytes, *, limit: int = RAW_DISPLAY_BYTES) -> RawView:
+    """The message as received, split into header fields (DKIM2 ones marked) and body.
+
+    Split here rather than with the engine's parser, which normalises line ends: this is
+    what was uploaded, byte for byte, up to ``limit`` bytes.
+    """
+    shown = raw[:limit]
+    match = re.search(rb"(\r?\n)(\r?\n)", shown)
+    separated = True
+    if shown.startswith((b"\r\n", b"\n")):
+        head, body = b"", shown[2 if shown.startswith(b"\r\n") else 1 :]
+    elif match is None:
+        head, body, separated = shown, b"", False
+    else:
+        head, body = shown[: match.end(1)], shown[match.end() :]
+    chunks: list[bytes] = []
+    for line in head.splitlines(keepends=True):
+        if chunks and line[:1] in (b" ", b"\t"):
+            chunks[-1] += line
+        else:
+            chunks.append(line)
+    fields: list[RawField] = []
+    for chunk in chunks:
+        m = _FIELD_START.match(chunk)
+        if m is None:
+            fields.append(RawField("", _display(chunk), False))
+            continue
+        colon = chunk.index(b":")
+        name = chunk[:colon].decode("latin-1")
+        fields.append(RawField(name, _display(chunk[colon:]), name.strip().lower() in DKIM2_FIELDS))
+    return RawView(
+        fields=fields,
+        separated=separated,
+        body=_display(body),
+        truncated=len(raw) > limit,
+        size=len(raw),
+    )
+
+
+# -- what kind of input this is -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputNote:
+    kind: str
+    title: str
+    text: str
+    accepted: bool  # False: refused at upload, it has no chance of being a message
+
+
+_OUTLOOK = InputNote(
+    "outlook-msg",
+    "This is an Outlook .msg file, not an e-mail message",
+    "Outlook's .msg format is a binary container that does not keep the message as it "
+    "travelled, so its signatures cannot be checked. Open the message in Outlook on the web "
+    '(… menu, View, "View message source"), or in a client that saves .eml files, '
+    "and upload that.",
+    False,
+)
+_ZIP = InputNote(
+    "zip",
+    "This is a ZIP archive, not an e-mail message",
+    "Unpack the archive and upload the .eml files inside it (several at once is fine).",
+    False,
+)
+_GZIP = InputNote(
+    "gzip",
+    "This is a compressed (gzip) file, not an e-mail message",
+    "Decompress it and upload the .eml file inside it.",
+    False,
+)
+_PDF = InputNote(
+    "pdf",
+    "This is a PDF document, not an e-mail message",
+    "A printed or exported message has lost its header fields. Save the original message "
+    '("Show original", "View source" or "Save as .eml") and upload that.',
+    False,
+)
+_BINARY = InputNote(
+    "binary",
+    "This is a binary file, not an e-mail message",
+    "An e-mail message is text: header fields such as From: and Date:, an empty line, then "
+    'the body. Save the original message ("Show original", "View source" or "Save as '
+    '.eml") and upload that.',
+    False,
+)
+_HTML = InputNote(
+    "html",
+    "This looks like an HTML page, not an e-mail message",
+    "It may be a web-mail page saved from the browser, or the HTML part of a message on its "
+    "own. It was analysed anyway, but without its header fields there is nothing to verify: "
+    'save the original message ("Show original", "View source" or "Save as .eml") and '
+    "upload that.",
+    True,
+)
+_NO_HEADER = InputNote(
+    "no-header",
+    "This does not start with e-mail header fields",
+    "An RFC 5322 message starts with header fields such as From: and Date:, then an empty "
+    "line, then the body. It was analysed anyway; if only the body was copied, save the "
+    'complete original ("Show original", "View source" or "Save as .eml") and upload that.',
+    True,
+)
+_MBOX = InputNote(
+    "mbox",
+    "This looks like a mailbox file holding several messages",
+    "Only the first message was analysed, with the others read as part of its body. Save "
+    "each message on its own as an .eml file to analyse it.",
+    True,
+)
+
+_HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body|<!--)", re.IGNORECASE)
+
+
+def sniff_input(raw: bytes) -> InputNote | None:
+    """What is wrong with ``raw`` as an e-mail message, at a glance (None: looks fine)."""
+    start = raw[:65536]
+    if start.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return _OUTLOOK
+    if start.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _ZIP
+    if start.startswith(b"\x1f\x8b"):
+        return _GZIP
+    if start.startswith(b"%PDF-"):
+        return _PDF
+    if b"\x00" in start:
+        return _BINARY
+    text = start.lstrip(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
+    if _HTML_START.match(text):
+        return _HTML
+    first_line = text.split(b"\n", 1)[0]
+    if first_line.startswith(b"From "):
+        if len(re.findall(rb"\n\r?\nFrom ", raw)) >= 1:
+            return _MBOX
+        return None
+    if not _FIELD_START.match(first_line):
+        return _NO_HEADER
+    return None
+
+
+# -- the whole result page -------------------------------------------------------------------
+
+
+def status_context(analysis: Any) -> dict[str, Any]:
+    return {
+        "analysis": analysis,
+        "in_progress": analysis.status in ("queued", "running"),
+    }
+
+
+def build_result_context(
+    *,
+    analysis: Any,
+    run: Any,
+    viewer_can_edit: bool = True,
+    share_token: str | None = None,
+    runs: Sequence[Any] | None = None,
+    can_share: bool = False,
+    authserv_id: str = "dkim2web",
+) -> dict[str, Any]:
+    """Everything ``reports/result.html`` shows for one run of an analysis.
+
+    ``viewer_can_edit`` False (a shared page) leaves out every action (re-run, envelope,
+    delete, share) and the owner's data (the filename, the list of runs); ``share_token``
+    makes the downloads go through the share link.
+    """
+    raw = analysis.raw_bytes
+    runs = list(runs or [])
+    shared = share_token is not None or not viewer_can_edit
+    context: dict[str, Any] = {
+        **status_context(analysis),
+        "run": run,
+        "runs": runs if viewer_can_edit else [],
+        "viewer_can_edit": viewer_can_edit,
+        "can_share": can_share and viewer_can_edit,
+        "share_token": share_token,
+        "shared": shared,
+        "input_note": sniff_input(raw),
+        "display_name": "shared message" if shared else (analysis.filename or "pasted source"),
+        "size": format_size(analysis.size),
+        "viewing_latest": run is None or not runs or run.pk == runs[0].pk,
+    }
+    if run is None:
+        return context
+    report = run.report
+    envelope = envelope_view(report, source=analysis.get_envelope_source_display())
+    context.update(
+        verdict=verdict_view(report),
+        headers=message_headers(report),
+        hops=hop_views(report),
+        message_findings=message_findings(report),
+        diffs=diff_views(report),
+        instances=instance_views(report),
+        dns=dns_rows(report),
+        envelope=envelope,
+        envelope_initial={
+            "mail_from": envelope.mail_from if envelope.checked else envelope.hint_mail_from,
+            "rcpt_to": "\n".join(envelope.rcpt_to if envelope.checked else envelope.hint_rcpt_to),
+        },
+        received=received_path(raw),
+        raw=raw_view(raw),
+        authres=authentication_results_for_report(report, authserv_id=authserv_id, newline="\n"),
+        verified_at=format_utc(report.get("verified_at")),
+    )
+    return context
