@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from dkim2web.reports import views as report_views
 
 
+@require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    """The upload page: the first thing a visitor sees is where to put a message."""
+    return report_views.upload(request, template="home.html")

@@ -1,0 +1,338 @@
+"""Pages of stored analyses: upload, list, result, progress, downloads, re-run and delete.
+
+Each view finds the analysis the visitor may see (anyone else gets a 404, never a 403, so
+an id reveals nothing), calls one service or selector, and renders.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.request import split_domain_port
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import presenters, selectors, services
+from .authres import authentication_results_for_report
+from .forms import TOO_LARGE, TOO_MANY, EnvelopeForm, UploadForm, max_files, max_message_bytes
+from .models import Analysis, AnalysisRun
+
+PAGE_SIZE = 25
+
+
+# -- access ---------------------------------------------------------------------------------
+
+
+def _remember(request: HttpRequest, analysis: Analysis) -> None:
+    """An anonymous visitor's analysis is theirs through their session, and only that."""
+    if analysis.owner_id is None:
+        services.analysis_remember_in_session(session=request.session, analysis=analysis)
+
+
+def _get_analysis(request: HttpRequest, analysis_id: uuid.UUID) -> Analysis:
+    """The analysis if this visitor owns it, or made it anonymously in this session; else 404."""
+    try:
+        return selectors.analysis_get_for_user(analysis_id=analysis_id, user=request.user)
+    except Analysis.DoesNotExist:
+        pass
+    if str(analysis_id) in selectors.analysis_ids_in_session(session=request.session):
+        try:
+            return Analysis.objects.get(pk=analysis_id, owner__isnull=True)
+        except Analysis.DoesNotExist:
+            pass
+    raise Http404("No such analysis")
+
+
+def _visible_analyses(request: HttpRequest) -> QuerySet[Analysis]:
+    if request.user.is_authenticated:
+        qs = selectors.analysis_list_for_user(user=request.user)
+    else:
+        ids = selectors.analysis_ids_in_session(session=request.session)
+        qs = Analysis.objects.filter(pk__in=ids, owner__isnull=True).defer("raw_message")
+    latest = AnalysisRun.objects.filter(analysis=OuterRef("pk")).order_by("-created_at", "-pk")
+    return qs.annotate(latest_result=Subquery(latest.values("result")[:1])).order_by("-created_at")
+
+
+def _owner(request: HttpRequest) -> Any:
+    return request.user if request.user.is_authenticated else None
+
+
+# -- upload ---------------------------------------------------------------------------------
+
+
+def upload_context(
+    form: UploadForm, *, request_errors: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "form": form,
+        # Errors of the form, and of a request refused before the form could read it.
+        "upload_errors": [str(e) for e in form.non_field_errors()] + (request_errors or []),
+        "max_message_bytes": max_message_bytes(),
+        "max_message_size": presenters.format_size(max_message_bytes()),
+        "max_files": max_files(),
+        **extra,
+    }
+
+
+def _render_upload(
+    request: HttpRequest, form: UploadForm, *, template: str, status: int = 200, **extra: Any
+) -> HttpResponse:
+    return render(request, template, upload_context(form, **extra), status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def new(request: HttpRequest) -> HttpResponse:
+    return upload(request, template="reports/new.html")
+
+
+def upload(request: HttpRequest, *, template: str) -> HttpResponse:
+    """The upload form (GET) and its handling (POST); shared by the home page."""
+    if request.method != "POST":
+        return _render_upload(request, UploadForm(), template=template)
+    try:
+        data, files = request.POST, request.FILES
+    except TooManyFilesSent:
+        error = (
+            f"More than {max_files()} files were sent; at most {max_files()} can be analysed "
+            "at once. Nothing was stored: upload them in smaller groups."
+        )
+        return _render_upload(
+            request, UploadForm(), template=template, status=400, request_errors=[error]
+        )
+    except RequestDataTooBig:
+        error = (
+            f"The pasted source is larger than {presenters.format_size(max_message_bytes())}, "
+            "the limit per message. Nothing was stored."
+        )
+        return _render_upload(
+            request, UploadForm(), template=template, status=413, request_errors=[error]
+        )
+
+    form = UploadForm(data, files)
+    if not form.is_valid():
+        status = 413 if form.has_code(TOO_LARGE) else 400
+        if form.has_code(TOO_MANY):
+            status = 400
+        return _render_upload(request, form, template=template, status=status)
+
+    upload = form.cleaned_data["upload"]
+    if data.get("action") == "hints":
+        return _hints(request, form, template=template)
+
+    created = [
+        services.analysis_submit(
+            raw=message.raw,
+            filename=message.filename,
+            mail_from=upload.mail_from,
+            rcpt_to=upload.rcpt_to,
+            owner=_owner(request),
+        )
+        for message in upload.messages
+    ]
+    for analysis in created:
+        _remember(request, analysis)
+    if len(created) == 1:
+        return redirect("reports:detail", analysis_id=created[0].pk)
+    messages.success(request, f"{len(created)} messages stored; their analyses are under way.")
+    return redirect("reports:list")
+
+
+def _hints(request: HttpRequest, form: UploadForm, *, template: str) -> HttpResponse:
+    """The form again, with the envelope guessed from the message's trace fields."""
+    upload = form.cleaned_data["upload"]
+    initial = {
+        "raw_text": form.cleaned_data.get("raw_text") or "",
+        "mail_from": upload.mail_from,
+        "rcpt_to": "\n".join(upload.rcpt_to),
+    }
+    hints = None
+    if len(upload.messages) == 1:
+        hints = presenters.header_hints(upload.messages[0].raw)
+        if hints and not upload.mail_from and not upload.rcpt_to:
+            initial["mail_from"] = hints.mail_from
+            initial["rcpt_to"] = "\n".join(hints.rcpt_to)
+    had_file = any(m.filename for m in upload.messages)
+    return _render_upload(
+        request,
+        UploadForm(initial=initial),
+        template=template,
+        hints=hints,
+        hints_checked=True,
+        hints_several=len(upload.messages) > 1,
+        choose_file_again=had_file,
+    )
+
+
+# -- list -----------------------------------------------------------------------------------
+
+
+@require_GET
+def analysis_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(_visible_analyses(request), PAGE_SIZE).get_page(request.GET.get("page"))
+    analyses = list(page.object_list)
+    for analysis in analyses:
+        analysis.result_label = presenters.result_label(analysis.latest_result)
+    return render(request, "reports/list.html", {"page": page, "analyses": analyses})
+
+
+# -- the result page ------------------------------------------------------------------------
+
+
+def _selected_run(request: HttpRequest, analysis: Analysis) -> AnalysisRun | None:
+    run_id = request.GET.get("run")
+    if run_id:
+        try:
+            return selectors.analysis_runs(analysis=analysis).get(pk=int(run_id))
+        except (ValueError, AnalysisRun.DoesNotExist):
+            raise Http404("No such run") from None
+    return selectors.analysis_latest_run(analysis=analysis)
+
+
+@require_GET
+def detail(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    analysis = _get_analysis(request, analysis_id)
+    run = _selected_run(request, analysis)
+    context = presenters.build_result_context(
+        analysis=analysis,
+        run=run,
+        runs=list(selectors.analysis_runs(analysis=analysis).defer("report")),
+        viewer_can_edit=True,
+        can_share=analysis.owner_id is not None and analysis.owner_id == request.user.pk,
+        authserv_id=_authserv_id(request),
+    )
+    return render(request, "reports/result.html", context)
+
+
+@require_GET
+def status(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    """The progress partial, polled by static/reports/progress.js."""
+    analysis = _get_analysis(request, analysis_id)
+    response = render(request, "reports/_status.html", presenters.status_context(analysis))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def rerun(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    analysis = _get_analysis(request, analysis_id)
+    if services.analysis_rerun(analysis=analysis):
+        messages.success(request, "Analysis queued again; the earlier run is kept below.")
+    else:
+        messages.info(request, "This analysis is already queued or running.")
+    return redirect("reports:detail", analysis_id=analysis.pk)
+
+
+@require_POST
+def reanalyse_with_envelope(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    """Analyse the same bytes again as a new analysis, with the envelope given."""
+    analysis = _get_analysis(request, analysis_id)
+    form = EnvelopeForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.values():
+            for text in error:
+                messages.error(request, text)
+        return redirect(reverse("reports:detail", args=[analysis.pk]) + "#envelope")
+    copy = services.analysis_submit(
+        raw=analysis.raw_bytes,
+        filename=analysis.filename,
+        mail_from=form.cleaned_data["mail_from"],
+        rcpt_to=form.cleaned_data["rcpt_to"],
+        owner=analysis.owner,
+    )
+    _remember(request, copy)
+    messages.success(request, "A new analysis of the same message, with this envelope.")
+    return redirect("reports:detail", analysis_id=copy.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    analysis = _get_analysis(request, analysis_id)
+    if request.method == "POST":
+        services.analysis_delete(analysis=analysis)
+        messages.success(request, "The analysis and its stored message were deleted.")
+        return redirect("reports:list")
+    return render(
+        request,
+        "reports/confirm_delete.html",
+        {"analysis": analysis, "display_name": analysis.filename or "pasted source"},
+    )
+
+
+# -- downloads ------------------------------------------------------------------------------
+
+
+def _attachment(content: bytes, *, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Content-Length"] = str(len(content))
+    return response
+
+
+def _safe_filename(name: str, *, default: str, suffix: str) -> str:
+    # Keep the last path component and printable characters; the header is built by
+    # Django (RFC 6266 quoting, RFC 5987 for non-ASCII).
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(c for c in base if c.isprintable() and c not in '"').strip(" .")
+    if not base:
+        base = default
+    return base if base.lower().endswith(suffix) else base + suffix
+
+
+@require_GET
+def download_raw(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    analysis = _get_analysis(request, analysis_id)
+    name = _safe_filename(analysis.filename, default=f"{analysis.pk}", suffix=".eml")
+    return _attachment(analysis.raw_bytes, filename=name, content_type="message/rfc822")
+
+
+@require_GET
+def download_instance(request: HttpRequest, analysis_id: uuid.UUID, m: int) -> HttpResponse:
+    analysis = _get_analysis(request, analysis_id)
+    data = presenters.reconstruct_instance(analysis.raw_bytes, m)
+    if data is None:
+        raise Http404("This instance cannot be rebuilt")
+    return _attachment(data, filename=f"{analysis.pk}-m{m}.eml", content_type="message/rfc822")
+
+
+@require_GET
+def download_report(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    analysis = _get_analysis(request, analysis_id)
+    run = _selected_run(request, analysis)
+    if run is None:
+        raise Http404("No report yet")
+    content = (json.dumps(run.report, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    suffix = "" if request.GET.get("run") is None else f"-run{run.pk}"
+    return _attachment(
+        content,
+        filename=f"{analysis.pk}{suffix}.json",
+        content_type="application/json",
+    )
+
+
+@require_GET
+def download_authres(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    analysis = _get_analysis(request, analysis_id)
+    run = _selected_run(request, analysis)
+    if run is None:
+        raise Http404("No report yet")
+    line = authentication_results_for_report(run.report, authserv_id=_authserv_id(request))
+    return _attachment(
+        (line + "\r\n").encode("utf-8"),
+        filename=f"{analysis.pk}-authentication-results.txt",
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+def _authserv_id(request: HttpRequest) -> str:
+    """The host name this page was served under, as the authserv-id of the A-R field."""
+    host = request.get_host()
+    return split_domain_port(host)[0] or host
