@@ -268,3 +268,8 @@ def test_the_section_navigation_links_every_section(page: str) -> None:
     ):
         assert f'<a href="#{anchor}">' in page
         assert f'<section id="{anchor}" class="section">' in page
+
+
+@pytest.mark.django_db
+def test_the_owner_is_offered_a_share_link(page: str, done: Analysis) -> None:
+    assert f'<a href="{reverse("sharing:manage", args=[done.pk])}">Share…</a>' in page

@@ -214,3 +214,14 @@ def test_with_csrf_checks_too_many_files_still_store_nothing() -> None:
     response = browser.post(reverse("reports:new"), {"files": files, "csrfmiddlewaretoken": token})
     assert response.status_code == 400
     assert Analysis.objects.count() == 0
+
+
+@pytest.mark.django_db
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=100)
+def test_a_paste_larger_than_django_reads_is_refused_with_413(alice_client: Client) -> None:
+    response = alice_client.post(reverse("reports:new"), {"raw_text": "A: b\r\n\r\n" + "c" * 200})
+    assert response.status_code == 413
+    assert errors(response) == [
+        "The pasted source is larger than 25.0 MB, the limit per message. Nothing was stored."
+    ]
+    assert Analysis.objects.count() == 0

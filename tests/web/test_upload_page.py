@@ -52,3 +52,8 @@ def test_the_home_page_is_the_upload_page(client: Client) -> None:
         "base.html",
         "reports/_upload_form.html",
     ]
+
+
+def test_the_home_page_points_to_the_samples(client: Client) -> None:
+    body = client.get("/").content.decode()
+    assert f'<a href="{reverse("samples:gallery")}">Try a sample</a>' in body
