@@ -262,6 +262,9 @@ def _change_phrase(diff: InstanceDiff) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+_STATE_PREFIX = re.compile(r"^(?:PASS|FAIL|PERMERROR|TEMPERROR):?\s+")
+
+
 def summarise(report: ChainReport) -> str:
     """The verdict in words, one line."""
     n = len(report.hops)
@@ -284,5 +287,5 @@ def summarise(report: ChainReport) -> str:
     label = report.result.value.capitalize() if report.result != State.PERMERROR else "Permerror"
     if report.result == State.TEMPERROR:
         label = "Temperror"
-    reason = first.message if first else "see findings"
+    reason = _STATE_PREFIX.sub("", first.message) if first else "see findings"
     return f"{label}: {reason} ({hop_word})"

@@ -204,7 +204,9 @@ DKIM2WEB_MAX_FILES_PER_UPLOAD = env_int("DKIM2WEB_MAX_FILES_PER_UPLOAD", 20)
 # DKIM2WEB_MAX_FILES_PER_UPLOAD messages is allowed through, the view enforces the rest.
 DATA_UPLOAD_MAX_MEMORY_SIZE = DKIM2WEB_MAX_MESSAGE_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_NUMBER_FILES = DKIM2WEB_MAX_FILES_PER_UPLOAD
+# Twice the cap, so an upload a little over it reaches the form and gets its own message;
+# beyond that Django refuses the request before any view runs (templates/400.html).
+DATA_UPLOAD_MAX_NUMBER_FILES = DKIM2WEB_MAX_FILES_PER_UPLOAD * 2
 # Analyses older than this many days are purged by the periodic task (0: keep forever).
 DKIM2WEB_RETENTION_DAYS = env_int("DKIM2WEB_RETENTION_DAYS", 30)
 # A queued analysis untouched this long is re-queued by the sweep (the broker lost it).

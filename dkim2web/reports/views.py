@@ -10,6 +10,7 @@ import json
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.core.paginator import Paginator
@@ -102,7 +103,8 @@ def upload(request: HttpRequest, *, template: str) -> HttpResponse:
         data, files = request.POST, request.FILES
     except TooManyFilesSent:
         error = (
-            f"More than {max_files()} files were sent; at most {max_files()} can be analysed "
+            f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files were sent; at most "
+            f"{max_files()} can be analysed "
             "at once. Nothing was stored: upload them in smaller groups."
         )
         return _render_upload(

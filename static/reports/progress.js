@@ -16,8 +16,8 @@
 
   function poll() {
     var box = document.getElementById("analysis-status");
-    if (!box) {
-      return;
+    if (!box || !box.getAttribute("data-status-url")) {
+      return;  // a shared page: the owner's status endpoint is not for it; "Refresh" is
     }
     fetch(box.getAttribute("data-status-url"), {
       credentials: "same-origin",

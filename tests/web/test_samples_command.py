@@ -20,7 +20,7 @@ def test_it_prints_every_samples_verdict(capsys: pytest.CaptureFixture[str]) -> 
         "and added 3 body lines"
     )
     assert lines[2] == (
-        "replayed: Permerror: PERMERROR: DKIM2-Signature i=3 RCPT TO <carol@inbox.example> "
+        "replayed: Permerror: DKIM2-Signature i=3 RCPT TO <carol@inbox.example> "
         "did not match (3 hops)"
     )
     assert Analysis.objects.filter(status=Analysis.Status.DONE).count() == len(SAMPLES)
