@@ -1,0 +1,194 @@
+"""What a postmaster does, in real headless Chromium (Debian's package, driven by Playwright).
+
+Each journey runs against Django's live server: try a sample and watch its analysis finish,
+read the verdict, open a diff and a failure explanation, share the result and open the link
+logged out, and upload a hostile message whose Subject and HTML part carry script that must
+never run.  Screenshots of the result pages are written to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from dkim2web.reports import services
+from dkim2web.reports.models import Analysis
+
+pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import require_chromium
+
+    path = require_chromium()
+    # Playwright's sync API keeps an asyncio loop in this thread; Django's ORM (the test's
+    # own queries, not the server's) would refuse to run beside it. The loop is Playwright's
+    # plumbing, not async Django code, so the guard is lifted for these tests only.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            chromium = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def run_sample(page: Any, live_server: Any, slug: str) -> None:
+    page.goto(live_server.url + reverse("samples:gallery"))
+    page.locator(f"form[action='{reverse('samples:run', args=[slug])}'] button").click()
+    page.wait_for_url("**/analyses/*/")
+
+
+def test_a_sample_is_analysed_while_the_page_watches(
+    page: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Hold the task back so the page shows the queued state and its live progress.
+    monkeypatch.setattr(services, "analysis_enqueue", lambda **kwargs: True)
+    run_sample(page, live_server, "clean-list")
+    status = page.locator("#analysis-status")
+    assert status.get_attribute("data-status") == "queued"
+    assert "Queued" in status.inner_text()
+    analysis = Analysis.objects.get()
+    services.analysis_run(analysis_id=analysis.pk)  # a worker picks it up
+    verdict = page.locator("#verdict-summary")
+    verdict.wait_for(timeout=20_000)  # progress.js polls and reloads when done
+    assert verdict.inner_text() == (
+        "Pass: 3 hops verified; lists.example changed Subject, added List-Id and added 3 body lines"
+    )
+    hops = page.locator("article.hop")
+    assert hops.count() == 3
+    for n, domain in enumerate(["origin.example", "lists.example", "forwarder.example"], 1):
+        assert domain in page.locator(f"#hop-{n} h3, #hop-{n} h2").first.inner_text()
+    diff = page.locator("#changes article.diff").first
+    diff.scroll_into_view_if_needed()
+    assert "m=1 → m=2: changed by hop 2 (lists.example)" in diff.inner_text()
+    assert (
+        "[ops-talk] Relay certificates change on Saturday" in diff.locator("ins").first.inner_text()
+    )
+    added = diff.locator(".udiff .l-add")
+    assert added.count() == 3
+    assert page.js_errors == []
+    shot(page, "result-pass-3-hops.png")
+
+
+def test_a_failure_explains_itself(page: Any, live_server: Any) -> None:
+    run_sample(page, live_server, "replayed")
+    assert page.locator("#verdict-summary").inner_text() == (
+        "Permerror: DKIM2-Signature i=3 RCPT TO <carol@inbox.example> did not match (3 hops)"
+    )
+    assert page.locator(".verdict-action").inner_text().startswith("What to do:")
+    finding = page.locator("#hop-3 details.finding").first
+    assert not finding.evaluate("el => el.open")
+    finding.locator("summary").click()
+    assert finding.evaluate("el => el.open")
+    text = finding.inner_text()
+    assert "PERMERROR: DKIM2-Signature i=3 RCPT TO <carol@inbox.example> did not match" in text
+    for part in ("checked", "found", "cause", "fix"):
+        assert part in text.lower(), part
+    assert page.js_errors == []
+    shot(page, "result-replayed.png")
+
+
+def test_a_shared_link_opens_logged_out_without_owner_data(
+    browser: Any, page: Any, live_server: Any, django_user_model: Any
+) -> None:
+    django_user_model.objects.create_user("alice", "alice@example.org", "alice-pw-1")
+    page.goto(live_server.url + reverse("accounts:login"))
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "alice-pw-1")
+    page.locator("main button[type=submit]").click()
+    page.wait_for_load_state()
+    run_sample(page, live_server, "tampered")
+    page.get_by_role("link", name="Share…").click()
+    page.locator("main form button[type=submit]").first.click()
+    link = page.locator("#new-link").input_value()
+    assert link.startswith(live_server.url + "/shared/")
+
+    stranger = browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        shared = stranger.new_page()
+        shared.goto(link)
+        assert shared.locator("#verdict-summary").inner_text().startswith("Fail:")
+        body = shared.content()
+        assert "alice" not in body
+        assert "Delete" not in shared.locator("main").inner_text()
+        assert shared.get_by_role("link", name="Log in").count() == 1
+        shot(shared, "result-shared-tampered.png")
+    finally:
+        stranger.close()
+
+
+HOSTILE = (
+    b"From: \"<script>window.__pwned='from'</script>\" <evil@attacker.example>\r\n"
+    b"To: victim@example.net\r\n"
+    b"Subject: <script>window.__pwned='subject'</script><img src=x onerror=alert(1)>\r\n"
+    b"X-Note: </pre><script>window.__pwned='header'</script>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/alternative; boundary="b1"\r\n'
+    b"\r\n"
+    b"--b1\r\nContent-Type: text/plain\r\n\r\nplain part\r\n"
+    b"--b1\r\nContent-Type: text/html\r\n\r\n"
+    b"<html><body onload=\"window.__pwned='onload'\"><script>window.__pwned='html'</script>"
+    b'<iframe src="javascript:alert(2)"></iframe></body></html>\r\n'
+    b"--b1--\r\n"
+)
+
+
+def test_a_hostile_message_runs_no_script(page: Any, live_server: Any, tmp_path: Path) -> None:
+    path = tmp_path / "<img src=x onerror=alert(3)>.eml"
+    path.write_bytes(HOSTILE)
+    page.goto(live_server.url + reverse("reports:new"))
+    page.set_input_files("input[type=file]", str(path))
+    page.locator("button[value=analyse]").click()
+    page.wait_for_url("**/analyses/*/")
+    page.locator("#verdict-summary").wait_for()
+    assert page.locator("#verdict-summary").inner_text() == (
+        "None: the message carries no DKIM2 signature"
+    )
+    raw = page.locator("#raw").inner_text()
+    assert "<script>window.__pwned='html'</script>" in raw  # shown as text
+    assert page.evaluate("() => window.__pwned === undefined")
+    assert page.locator("main script, main iframe, main img[onerror]").count() == 0
+    assert page.js_errors == []
+    shot(page, "result-hostile-message.png")
