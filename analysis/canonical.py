@@ -166,6 +166,8 @@ def signing_input(
     instances: Iterable[HeaderField],
     earlier_signatures: Iterable[HeaderField],
     signature: HeaderField,
+    *,
+    cache: dict[int, bytes] | None = None,
 ) -> bytes:
     """What signature *k* signs (S06 §9.6; SPEC-NOTES §3.4).
 
@@ -173,8 +175,17 @@ def signing_input(
     signature's ``m=``, in ascending ``m``; ``earlier_signatures``: the
     DKIM2-Signature fields with ``i`` below *k*, ascending; then the signature
     itself with its signature values emptied.
+
+    ``cache`` (field id -> canonical line) lets a verifier checking every hop canonicalise
+    each field once instead of once per later signature.
     """
-    out = [canonical_signing_line(f) for f in instances]
-    out.extend(canonical_signing_line(f) for f in earlier_signatures)
+    if cache is None:
+        cache = {}
+    out = []
+    for f in (*instances, *earlier_signatures):
+        line = cache.get(id(f))
+        if line is None:
+            line = cache[id(f)] = canonical_signing_line(f)
+        out.append(line)
     out.append(canonical_signing_line(signature, strip_signatures=True))
     return b"".join(out)

@@ -117,7 +117,9 @@ def encode_base64(data: bytes) -> str:
 
 # -- domains and addresses (RFC 5321 Domain, Forward-path, reverse-path) -------
 
-_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
+_LABEL_RE = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_LABEL = re.compile(_LABEL_RE + r"\Z")
+_DOMAIN = re.compile(rf"{_LABEL_RE}(?:\.{_LABEL_RE})*\Z")
 # Selectors are Domains (S06 §3.5); deployed DKIM selectors also use "_", so
 # selector labels accept it (we accept more than the text here).
 _SELECTOR_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
@@ -130,12 +132,10 @@ def parse_domain(value: str, what: str) -> str:
         text = text[:-1]
     if not text or len(text) > 253:
         raise GrammarError(f"{what} '{_clip(value)}' is not a domain name")
-    for label in text.split("."):
-        if not _LABEL.match(label):
-            raise GrammarError(
-                f"{what} '{_clip(value)}' is not a domain name (label '{_clip(label, 20)}')"
-            )
-    return text.lower()
+    if _DOMAIN.match(text):
+        return text.lower()
+    bad = next((x for x in text.split(".") if not _LABEL.match(x)), text)
+    raise GrammarError(f"{what} '{_clip(value)}' is not a domain name (label '{_clip(bad, 20)}')")
 
 
 def parse_selector(value: str) -> str:

@@ -207,6 +207,7 @@ def check_keys(walk: Walk) -> dict[tuple[int, str], KeyRecord]:
 
 def check_signatures(walk: Walk, keys: dict[tuple[int, str], KeyRecord]) -> None:
     prep = walk.prep
+    canonical_cache: dict[int, bytes] = {}
     mi_by_m = sorted(((m or 0, f) for m, f in prep.mi_fields), key=lambda t: t[0])
     sig_by_i = sorted(((i or 0, f) for i, f in prep.sig_fields), key=lambda t: t[0])
     for i, sig in sorted(prep.signatures.items()):
@@ -242,6 +243,7 @@ def check_signatures(walk: Walk, keys: dict[tuple[int, str], KeyRecord]) -> None
             [f for m, f in mi_by_m if m <= sig.instance],
             [f for j, f in sig_by_i if 0 < j < i],
             sig.header,
+            cache=canonical_cache,
         )
         passed: list[str] = []
         failed: list[str] = []
