@@ -6,3 +6,6 @@ class ReportsConfig(AppConfig):
     label = "reports"
     verbose_name = "DKIM2 analyses"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import handover  # noqa: F401  (connects the log-in signal)
