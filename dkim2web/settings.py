@@ -6,6 +6,7 @@ in-process. Production is opt-in through the variables listed in README.md.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -247,13 +248,139 @@ DKIM2WEB_SAMPLES_ENABLED = env_bool("DKIM2WEB_SAMPLES_ENABLED", True)
 
 # Django's DEFAULT_LOGGING already prints its own loggers (and the runserver request lines);
 # this adds the project's and the engine's messages without printing Django's twice.
+# DJANGO_LOG_FORMAT=json (production): one JSON object per line, and Django's and Celery's
+# records go through the same handler. Every record emitted while an analysis is being
+# worked on carries its id (dkim2web/logs.py).
 _LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
-LOGGING = {
+_LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", "text").strip().lower()
+if _LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT={_LOG_FORMAT!r}: use text or json")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"analysis_id": {"()": "dkim2web.logs.AnalysisIdFilter"}},
+    "formatters": {
+        "text": {"()": "dkim2web.logs.TextFormatter"},
+        "json": {"()": "dkim2web.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": _LOG_FORMAT,
+            "filters": ["analysis_id"],
+        }
+    },
+    # Celery's loggers propagate here (CELERY_WORKER_HIJACK_ROOT_LOGGER is off).
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        name: {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False}
-        for name in ("dkim2web", "analysis")
+        **{
+            name: {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False}
+            for name in ("dkim2web", "analysis")
+        },
+        "celery": {"level": "INFO"},
     },
 }
+if _LOG_FORMAT == "json":
+    # Django's default handlers print plain text; in JSON mode its records are ours too.
+    for _name in ("django", "django.server"):
+        LOGGING["loggers"][_name] = {"handlers": ["console"], "level": "INFO", "propagate": False}
+
+# --- production ---------------------------------------------------------------------------
+# Opt-in by environment like the rest; docs/operations.md explains every variable. Nothing
+# here changes `make run` (DEBUG on) or the tests, except where it says so.
+
+# Cache: Redis when CACHE_URL (or REDIS_URL) is set, shared by every process; the key lookup
+# keeps DNS answers there for their TTL. Without it, a per-process LocMem cache. Short socket
+# timeouts: a cache that is down costs a miss (DnsResolver asks DNS), never a hung request.
+CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "dkim2web",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# PostgreSQL: a dead connection kept by DATABASE_CONN_MAX_AGE is noticed before a request
+# uses it (a restarted server costs no error page), and connecting gives up in seconds.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    )
+
+# Queues: small messages and the periodic tasks on one queue, large messages on their own,
+# so one 25 MB message never waits in front of (or behind) a thousand small ones. A worker
+# is started per queue: celery -A dkim2web worker -Q analyses / -Q analyses-large.
+CELERY_TASK_DEFAULT_QUEUE = env_str("DKIM2WEB_TASK_QUEUE", "analyses")
+DKIM2WEB_LARGE_TASK_QUEUE = env_str(
+    "DKIM2WEB_LARGE_TASK_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-large"
+)
+DKIM2WEB_LARGE_MESSAGE_BYTES = env_int("DKIM2WEB_LARGE_MESSAGE_BYTES", 1024 * 1024)
+# Redis redelivers a task whose worker died without acknowledging it after the visibility
+# timeout. Longer than the hard time limit (90 s) so a running task is never redelivered,
+# and than the claim's staleness (120 s) so the redelivery may take the claim over.
+# Checked every DKIM2WEB_BROKER_RESTORE_INTERVAL seconds by each worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("DKIM2WEB_BROKER_VISIBILITY_TIMEOUT", 300),
+    "unacked_restore_interval": env_int("DKIM2WEB_BROKER_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
+}
+# Celery leaves the root logger to LOGGING above (JSON lines in production).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# HTTPS and security headers: on whenever DEBUG is off (outside the tests, which run with
+# DEBUG off over plain HTTP). `manage.py check --deploy --fail-level WARNING` passes.
+DKIM2WEB_SECURE = env_bool("DKIM2WEB_SECURE", not DEBUG and not _TESTING)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
+DKIM2WEB_BEHIND_PROXY = env_bool("DKIM2WEB_BEHIND_PROXY", False)
+if DKIM2WEB_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if DKIM2WEB_SECURE:
+    SECURE_SSL_REDIRECT = env_bool("DKIM2WEB_SSL_REDIRECT", True)
+    # The load balancer asks over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env_int("DKIM2WEB_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DKIM2WEB_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DKIM2WEB_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SILENCED_SYSTEM_CHECKS = []
+    if not SECURE_HSTS_PRELOAD:
+        # Joining browsers' preload list is the domain owner's decision, not a default.
+        SILENCED_SYSTEM_CHECKS.append("security.W021")
+    if not SECURE_SSL_REDIRECT and DKIM2WEB_BEHIND_PROXY:
+        # The proxy redirects plain HTTP itself; only then may Django leave it.
+        SILENCED_SYSTEM_CHECKS.append("security.W008")
+
+# Static files: whitenoise serves them from the web process when it is installed (the prod
+# extra) and DEBUG is off; `manage.py collectstatic` must have run (the image does it).
+_HAVE_WHITENOISE = importlib.util.find_spec("whitenoise") is not None
+DKIM2WEB_WHITENOISE = env_bool(
+    "DKIM2WEB_WHITENOISE", _HAVE_WHITENOISE and not DEBUG and not _TESTING
+)
+if DKIM2WEB_WHITENOISE:
+    if not _HAVE_WHITENOISE:
+        raise ImproperlyConfigured("DKIM2WEB_WHITENOISE is on but whitenoise is not installed")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+
+# /healthz answers 503 when the broker is down (the default), or only reports it ("0"):
+# uploads keep working while Redis is away, and a load balancer that takes every web node
+# out for it would stop them.
+DKIM2WEB_HEALTHZ_REQUIRES_BROKER = env_bool("DKIM2WEB_HEALTHZ_REQUIRES_BROKER", True)
