@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from dkim2web import views
+from dkim2web import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("samples/", include("dkim2web.samples.urls")),
     path("intake/", include("dkim2web.intake.urls")),
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
 ]
