@@ -296,24 +296,31 @@ def analysis_enqueue(*, analysis_id: uuid.UUID | str, connection: Any = None) ->
     upload succeeds even while the broker is down. Without a broker configured the task
     runs here and now (Celery's eager mode), and its errors propagate.
     ``connection`` is a broker connection to publish through instead of the app's pool.
+    Messages over ``DKIM2WEB_LARGE_MESSAGE_BYTES`` go to the large-message queue.
     """
-    from .tasks import run_analysis  # tasks imports this module
+    from dkim2web.logs import analysis_context
 
-    try:
-        run_analysis.apply_async(args=[str(analysis_id)], connection=connection)
-    except BrokerError as exc:
-        logger.error(
-            "analysis %s: stored but not queued, the broker is unreachable (%s); "
-            "the sweep will queue it again",
-            analysis_id,
-            exc,
-        )
-        return False
-    except Retry as exc:
-        # Eager mode only: the in-process run asked to be retried (the database was busy).
-        # The upload itself succeeded; the sweep (or a re-run) picks the analysis up.
-        logger.error("analysis %s: the in-process run did not finish (%s)", analysis_id, exc)
-        return False
+    from .tasks import route_for_size, run_analysis  # tasks imports this module
+
+    with analysis_context(analysis_id):
+        size = Analysis.objects.filter(pk=analysis_id).values_list("size", flat=True).first()
+        try:
+            run_analysis.apply_async(
+                args=[str(analysis_id)], connection=connection, **route_for_size(size)
+            )
+        except BrokerError as exc:
+            logger.error(
+                "analysis %s: stored but not queued, the broker is unreachable (%s); "
+                "the sweep will queue it again",
+                analysis_id,
+                exc,
+            )
+            return False
+        except Retry as exc:
+            # Eager mode only: the in-process run asked to be retried (the database was
+            # busy). The upload itself succeeded; the sweep (or a re-run) picks it up.
+            logger.error("analysis %s: the in-process run did not finish (%s)", analysis_id, exc)
+            return False
     return True
 
 

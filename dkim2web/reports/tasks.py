@@ -1,30 +1,125 @@
-"""Celery tasks: thin interfaces that take an id, call a service and own the retry policy."""
+"""Celery tasks: thin interfaces that take an id, call a service and own the retry policy.
+
+A run is delivered at least once (``acks_late``) and claimed by ``services.analysis_run``
+with a conditional UPDATE, so extra deliveries do nothing. What brings an interrupted run
+back, by how it was interrupted:
+
+* the database went away mid-run: the task retries with backoff; the retry first puts
+  back in the queue the claim its failed attempt had made (``claimed_since``), since
+  otherwise that claim would hold the row until it went stale;
+* the process running the task died (killed, out of memory): the worker's main process
+  (:class:`AnalysisRequest`) puts the claim back and the broker redelivers the message at
+  once; after ``services.MAX_ATTEMPTS`` such deaths the analysis fails, saying why;
+* the whole worker died: Redis redelivers the unacknowledged message after the visibility
+  timeout (settings: longer than the claim takes to go stale), and the sweep re-queues
+  the row once its claim is stale, whichever comes first.
+
+Every record logged while a run works carries the analysis id (``dkim2web.logs``).
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
+from billiard.exceptions import WorkerLostError
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
-from django.db import InterfaceError, OperationalError
+from celery.signals import task_postrun, task_prerun
+from celery.utils.time import get_exponential_backoff_interval
+from celery.worker.request import Request
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
+from django.utils import timezone
+
+from dkim2web.logs import analysis_context, enter_analysis, leave_analysis
 
 from . import services
+from .models import Analysis
 
 logger = logging.getLogger(__name__)
 
 SOFT_TIME_LIMIT = services.SOFT_TIME_LIMIT
 HARD_TIME_LIMIT = services.HARD_TIME_LIMIT
 MAX_RETRIES = 3
+RETRY_BACKOFF_MAX = 60
+
+
+def route_for_size(size: int | None) -> dict[str, Any]:
+    """``apply_async`` options for an analysis of ``size`` bytes: large ones get their queue.
+
+    The time limits are the same on both queues: even a 25 MB message verifies in well
+    under a second; the large queue is there so that big uploads (memory, transfer) never
+    hold up the small ones, not because they need longer.
+    """
+    if size is not None and size > settings.DKIM2WEB_LARGE_MESSAGE_BYTES:
+        return {"queue": settings.DKIM2WEB_LARGE_TASK_QUEUE}
+    return {"queue": settings.CELERY_TASK_DEFAULT_QUEUE}
+
+
+def _analysis_id_of(args: Any, kwargs: Any) -> str | None:
+    found = (kwargs or {}).get("analysis_id") or (args[0] if args else None)
+    return None if found is None else str(found)
+
+
+class AnalysisRequest(Request):  # type: ignore[misc]  # Celery ships no types
+    """Runs in the worker's main process: puts a dead child's claim back in the queue."""
+
+    def on_failure(
+        self, exc_info: Any, send_failed_event: bool = True, return_ok: bool = False
+    ) -> Any:
+        exc = getattr(exc_info.exception, "exc", exc_info.exception)
+        analysis_id = _analysis_id_of(self.args, self.kwargs)
+        with analysis_context(analysis_id):
+            if isinstance(exc, WorkerLostError) and analysis_id and self.time_start:
+                _release_after_worker_lost(analysis_id, accepted_at=self.time_start)
+            return super().on_failure(exc_info, send_failed_event, return_ok)
+
+
+def _release_after_worker_lost(analysis_id: str, *, accepted_at: float) -> None:
+    # A claim made after the child accepted this message is this delivery's: a child runs
+    # one task at a time, and the claim cannot have gone stale before the hard time limit
+    # killed it. Should it be a concurrent duplicate's claim after all, that run's final
+    # write is conditional on its claim and stores nothing: still exactly one result.
+    since = datetime.fromtimestamp(accepted_at - 1.0, UTC)
+    ours = Analysis.objects.filter(
+        pk=analysis_id, status=Analysis.Status.RUNNING, started_at__gte=since
+    )
+    try:
+        gave_up = ours.filter(attempts__gte=services.MAX_ATTEMPTS).update(
+            status=Analysis.Status.FAILED,
+            error=(
+                f"gave up after {services.MAX_ATTEMPTS} attempts: each time, the worker "
+                "process running the analysis died before it finished (killed or out of "
+                "memory)"
+            ),
+            finished_at=timezone.now(),
+        )
+        released = ours.update(
+            status=Analysis.Status.QUEUED, started_at=None, queued_at=timezone.now()
+        )
+    except Exception:  # the database may be away too; the claim goes stale, the sweep acts
+        logger.exception("analysis %s: its worker process died; claim not released", analysis_id)
+        return
+    finally:
+        # The main process forks the pool's children: it keeps no connection open.
+        connections.close_all()
+    if gave_up:
+        logger.error("analysis %s: its worker process died again; failed", analysis_id)
+    elif released:
+        logger.warning("analysis %s: its worker process died; queued again", analysis_id)
 
 
 class AnalysisTask(Task):  # type: ignore[misc]  # Celery ships no types
     """Records why on the analysis when the task gives up on it."""
 
+    Request = AnalysisRequest
+
     def on_failure(
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:
-        analysis_id = kwargs.get("analysis_id") or (args[0] if args else None)
+        analysis_id = _analysis_id_of(args, kwargs)
         if analysis_id is None:
             return
         if isinstance(exc, TimeLimitExceeded):
@@ -35,25 +130,69 @@ class AnalysisTask(Task):  # type: ignore[misc]  # Celery ships no types
             reason = f"gave up after {MAX_RETRIES} retries: database error: {exc}"
         else:
             reason = f"internal error: {type(exc).__name__}: {exc}"
-        try:
-            services.analysis_fail(analysis_id=analysis_id, reason=reason)
-        except Exception:  # the database may still be away; the sweep comes back to it
-            logger.exception("analysis %s: could not record the failure (%s)", analysis_id, reason)
+        with analysis_context(analysis_id):
+            try:
+                services.analysis_fail(analysis_id=analysis_id, reason=reason)
+            except Exception:  # the database may still be away; the sweep comes back to it
+                logger.exception(
+                    "analysis %s: could not record the failure (%s)", analysis_id, reason
+                )
 
 
 @shared_task(
+    bind=True,
     base=AnalysisTask,
     acks_late=True,  # a worker that dies mid-run leaves the message for another worker
     reject_on_worker_lost=True,  # ...and the message goes back to the queue
-    autoretry_for=(OperationalError, InterfaceError),  # the database blinked, not the message
     max_retries=MAX_RETRIES,
-    retry_backoff=True,
-    retry_backoff_max=60,
     soft_time_limit=SOFT_TIME_LIMIT,
     time_limit=HARD_TIME_LIMIT,
 )
-def run_analysis(analysis_id: str) -> None:
-    services.analysis_run(analysis_id=analysis_id)
+def run_analysis(self: Task, analysis_id: str, claimed_since: str | None = None) -> None:
+    """Run one analysis; ``claimed_since`` is set by a retry (see the module docs)."""
+    since = claimed_since or timezone.now().isoformat()
+    try:
+        if claimed_since is not None:
+            _release_own_claim(analysis_id, since=datetime.fromisoformat(claimed_since))
+        services.analysis_run(analysis_id=analysis_id)
+    except (OperationalError, InterfaceError) as exc:  # the database blinked, not the message
+        logger.warning("analysis %s: database error, retrying: %s", analysis_id, exc)
+        countdown = get_exponential_backoff_interval(
+            factor=1, retries=self.request.retries, maximum=RETRY_BACKOFF_MAX, full_jitter=True
+        )
+        raise self.retry(exc=exc, kwargs={"claimed_since": since}, countdown=countdown) from exc
+
+
+def _release_own_claim(analysis_id: str, *, since: datetime) -> None:
+    # The failed attempt claimed the row at or after `since` (if it got that far). Put it
+    # back so this retry may claim it: otherwise it stays "running" until it goes stale.
+    # As above, a concurrent duplicate's claim released here stores nothing.
+    Analysis.objects.filter(
+        pk=analysis_id, status=Analysis.Status.RUNNING, started_at__gte=since
+    ).update(status=Analysis.Status.QUEUED, started_at=None, queued_at=timezone.now())
+
+
+# Per task id a stack: an in-process (eager) retry runs inside the attempt it retries.
+_log_tokens: dict[str, list[Any]] = {}
+
+
+@task_prerun.connect
+def _log_with_analysis_id(
+    task_id: str = "", task: Any = None, args: Any = None, kwargs: Any = None, **_: Any
+) -> None:
+    # Signals rather than a `with` in the task body, so Celery's own lines about the run
+    # ("Task ... succeeded in 0.01s", a retry) carry the id too.
+    if task is not None and task.name == run_analysis.name:
+        _log_tokens.setdefault(task_id, []).append(enter_analysis(_analysis_id_of(args, kwargs)))
+
+
+@task_postrun.connect
+def _log_without_analysis_id(task_id: str = "", **_: Any) -> None:
+    tokens = _log_tokens.get(task_id)
+    if tokens:
+        leave_analysis(tokens.pop())
+        if not tokens:
+            del _log_tokens[task_id]
 
 
 @shared_task(ignore_result=True)
