@@ -1,0 +1,51 @@
+"""gunicorn settings for the web process: ``gunicorn -c scripts/gunicorn.conf.py dkim2web.wsgi``.
+
+Read from the environment, like the Django settings (docs/operations.md):
+
+* ``GUNICORN_BIND`` (default ``0.0.0.0:8000``), ``WEB_CONCURRENCY`` worker processes
+  (default 2), ``GUNICORN_THREADS`` threads each (default 4): gthread workers, so a slow
+  25 MB upload holds one thread, not a whole process;
+* ``GUNICORN_TIMEOUT`` (default 60 s) before a stuck worker is replaced;
+* ``GUNICORN_ACCESS_LOG=1`` writes access lines to stderr;
+* ``DJANGO_LOG_FORMAT=json`` makes gunicorn's own lines JSON too.
+"""
+
+from __future__ import annotations
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+# Replace each worker after this many requests: bounds any slow growth of memory.
+max_requests = 2000
+max_requests_jitter = 200
+# Docker: heartbeat files on a tmpfs, not on the container's overlay disk.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "") in {"1", "true", "yes"} else None
+errorlog = "-"
+# gunicorn >= 24's control socket lives in $HOME, shared by every master on the machine
+# (and unwritable for the image's user); nothing here uses it.
+control_socket_disable = True
+
+if os.environ.get("DJANGO_LOG_FORMAT", "").strip().lower() == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "dkim2web.logs.JsonFormatter"}},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }
