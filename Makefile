@@ -19,13 +19,14 @@ PYTHON ?= $(shell for py in python3.12 python3.11 python3.13 python3; do \
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv run test lint bench clean
+.PHONY: help venv run test lint bench clean stack
 
 help:
 	@echo "make run    start the app on http://$(HOST_PORT)/ (SQLite, in-process tasks)"
 	@echo "make test   ruff check + pytest"
 	@echo "make lint   ruff check + mypy"
 	@echo "make bench  run bench/verify.py"
+	@echo "make stack  the production processes without containers (PostgreSQL, Redis here)"
 	@echo "make venv   create/refresh .venv"
 	@echo "make clean  remove .venv and caches (keeps db.sqlite3)"
 
@@ -77,6 +78,12 @@ bench: venv
 	else \
 		echo "no bench/verify.py yet"; \
 	fi
+
+# The production shape without containers: gunicorn, a Celery worker per queue, beat and the
+# intake on this machine's PostgreSQL and Redis (scripts/stack.py --help for the options).
+STACK_ARGS ?=
+stack: venv
+	$(VPY) scripts/stack.py $(STACK_ARGS)
 
 clean:
 	rm -rf $(VENV) .ruff_cache .mypy_cache .pytest_cache build dist *.egg-info staticfiles

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import logging.config
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ __all__ = [
     "JsonFormatter",
     "TextFormatter",
     "analysis_context",
+    "configure_json",
     "current_analysis_id",
     "enter_analysis",
     "leave_analysis",
@@ -60,6 +62,13 @@ def with_analysis_id(fn: F) -> F:
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def configure_json(config: dict[str, Any]) -> None:
+    """Django's LOGGING_CONFIG in JSON mode: LOGGING, and Python warnings as records too,
+    so that not even a warning printed at start-up breaks the one-object-per-line rule."""
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)
 
 
 def current_analysis_id() -> str | None:

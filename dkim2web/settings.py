@@ -284,6 +284,7 @@ if _LOG_FORMAT == "json":
     # Django's default handlers print plain text; in JSON mode its records are ours too.
     for _name in ("django", "django.server"):
         LOGGING["loggers"][_name] = {"handlers": ["console"], "level": "INFO", "propagate": False}
+    LOGGING_CONFIG = "dkim2web.logs.configure_json"  # Python's warnings become records too
 
 # --- production ---------------------------------------------------------------------------
 # Opt-in by environment like the rest; docs/operations.md explains every variable. Nothing

@@ -71,11 +71,11 @@ def test_the_commands(compose: dict[str, Any]) -> None:
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
     worker = services["worker"]["command"]
     large = services["worker-large"]["command"]
-    assert worker[:4] == large[:4] == ["celery", "-A", "dkim2web", "worker"]
+    assert worker[:5] == large[:5] == ["celery", "-A", "dkim2web", "--quiet", "worker"]
     assert worker[worker.index("-Q") + 1] == "analyses"
     assert large[large.index("-Q") + 1] == "analyses-large"
     assert "ports" not in services["worker"]  # so `--scale worker=N` has no port clash
-    assert services["beat"]["command"][:4] == ["celery", "-A", "dkim2web", "beat"]
+    assert services["beat"]["command"][:5] == ["celery", "-A", "dkim2web", "--quiet", "beat"]
     assert services["intake"]["command"] == [
         "python",
         "manage.py",
