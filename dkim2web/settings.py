@@ -278,6 +278,9 @@ LOGGING: dict[str, Any] = {
             for name in ("dkim2web", "analysis")
         },
         "celery": {"level": "INFO"},
+        # billiard's, for Celery's pool (a child that died): Celery would give it a handler
+        # of its own, in its own format, if it had none.
+        "multiprocessing": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 if _LOG_FORMAT == "json":
@@ -333,6 +336,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Celery leaves the root logger to LOGGING above (JSON lines in production).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# When the broker connection drops, a running analysis finishes and stores its result; its
+# message comes back after the visibility timeout and finds the row done. (Celery 6 will
+# cancel such tasks by default instead; Celery warns about it at every reconnection.)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 
 # HTTPS and security headers: on whenever DEBUG is off (outside the tests, which run with
 # DEBUG off over plain HTTP). `manage.py check --deploy --fail-level WARNING` passes.
