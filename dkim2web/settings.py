@@ -245,6 +245,39 @@ DKIM2WEB_API_PAGE_SIZE = env_int("DKIM2WEB_API_PAGE_SIZE", 20)
 DKIM2WEB_SAMPLES_ENABLED = env_bool("DKIM2WEB_SAMPLES_ENABLED", True)
 
 # --- intake (the forward-to-analyze mailbox) ---------------------------------------------
+# `manage.py run_intake` listens here (SMTP, or LMTP with --lmtp) and accepts mail only for
+# a-<token>@DKIM2WEB_INTAKE_DOMAIN. Keep it on loopback unless an MTA in front relays to it.
+DKIM2WEB_INTAKE_HOST = env_str("DKIM2WEB_INTAKE_HOST", "127.0.0.1")
+DKIM2WEB_INTAKE_PORT = env_int("DKIM2WEB_INTAKE_PORT", 2525)
+DKIM2WEB_INTAKE_DOMAIN = env_str("DKIM2WEB_INTAKE_DOMAIN", "intake.localhost").strip().lower()
+# Limits: recipients per transaction (452 past it), connections open at once (421 past it),
+# messages per client IP address per minute (451 past it; 0: no limit), idle seconds.
+DKIM2WEB_INTAKE_MAX_RECIPIENTS = env_int("DKIM2WEB_INTAKE_MAX_RECIPIENTS", 20)
+DKIM2WEB_INTAKE_MAX_CONNECTIONS = env_int("DKIM2WEB_INTAKE_MAX_CONNECTIONS", 50)
+DKIM2WEB_INTAKE_RATE_PER_MINUTE = env_int("DKIM2WEB_INTAKE_RATE_PER_MINUTE", 60)
+DKIM2WEB_INTAKE_TIMEOUT_SECONDS = env_int("DKIM2WEB_INTAKE_TIMEOUT_SECONDS", 300)
+# Without a broker the intake runs the analyses itself, on this many threads, after the
+# message is committed and 250 answered.
+DKIM2WEB_INTAKE_ANALYSIS_THREADS = env_int("DKIM2WEB_INTAKE_ANALYSIS_THREADS", 1)
+# Answer an authenticated sender with the link to the report (never the null sender).
+DKIM2WEB_INTAKE_REPLY = env_bool("DKIM2WEB_INTAKE_REPLY", True)
+DKIM2WEB_INTAKE_REPLY_FROM = env_str(
+    "DKIM2WEB_INTAKE_REPLY_FROM", f"dkim2web <noreply@{DKIM2WEB_INTAKE_DOMAIN}>"
+)
+# How often run_intake looks for finished analyses still owed a reply (a worker ran them).
+DKIM2WEB_INTAKE_REPLY_POLL_SECONDS = env_int("DKIM2WEB_INTAKE_REPLY_POLL_SECONDS", 10)
+# Links in replies point here.
+DKIM2WEB_SITE_URL = env_str("DKIM2WEB_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Outbound mail (the replies): printed to the console while DEBUG is on (make run).
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
+EMAIL_TIMEOUT = 30
 
 # Django's DEFAULT_LOGGING already prints its own loggers (and the runserver request lines);
 # this adds the project's and the engine's messages without printing Django's twice.

@@ -1,0 +1,427 @@
+"""Writes of the intake (HackSoft services: keyword-only, typed, one job each).
+
+Storing a delivery: the message is taken apart first (pure, bounded, outside any
+transaction), then the delivery, every analysis it becomes and their links are written in
+one transaction; the analyses are queued after the commit by the reports services, and
+the periodic sweep queues again anything whose publishing was lost. Only once that
+transaction has committed does the SMTP server answer 250.
+
+Replying: once the analysis of the delivered message has finished, the sender gets the
+link to the report if, and only if, it authenticated (see :mod:`.sender_auth`). The
+delivery is claimed with a conditional UPDATE first, so two pollers never answer twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+
+from dkim2web.reports import services as reports
+from dkim2web.reports.models import Analysis
+
+from . import plan as planning
+from . import sender_auth
+from .models import Delivery, IntakeAddress, IntakePart
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+TOKEN_BYTES = 16  # 32 lower-case hex digits: unguessable, and fits a local part easily
+
+
+# -- addresses -----------------------------------------------------------------------------
+
+
+def intake_address_create(*, user: AbstractBaseUser) -> IntakeAddress:
+    return IntakeAddress.objects.create(user=user, token=secrets.token_hex(TOKEN_BYTES))
+
+
+def intake_address_get_or_create(*, user: AbstractBaseUser) -> IntakeAddress:
+    """The user's active intake address, made on first use."""
+    with transaction.atomic():
+        active = (
+            IntakeAddress.objects.select_for_update()
+            .filter(user=user, revoked_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        return active if active is not None else intake_address_create(user=user)
+
+
+def intake_address_rotate(*, user: AbstractBaseUser) -> IntakeAddress:
+    """Revoke the user's active addresses (mail to them is refused) and make a new one."""
+    with transaction.atomic():
+        IntakeAddress.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        return intake_address_create(user=user)
+
+
+# -- storing a delivery ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One accepted RCPT TO: the forward-path as the client gave it, and whose it is."""
+
+    rcpt: str  # as given, without angle brackets
+    address_id: int
+    owner_id: int
+
+
+@dataclass(frozen=True)
+class SmtpEnvelope:
+    mail_from: str  # as given, without angle brackets ("" or "<>" for the null sender)
+    protocol: str = "smtp"  # or "lmtp"
+    client_ip: str = ""
+    client_port: int | None = None
+    helo: str = ""
+    received_at: datetime = field(default_factory=timezone.now)
+
+    @property
+    def reverse_path(self) -> str:
+        path = self.mail_from.strip()
+        if path in ("", "<>"):
+            return "<>"
+        return path if path.startswith("<") else f"<{path}>"
+
+
+def _forward_path(rcpt: str) -> str:
+    rcpt = rcpt.strip()
+    return rcpt if rcpt.startswith("<") else f"<{rcpt}>"
+
+
+@dataclass
+class Stored:
+    """What was written for one owner: the delivery and its analyses (top first)."""
+
+    delivery: Delivery
+    analyses: list[Analysis]
+    recipients: list[Recipient]
+
+
+def message_plan(raw: bytes, *, mail_from: str) -> planning.Item:
+    """The plan for ``raw``; the delivered message alone if taking it apart fails."""
+    try:
+        return planning.plan(raw, smtp_mail_from=mail_from)
+    except Exception as exc:  # a bug: the message is still stored and analysed as delivered
+        logger.exception("intake: taking a message apart failed")
+        return planning.fallback(raw, exc)
+
+
+def _slug(text: str) -> str:
+    keep = "".join(c if c.isalnum() or c in " -_." else " " for c in text)
+    return "-".join(keep.split())[:80]
+
+
+def _filename(item: planning.Item, index: int) -> str:
+    subject = _slug(item.subject)
+    if item.kind in (planning.ATTACHED, planning.RETURNED):
+        prefix = "returned" if item.kind == planning.RETURNED else f"original-{index}"
+        return f"{prefix}-{subject}.eml" if subject else f"{prefix}.eml"
+    return f"mail-{subject}.eml" if subject else "mail.eml"
+
+
+def _store_owner(
+    *,
+    raw: bytes,
+    envelope: SmtpEnvelope,
+    recipients: Sequence[Recipient],
+    other_recipients: int,
+    item: planning.Item,
+    enqueue: bool,
+) -> Stored:
+    owner_id = recipients[0].owner_id
+    delivery = Delivery.objects.create(
+        owner_id=owner_id,
+        address_id=recipients[0].address_id,
+        received_at=envelope.received_at,
+        protocol=envelope.protocol,
+        mail_from=envelope.reverse_path,
+        rcpt_to=[_forward_path(r.rcpt) for r in recipients],
+        other_recipients=other_recipients,
+        client_ip=envelope.client_ip[:64],
+        client_port=envelope.client_port,
+        helo=envelope.helo[:1000],
+        size=len(raw),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        reply_state=(
+            Delivery.Reply.PENDING if settings.DKIM2WEB_INTAKE_REPLY else Delivery.Reply.OFF
+        ),
+    )
+    analyses: list[Analysis] = []
+
+    def add(node: planning.Item, parent: Analysis | None, index: int) -> None:
+        top = parent is None
+        analysis = reports.analysis_submit(
+            raw=raw if top else node.raw,
+            filename=_filename(node, index),
+            mail_from=delivery.mail_from if top else "",
+            rcpt_to=list(delivery.rcpt_to) if top else [],
+            owner=delivery.owner,
+            envelope_source=str(
+                Analysis.EnvelopeSource.SMTP if top else Analysis.EnvelopeSource.NONE
+            ),
+            enqueue=enqueue,
+        )
+        IntakePart.objects.create(
+            analysis=analysis,
+            delivery=delivery,
+            parent=parent,
+            kind=node.kind,
+            mime_part=node.path[:64],
+            transfer_encoding=node.encoding[:32],
+            notes=node.notes,
+            dsn=node.dsn,
+        )
+        analyses.append(analysis)
+        for n, child in enumerate(node.children, start=1):
+            add(child, analysis, n)
+
+    add(item, None, 0)
+    return Stored(delivery, analyses, list(recipients))
+
+
+def delivery_store(
+    *,
+    raw: bytes,
+    envelope: SmtpEnvelope,
+    recipients: Sequence[Recipient],
+    enqueue: bool = True,
+    per_owner: bool = False,
+) -> list[Stored | BaseException]:
+    """Store a received message for the owners of its recipients.
+
+    One delivery per owner (in order of first appearance), each with the analyses its
+    message becomes. By default everything is one transaction: all owners' copies are
+    stored or none, and an exception propagates (SMTP answers one code for all). With
+    ``per_owner`` (LMTP answers each recipient) each owner's copy is its own transaction
+    and a failure is returned in that owner's place instead of raised.
+    """
+    if not recipients:
+        return []
+    item = message_plan(raw, mail_from=envelope.reverse_path)
+    groups: dict[int, list[Recipient]] = {}
+    for r in recipients:
+        groups.setdefault(r.owner_id, []).append(r)
+    total = len(recipients)
+
+    def one(group: list[Recipient]) -> Stored:
+        return _store_owner(
+            raw=raw,
+            envelope=envelope,
+            recipients=group,
+            other_recipients=total - len(group),
+            item=item,
+            enqueue=enqueue,
+        )
+
+    if not per_owner:
+        with transaction.atomic():
+            return [one(group) for group in groups.values()]
+    results: list[Stored | BaseException] = []
+    for group in groups.values():
+        try:
+            with transaction.atomic():
+                results.append(one(group))
+        except Exception as exc:
+            logger.exception("intake: storing a copy for owner %s failed", group[0].owner_id)
+            results.append(exc)
+    return results
+
+
+# -- replies -----------------------------------------------------------------------------------
+
+
+def dkim1_dnsfunc() -> Callable[..., Any] | None:
+    """How DKIM1 keys are looked up for replies: dnspython through dkimpy, except that a
+    name under a demo suffix (``.example``) is never sent to DNS."""
+    from dkim2web.samples.keys import DEMO_SUFFIX
+
+    def lookup(name: bytes | str, timeout: float = 5) -> bytes | None:
+        text = name.decode("ascii", "replace") if isinstance(name, bytes) else name
+        if text.rstrip(".").lower().endswith("." + DEMO_SUFFIX):
+            return None
+        from dkim.dnsplug import get_txt  # type: ignore[import-untyped]
+
+        result: bytes | None = get_txt(name, timeout=timeout)
+        return result
+
+    return lookup
+
+
+def _top_part(delivery: Delivery) -> IntakePart | None:
+    return (
+        IntakePart.objects.select_related("analysis")
+        .filter(delivery=delivery, parent__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+
+
+def _reply_text(
+    delivery: Delivery, top: IntakePart, decision: sender_auth.Decision
+) -> tuple[str, str]:
+    from dkim2web.reports.selectors import analysis_latest_run
+
+    analysis = top.analysis
+    run = analysis_latest_run(analysis=analysis)
+    subject = planning.subject_of(analysis.raw_bytes) or "(no subject)"
+    site = settings.DKIM2WEB_SITE_URL
+    result = (run.result.upper() if run else analysis.status.upper()) if analysis else "?"
+    lines = [
+        f"Your message “{subject}” reached dkim2web on "
+        f"{delivery.received_at:%Y-%m-%d %H:%M:%S} UTC and was analysed.",
+        "",
+        f"DKIM2 result: {result}" + (f" — {run.summary}" if run and run.summary else ""),
+        f"Report: {site}/analyses/{analysis.pk}/",
+    ]
+    children = (
+        IntakePart.objects.select_related("analysis")
+        .filter(delivery=delivery)
+        .exclude(pk=top.pk)
+        .order_by("pk")
+    )
+    if children:
+        lines += ["", "Found inside it, each analysed on its own:"]
+        for part in children:
+            name = part.analysis.filename or str(part.analysis.pk)
+            lines.append(f"- {part.get_kind_display()}: {name}")
+            lines.append(f"  {site}/analyses/{part.analysis.pk}/")
+    if top.dsn:
+        verdict = top.dsn.get("verdict") or {}
+        lines += [
+            "",
+            f"Bounce verdict: {verdict.get('verdict', '?')} — {verdict.get('summary', '')}",
+        ]
+    for note in top.notes or []:
+        if note.get("code") == "intake.inline-forward":
+            lines += ["", str(note.get("title")), str(note.get("text"))]
+            lines += [f"- {h['client']}: {h['steps']}" for h in note.get("how_to", [])]
+    lines += [
+        "",
+        f"The reports are visible to the owner of {', '.join(delivery.rcpt_to)} once logged in.",
+        f"This answer went to {decision.to} because {decision.reason}.",
+    ]
+    return f"DKIM2 report ({result}): {subject}"[:200], "\n".join(lines) + "\n"
+
+
+def delivery_reply(*, delivery_id: uuid.UUID | str, dnsfunc: Any = None) -> str | None:
+    """Answer the sender of a delivery whose analysis has finished, if it authenticated.
+
+    Returns the new reply state, or None when there is nothing to do yet (the analysis is
+    still running) or any more (another process claimed the delivery).
+    """
+    delivery = Delivery.objects.filter(pk=delivery_id).first()
+    if delivery is None or delivery.reply_state != Delivery.Reply.PENDING:
+        return None
+    top = _top_part(delivery)
+    if top is None:
+        return None
+    finished = (Analysis.Status.DONE, Analysis.Status.FAILED)
+    if top.analysis.status not in finished:
+        return None
+    if not Delivery.objects.filter(pk=delivery.pk, reply_state=Delivery.Reply.PENDING).update(
+        reply_state=Delivery.Reply.SENDING
+    ):
+        return None  # another poller has it
+    from dkim2web.reports.selectors import analysis_latest_run
+
+    run = analysis_latest_run(analysis=top.analysis)
+    try:
+        decision = sender_auth.decide(
+            raw=top.analysis.raw_bytes,
+            mail_from=delivery.mail_from,
+            report=run.report if run is not None else None,
+            dnsfunc=dnsfunc if dnsfunc is not None else dkim1_dnsfunc(),
+        )
+    except Exception as exc:
+        logger.exception("intake: deciding whether to answer delivery %s failed", delivery.pk)
+        decision = sender_auth.Decision(False, "", f"the check failed ({type(exc).__name__})")
+    if not decision.ok:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            reply_state=Delivery.Reply.SKIPPED, reply_detail=decision.reason[:2000]
+        )
+        return str(Delivery.Reply.SKIPPED)
+    subject, body = _reply_text(delivery, top, decision)
+    headers = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
+    message_id = sender_auth.header_value(top.analysis.raw_bytes, "message-id")
+    if message_id:
+        headers["In-Reply-To"] = message_id[:998]
+        headers["References"] = message_id[:998]
+    try:
+        EmailMessage(
+            subject,
+            body,
+            from_email=settings.DKIM2WEB_INTAKE_REPLY_FROM,
+            to=[decision.to.strip("<>")],
+            headers=headers,
+        ).send()
+    except Exception as exc:
+        logger.exception("intake: the reply for delivery %s could not be sent", delivery.pk)
+        Delivery.objects.filter(pk=delivery.pk).update(
+            reply_state=Delivery.Reply.FAILED,
+            reply_to=decision.to,
+            reply_detail=f"sending failed: {type(exc).__name__}: {exc}"[:2000],
+        )
+        return str(Delivery.Reply.FAILED)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        reply_state=Delivery.Reply.SENT,
+        reply_to=decision.to,
+        reply_detail=decision.reason[:2000],
+        replied_at=timezone.now(),
+    )
+    logger.info("intake: answered %s about delivery %s", decision.to, delivery.pk)
+    return str(Delivery.Reply.SENT)
+
+
+def deliveries_reply_pending(*, limit: int = 100, dnsfunc: Any = None) -> int:
+    """The poll: answer every pending delivery whose analysis has finished. Returns how many
+    were settled (sent, skipped or failed)."""
+    finished = (Analysis.Status.DONE, Analysis.Status.FAILED)
+    ids = list(
+        Delivery.objects.filter(
+            reply_state=Delivery.Reply.PENDING,
+            parts__parent__isnull=True,
+            parts__analysis__status__in=finished,
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    settled = 0
+    for pk in ids:
+        if delivery_reply(delivery_id=pk, dnsfunc=dnsfunc) is not None:
+            settled += 1
+    return settled
+
+
+def analysis_finished(*, analysis_id: uuid.UUID | str) -> str | None:
+    """Call when an analysis has finished (the reports pipeline's success path): if it is
+    the delivered message of an intake delivery, its sender is answered now."""
+    part = (
+        IntakePart.objects.filter(analysis_id=analysis_id, parent__isnull=True)
+        .only("delivery_id")
+        .first()
+    )
+    if part is None:
+        return None
+    return delivery_reply(delivery_id=part.delivery_id)
+
+
+def delivery_forget_if_empty(*, delivery_id: uuid.UUID | str) -> bool:
+    """Delete a delivery none of whose analyses is left (they were deleted or purged)."""
+    deleted, _ = Delivery.objects.filter(pk=delivery_id, parts__isnull=True).delete()
+    return bool(deleted)
