@@ -1,4 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from . import views
 
 app_name = "intake"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.addresses, name="addresses"),
+    path("rotate/", views.rotate, name="rotate"),
+]
