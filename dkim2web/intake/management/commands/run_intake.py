@@ -1,0 +1,56 @@
+"""``manage.py run_intake [--lmtp] [--host H] [--port P]``: the mailbox, until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from dkim2web.intake.server import IntakeServer
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve the intake mailbox over SMTP (or LMTP with --lmtp, behind an MTA): mail for "
+        "a-<token>@DKIM2WEB_INTAKE_DOMAIN is stored and analysed for the address's owner."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--lmtp", action="store_true", help="speak LMTP instead of SMTP")
+        parser.add_argument("--host", default=None, help=f"default {settings.DKIM2WEB_INTAKE_HOST}")
+        parser.add_argument(
+            "--port", type=int, default=None, help=f"default {settings.DKIM2WEB_INTAKE_PORT}"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        server = IntakeServer(host=options["host"], port=options["port"], lmtp=options["lmtp"])
+        try:
+            asyncio.run(self._serve(server))
+        finally:
+            server.shutdown_threads()
+        self.stdout.write("intake stopped")
+
+    async def _serve(self, server: IntakeServer) -> None:
+        try:
+            await server.start_serving()
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {server.host}:{server.port}: {exc}") from exc
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.request_stop)
+        protocol = "LMTP" if server.lmtp else "SMTP"
+        mode = (
+            "analyses run here, after 250"
+            if server.background
+            else "analyses published to the broker"
+        )
+        self.stdout.write(
+            f"intake: {protocol} on {server.host}:{server.port}, mail for "
+            f"a-<token>@{server.domain} ({mode}; replies "
+            f"{'on' if settings.DKIM2WEB_INTAKE_REPLY else 'off'})"
+        )
+        self.stdout.flush()
+        await server.serve()

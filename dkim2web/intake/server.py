@@ -1,0 +1,648 @@
+"""The intake SMTP/LMTP server (aiosmtpd), and the thread that runs it.
+
+The protocol runs on an asyncio loop; everything that touches the database runs on a
+small thread pool of its own (Django's ORM is synchronous), and the loop awaits it:
+
+* RCPT TO: the address is looked up; unknown or rotated -> 550 5.1.1, another domain
+  -> 550 5.7.1 (no relay), too many recipients -> 452 4.5.3;
+* DATA: the bytes are read as they come, dot-unstuffed and nothing else, up to the size
+  limit; past it nothing more is kept and the client gets 552 5.3.4 at the end of its
+  DATA (it is drained, within a bound, so it can read the answer; a client that goes on
+  sending is disconnected). A client that drops mid-DATA leaves nothing: the message is
+  only handed on once the final dot has arrived;
+* then the message and its envelope are committed (:func:`services.delivery_store`)
+  and only then is 250 answered; a failed write answers 451 4.3.0 and the client tries
+  again. LMTP answers once per recipient, each from its owner's own transaction.
+
+The analyses are queued after the commit. With a broker that is a publish; without one
+(Celery eager, as in ``make run``) the server runs them itself on its analysis threads
+after answering, and then answers the sender (:func:`services.delivery_reply`). A poll
+answers senders whose analysis a worker ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import contextlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from . import services
+from .selectors import intake_address_resolve
+
+logger = logging.getLogger(__name__)
+
+IDENT = "dkim2web intake"
+# Lines longer than RFC 5321's 1000 octets are kept whole (the bytes are what is analysed);
+# this only sizes the read buffer.
+READ_CHUNK = 64 * 1024
+# After the size limit is passed, at most this much more is read (and dropped) so that the
+# client sees the 552; a client still sending then is disconnected.
+DRAIN_BOUND = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int
+    max_recipients: int
+    max_connections: int
+    rate_per_minute: int  # messages per client IP address; 0: no limit
+    timeout: float
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        return cls(
+            max_message_bytes=settings.DKIM2WEB_MAX_MESSAGE_BYTES,
+            max_recipients=settings.DKIM2WEB_INTAKE_MAX_RECIPIENTS,
+            max_connections=settings.DKIM2WEB_INTAKE_MAX_CONNECTIONS,
+            rate_per_minute=settings.DKIM2WEB_INTAKE_RATE_PER_MINUTE,
+            timeout=float(settings.DKIM2WEB_INTAKE_TIMEOUT_SECONDS),
+        )
+
+
+class RateLimiter:
+    """At most ``per_minute`` events per key in any 60 seconds (a sliding window)."""
+
+    WINDOW = 60.0
+    MAX_KEYS = 10_000
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self.events: dict[str, collections.deque[float]] = {}
+
+    def check(self, key: str) -> float | None:
+        """Record an event; None if allowed, else the seconds until one would be."""
+        if self.per_minute <= 0:
+            return None
+        now = self.clock()
+        events = self.events.setdefault(key, collections.deque())
+        while events and events[0] <= now - self.WINDOW:
+            events.popleft()
+        if len(events) >= self.per_minute:
+            return max(1.0, events[0] + self.WINDOW - now)
+        events.append(now)
+        if len(self.events) > self.MAX_KEYS:
+            self._prune(now)
+        return None
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k, v in self.events.items() if not v or v[-1] <= now - self.WINDOW]:
+            del self.events[key]
+
+
+@dataclass
+class Accepted:
+    """A message stored: the deliveries made and the analyses to run."""
+
+    delivery_ids: list[uuid.UUID]
+    analysis_ids: list[uuid.UUID]
+
+
+class IntakeHandler:
+    """aiosmtpd handler hooks: RCPT policy, rate limit, and the durable DATA."""
+
+    def __init__(
+        self,
+        *,
+        domain: str,
+        limits: Limits,
+        db: concurrent.futures.Executor,
+        store: Callable[..., list[Any]] = services.delivery_store,
+        resolve: Callable[[str], Any] | None = None,
+        enqueue: bool = True,
+        after_store: Callable[[Accepted], None] | None = None,
+    ) -> None:
+        self.domain = domain.lower().rstrip(".")
+        self.limits = limits
+        self.db = db
+        self.store = store
+        self.resolve = resolve or _resolve
+        self.enqueue = enqueue
+        self.after_store = after_store
+        self.rate = RateLimiter(limits.rate_per_minute)
+        self.connections = 0
+
+    async def _in_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.db, _with_connection(fn, *args, **kwargs))
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        ip = _peer_ip(session)
+        wait = self.rate.check(ip)
+        if wait is not None:
+            return (
+                f"451 4.7.1 Too many messages from {ip}: at most "
+                f"{self.limits.rate_per_minute} a minute; try again in {int(wait)} seconds"
+            )
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if len(envelope.rcpt_tos) >= self.limits.max_recipients:
+            return (
+                f"452 4.5.3 Too many recipients: at most {self.limits.max_recipients} per "
+                "message; send the rest in another transaction"
+            )
+        local, at, domain = address.rpartition("@")
+        if not at or domain.lower().rstrip(".") != self.domain:
+            return (
+                f"550 5.7.1 Relaying denied: this server accepts mail only for addresses "
+                f"@{self.domain}"
+            )
+        try:
+            target = await self._in_db(self.resolve, local)
+        except Exception:
+            logger.exception("intake: looking up %r failed", address)
+            return "451 4.3.0 Temporary failure looking up the mailbox; try again later"
+        if target is None:
+            return (
+                f"550 5.1.1 <{address}>: no such mailbox here (an unknown or rotated "
+                "intake address)"
+            )
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        _targets(envelope).append(
+            services.Recipient(rcpt=address, address_id=target[0], owner_id=target[1])
+        )
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        recipients = list(_targets(envelope))
+        lmtp = isinstance(server, LMTP)
+        meta = services.SmtpEnvelope(
+            mail_from=envelope.mail_from or "<>",
+            protocol="lmtp" if lmtp else "smtp",
+            client_ip=_peer_ip(session),
+            client_port=_peer_port(session),
+            helo=session.host_name or "",
+            received_at=timezone.now(),
+        )
+        if not lmtp:
+            try:
+                stored = await self._in_db(
+                    self.store,
+                    raw=raw,
+                    envelope=meta,
+                    recipients=recipients,
+                    enqueue=self.enqueue,
+                )
+            except Exception:
+                logger.exception("intake: storing a message from %s failed", meta.client_ip)
+                return "451 4.3.0 The message could not be stored; please try again later"
+            self._accepted(stored)
+            ids = ", ".join(str(s.delivery.pk) for s in stored)
+            return f"250 2.0.0 OK: stored as {ids}"
+        # LMTP: one reply per accepted recipient, in RCPT order (RFC 2033 §4.2).
+        try:
+            results = await self._in_db(
+                self.store,
+                raw=raw,
+                envelope=meta,
+                recipients=recipients,
+                enqueue=self.enqueue,
+                per_owner=True,
+            )
+        except Exception:
+            logger.exception("intake: storing an LMTP message from %s failed", meta.client_ip)
+            results = [None] * len({r.owner_id for r in recipients})
+        by_owner = dict(zip(_owners(recipients), results, strict=False))
+        self._accepted([r for r in results if isinstance(r, services.Stored)])
+        replies = []
+        for r in recipients:
+            outcome = by_owner.get(r.owner_id)
+            if isinstance(outcome, services.Stored):
+                replies.append(f"250 2.0.0 <{r.rcpt}> OK: stored as {outcome.delivery.pk}")
+            else:
+                replies.append(f"451 4.3.0 <{r.rcpt}> could not be stored; please try again later")
+        return "\r\n".join(replies)
+
+    def _accepted(self, stored: Iterable[Any]) -> None:
+        stored = list(stored)
+        if not stored or self.after_store is None:
+            return
+        accepted = Accepted(
+            [s.delivery.pk for s in stored], [a.pk for s in stored for a in s.analyses]
+        )
+        try:
+            self.after_store(accepted)
+        except Exception:
+            logger.exception("intake: handing on stored deliveries failed (the sweep will)")
+
+
+def _owners(recipients: Sequence[services.Recipient]) -> list[int]:
+    return list(dict.fromkeys(r.owner_id for r in recipients))
+
+
+def _targets(envelope: Envelope) -> list[services.Recipient]:
+    targets: list[services.Recipient] | None = getattr(envelope, "intake_targets", None)
+    if targets is None:
+        targets = []
+        envelope.intake_targets = targets  # type: ignore[attr-defined]
+    return targets
+
+
+def _resolve(local_part: str) -> tuple[int, int] | None:
+    address = intake_address_resolve(local_part=local_part)
+    return None if address is None else (address.pk, address.user_id)
+
+
+def _with_connection(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    """``fn`` wrapped for a long-lived worker thread: stale connections are replaced first
+    (CONN_MAX_AGE, a database that restarted), as Django does around each request."""
+
+    def call() -> Any:
+        close_old_connections()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return call
+
+
+def _peer_ip(session: Session) -> str:
+    peer = session.peer
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return str(peer or "")
+
+
+def _peer_port(session: Session) -> int | None:
+    peer = session.peer
+    if isinstance(peer, tuple) and len(peer) > 1 and isinstance(peer[1], int):
+        return peer[1]
+    return None
+
+
+class _IntakeProtocol:
+    """Mixed into aiosmtpd's SMTP and LMTP: the connection limit and the DATA reader."""
+
+    event_handler: IntakeHandler
+    hostname: str
+    data_size_limit: int | None
+    _reader: asyncio.StreamReader
+    _writer: asyncio.StreamWriter
+    transport: Any
+    envelope: Envelope | None
+    session: Session | None
+
+    async def _handle_client(self) -> None:
+        handler = self.event_handler
+        if handler.connections >= handler.limits.max_connections:
+            await self.push(  # type: ignore[attr-defined]
+                f"421 4.7.0 {self.hostname} Too many connections at once; try again later"
+            )
+            if self.transport is not None:
+                self.transport.close()
+            return
+        handler.connections += 1
+        try:
+            await super()._handle_client()  # type: ignore[misc]
+        finally:
+            handler.connections -= 1
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        if await self.check_helo_needed():  # type: ignore[attr-defined]
+            return
+        if await self.check_auth_needed("DATA"):  # type: ignore[attr-defined]
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 5.5.1 Error: need RCPT command")  # type: ignore[attr-defined]
+            return
+        if arg:
+            await self.push("501 5.5.4 Syntax: DATA")  # type: ignore[attr-defined]
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")  # type: ignore[attr-defined]
+        limit = self.data_size_limit or 0
+        lines: list[bytes] = []
+        fragments: list[bytes] = []
+        size = 0
+        too_big = False
+        while self.transport is not None:
+            try:
+                chunk = await self._reader.readuntil(b"\r\n")
+            except asyncio.LimitOverrunError as exc:
+                # A line longer than the read buffer: take what is there, the line goes on.
+                chunk = await self._reader.read(exc.consumed)
+            except asyncio.IncompleteReadError:
+                return  # the client went away mid-DATA: nothing is kept
+            except asyncio.CancelledError:
+                # The connection was lost during DATA: nothing is kept.
+                self._writer.close()
+                raise
+            self._reset_timeout()  # type: ignore[attr-defined]
+            if not fragments and chunk == b".\r\n":
+                break
+            size += len(chunk)
+            if limit and size > limit:
+                if not too_big:
+                    too_big = True
+                    lines.clear()
+                    fragments.clear()
+                if size > limit + DRAIN_BOUND:
+                    await self.push(  # type: ignore[attr-defined]
+                        f"552 5.3.4 Message too big: the limit is {limit} bytes; nothing "
+                        "was stored. Closing the connection"
+                    )
+                    self.transport.close()
+                    return
+                continue
+            fragments.append(chunk)
+            if chunk.endswith(b"\r\n"):
+                line = b"".join(fragments)
+                fragments.clear()
+                # RFC 5321 §4.5.2: remove the leading dot the client added ("dot-stuffing").
+                lines.append(line[1:] if line.startswith(b".") else line)
+        if self.transport is None:
+            return
+        if too_big:
+            self._set_post_data_state()  # type: ignore[attr-defined]
+            await self.push(  # type: ignore[attr-defined]
+                f"552 5.3.4 Message too big: the limit is {limit} bytes; nothing was stored"
+            )
+            return
+        content = b"".join(lines)
+        lines.clear()
+        self.envelope.original_content = content
+        self.envelope.content = content
+        status = await self._call_handler_hook("DATA")  # type: ignore[attr-defined]
+        self._set_post_data_state()  # type: ignore[attr-defined]
+        await self.push(status)  # type: ignore[attr-defined]
+
+
+class IntakeSMTP(_IntakeProtocol, SMTP):
+    line_length_limit = READ_CHUNK
+
+
+class IntakeLMTP(_IntakeProtocol, LMTP):
+    line_length_limit = READ_CHUNK
+
+
+class IntakeServer:
+    """The intake on one address, in a thread of its own (tests, the bench) or in the
+    caller's loop (:meth:`serve`, for ``run_intake``).
+
+    ``inline_analysis`` (only without a broker): run each analysis before answering 250
+    instead of on the analysis threads afterwards; tests use it to be deterministic.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        lmtp: bool = False,
+        domain: str | None = None,
+        limits: Limits | None = None,
+        db_threads: int = 1,
+        analysis_threads: int | None = None,
+        inline_analysis: bool = False,
+        reply_poll_seconds: float | None = None,
+        store: Callable[..., list[Any]] | None = None,
+    ) -> None:
+        self.host = host if host is not None else settings.DKIM2WEB_INTAKE_HOST
+        self.port = port if port is not None else settings.DKIM2WEB_INTAKE_PORT
+        self.lmtp = lmtp
+        self.domain = (domain or settings.DKIM2WEB_INTAKE_DOMAIN).lower()
+        self.limits = limits or Limits.from_settings()
+        self.eager = bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
+        self.inline_analysis = inline_analysis and self.eager
+        self.background = self.eager and not self.inline_analysis
+        self.reply_poll_seconds = (
+            reply_poll_seconds
+            if reply_poll_seconds is not None
+            else float(settings.DKIM2WEB_INTAKE_REPLY_POLL_SECONDS)
+        )
+        self.db = concurrent.futures.ThreadPoolExecutor(db_threads, "intake-db")
+        threads = analysis_threads or settings.DKIM2WEB_INTAKE_ANALYSIS_THREADS
+        self.work = concurrent.futures.ThreadPoolExecutor(max(1, threads), "intake-analysis")
+        self._pending: set[concurrent.futures.Future[Any]] = set()
+        self._pending_lock = threading.Lock()
+        store = store or services.delivery_store
+        self.handler = IntakeHandler(
+            domain=self.domain,
+            limits=self.limits,
+            db=self.db,
+            store=self._answering(store) if self.inline_analysis else store,
+            # Without a broker and in the background, the reports' on-commit run would
+            # happen before 250: enqueue later, on the analysis threads, instead.
+            enqueue=not self.background,
+            after_store=self._after_store,
+        )
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.server: asyncio.AbstractServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping: asyncio.Event | None = None
+        self.accepted = 0
+        self.analysed = 0
+
+    # -- the protocol ----------------------------------------------------------------------
+
+    def _factory(self) -> SMTP:
+        cls = IntakeLMTP if self.lmtp else IntakeSMTP
+        assert self.loop is not None
+        return cls(
+            self.handler,
+            data_size_limit=self.limits.max_message_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=self.domain,
+            ident=IDENT,
+            timeout=self.limits.timeout,
+            loop=self.loop,
+        )
+
+    async def start_serving(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        self.server = await self.loop.create_server(
+            self._factory, host=self.host, port=self.port, reuse_address=True
+        )
+        sock = self.server.sockets[0]
+        self.port = sock.getsockname()[1]
+
+    async def serve(self) -> None:
+        """Serve until :meth:`request_stop` (or cancellation); polls replies meanwhile."""
+        if self.server is None:
+            await self.start_serving()
+        assert self._stopping is not None
+        poller = asyncio.create_task(self._poll())
+        try:
+            await self._stopping.wait()
+        finally:
+            poller.cancel()
+            await self._close()
+
+    def request_stop(self) -> None:
+        if self.loop is not None and self._stopping is not None:
+            self.loop.call_soon_threadsafe(self._stopping.set)
+
+    async def _close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+
+    async def _poll(self) -> None:
+        """Every so often: answer senders whose analysis finished elsewhere; without a
+        broker, also publish again what was lost (the sweep a beat would run)."""
+        if self.reply_poll_seconds <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        last_sweep = 0.0
+        while True:
+            await asyncio.sleep(self.reply_poll_seconds)
+            try:
+                if settings.DKIM2WEB_INTAKE_REPLY:
+                    await loop.run_in_executor(
+                        self.work, _with_connection(services.deliveries_reply_pending)
+                    )
+                if self.eager and time.monotonic() - last_sweep > max(
+                    30.0, float(settings.DKIM2WEB_SWEEP_EVERY_SECONDS)
+                ):
+                    last_sweep = time.monotonic()
+                    from dkim2web.reports.services import analyses_requeue_stale
+
+                    await loop.run_in_executor(self.work, _with_connection(analyses_requeue_stale))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("intake: the reply poll failed")
+
+    # -- after the 250 ----------------------------------------------------------------------
+
+    def _answering(self, store: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+        """``store``, then (the analyses having run on commit) answer the senders: all on
+        the database thread, before 250 (``inline_analysis``)."""
+
+        def store_and_answer(**kwargs: Any) -> list[Any]:
+            stored = store(**kwargs)
+            for item in stored:
+                if isinstance(item, services.Stored) and settings.DKIM2WEB_INTAKE_REPLY:
+                    try:
+                        services.delivery_reply(delivery_id=item.delivery.pk)
+                    except Exception:
+                        logger.exception("intake: answering %s failed", item.delivery.pk)
+            return stored
+
+        return store_and_answer
+
+    def _after_store(self, accepted: Accepted) -> None:
+        self.accepted += 1
+        if self.inline_analysis:
+            self.analysed += 1  # the analyses ran on commit, before 250
+            return
+        if not self.background:
+            return  # published to the broker on commit; the poll answers the sender
+        future = self.work.submit(self._settle, accepted, run=True)
+        with self._pending_lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: concurrent.futures.Future[Any]) -> None:
+        with self._pending_lock:
+            self._pending.discard(future)
+
+    def _settle(self, accepted: Accepted, *, run: bool) -> None:
+        from dkim2web.reports.services import analysis_enqueue
+
+        close_old_connections()
+        try:
+            if run:
+                for analysis_id in accepted.analysis_ids:
+                    analysis_enqueue(analysis_id=analysis_id)  # eager: runs here and now
+            self.analysed += 1
+            if settings.DKIM2WEB_INTAKE_REPLY:
+                for delivery_id in accepted.delivery_ids:
+                    services.delivery_reply(delivery_id=delivery_id)
+        except Exception:
+            logger.exception("intake: analysing or answering %s failed", accepted.delivery_ids)
+        finally:
+            close_old_connections()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until the analysis threads have nothing left (tests, the bench)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._pending_lock:
+                pending = list(self._pending)
+            if not pending:
+                return True
+            concurrent.futures.wait(pending, timeout=max(0.0, deadline - time.monotonic()))
+        return False
+
+    # -- in a thread -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start in a background thread; returns once the socket listens (``self.port``)."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start_serving())
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_until_complete(self.serve())
+            finally:
+                _cancel_all(loop)
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="intake-smtp", daemon=True)
+        self._thread.start()
+        ready.wait(30)
+        if failure:
+            raise failure[0]
+
+    def stop(self) -> None:
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None
+        self.shutdown_threads()
+
+    def shutdown_threads(self) -> None:
+        self.wait_idle(30)
+        self.work.shutdown(wait=True)
+        for pool in (self.db,):
+            # Close each worker thread's database connection before letting it go.
+            with contextlib.suppress(Exception):
+                pool.submit(connections.close_all).result(10)
+            pool.shutdown(wait=True)
+
+
+def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))

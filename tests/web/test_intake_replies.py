@@ -1,0 +1,191 @@
+"""The answer to the sender: only for one that authenticated, never to <> (no backscatter)."""
+
+from __future__ import annotations
+
+import base64
+import smtplib
+from typing import Any
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core import mail
+
+from dkim2web.intake import services, signals
+from dkim2web.intake.models import Delivery
+from dkim2web.intake.testing import attach, chain_to, message, running_intake
+from dkim2web.reports.models import Analysis
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FORWARDER = "bob@forwarder.example"
+
+
+@pytest.fixture
+def address(alice: Any) -> str:
+    return services.intake_address_get_or_create(user=alice).address
+
+
+def _send(raw: bytes, *, mail_from: str, rcpt: str, **server: Any) -> Delivery:
+    server.setdefault("inline_analysis", True)
+    with running_intake(**server) as intake:
+        with smtplib.SMTP("127.0.0.1", intake.port, timeout=30) as conn:
+            assert conn.sendmail(mail_from, [rcpt], raw) == {}
+        intake.wait_idle()
+    return Delivery.objects.get()
+
+
+def test_a_sender_whose_newest_dkim2_signature_passed_is_answered(
+    address: str, settings: Any
+) -> None:
+    settings.DKIM2WEB_SITE_URL = "https://dkim2web.example"
+    delivery = _send(chain_to(address, subject="Certs"), mail_from=FORWARDER, rcpt=address)
+    assert delivery.reply_state == "sent", delivery.reply_detail
+    [reply] = mail.outbox
+    assert reply.to == [FORWARDER]
+    assert reply.subject.startswith("DKIM2 report (PASS)")
+    analysis = Analysis.objects.get()
+    assert f"https://dkim2web.example/analyses/{analysis.pk}/" in reply.body
+    assert reply.extra_headers["Auto-Submitted"] == "auto-replied"
+    assert reply.extra_headers["In-Reply-To"].endswith("@origin.example>")
+    assert "passed for <bob@forwarder.example>" in delivery.reply_detail
+
+
+def test_the_null_sender_is_never_answered(address: str) -> None:
+    delivery = _send(chain_to(address), mail_from="", rcpt=address)
+    assert mail.outbox == []
+    assert delivery.reply_state == "skipped" and "null sender" in delivery.reply_detail
+
+
+@pytest.mark.parametrize(
+    ("build", "mail_from", "why"),
+    [
+        (
+            lambda a: message(sender="x@origin.example", to=a, subject="s", body="b\r\n"),
+            "x@origin.example",
+            "no DKIM2 signature",
+        ),
+        (lambda a: chain_to("bob@inbox.example"), FORWARDER, "did not pass"),
+        (lambda a: chain_to(a), "victim@forwarder.example", "did not pass"),
+    ],
+    ids=["unsigned", "replayed", "forged-mail-from"],
+)
+def test_a_sender_that_did_not_authenticate_is_not_answered(
+    address: str, build: Any, mail_from: str, why: str
+) -> None:
+    delivery = _send(build(address), mail_from=mail_from, rcpt=address)
+    assert mail.outbox == []
+    assert delivery.reply_state == "skipped"
+    assert why in delivery.reply_detail
+
+
+def test_a_wrapper_signed_with_dkim1_for_its_from_domain_is_answered(
+    address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+    queries: list[bytes] = []
+
+    def zone(name: bytes, timeout: float = 5) -> bytes | None:
+        queries.append(name)
+        return record if name == b"s1._domainkey.origin.example." else None
+
+    monkeypatch.setattr(services, "dkim1_dnsfunc", lambda: zone)
+    wrapper = attach(
+        [chain_to("bob@inbox.example")], sender="Alice <alice@origin.example>", to=address
+    )
+    signed = (
+        dkim.sign(
+            wrapper,
+            b"s1",
+            b"origin.example",
+            pem,
+            include_headers=[b"from", b"to", b"subject", b"date"],
+        )
+        + wrapper
+    )
+    delivery = _send(signed, mail_from="alice@origin.example", rcpt=address)
+    assert delivery.reply_state == "sent", delivery.reply_detail
+    [reply] = mail.outbox
+    assert reply.to == ["alice@origin.example"]
+    assert "Found inside it" in reply.body and "an original attached" in reply.body
+    assert "DKIM1 signature (d=origin.example) passed" in delivery.reply_detail
+    assert queries == [b"s1._domainkey.origin.example."]
+
+
+def test_replies_can_be_turned_off(address: str, settings: Any) -> None:
+    settings.DKIM2WEB_INTAKE_REPLY = False
+    delivery = _send(chain_to(address), mail_from=FORWARDER, rcpt=address)
+    assert delivery.reply_state == "off" and mail.outbox == []
+
+
+def test_in_the_background_the_analysis_runs_after_250_and_then_the_answer_goes(
+    address: str,
+) -> None:
+    delivery = _send(chain_to(address), mail_from=FORWARDER, rcpt=address, inline_analysis=False)
+    assert Analysis.objects.get().status == "done"
+    assert delivery.reply_state == "sent" and len(mail.outbox) == 1
+
+
+def test_a_worker_finishing_the_analysis_leads_to_one_answer_by_the_hook_or_the_poll(
+    address: str,
+) -> None:
+    # A broker setup: stored and left queued (the worker is elsewhere), no answer yet.
+    delivery = _send(
+        chain_to(address),
+        mail_from=FORWARDER,
+        rcpt=address,
+        store=lambda **kw: services.delivery_store(**{**kw, "enqueue": False}),
+    )
+    analysis = Analysis.objects.get()
+    assert analysis.status == "queued" and delivery.reply_state == "pending"
+    assert services.deliveries_reply_pending() == 0  # nothing finished yet
+
+    from dkim2web.reports.services import analysis_run
+
+    analysis_run(analysis_id=analysis.pk)  # what the worker does
+    signals.notify_analysis_finished(analysis_id=analysis.pk)
+    assert services.deliveries_reply_pending() == 0  # already answered, not twice
+    delivery.refresh_from_db()
+    assert delivery.reply_state == "sent" and len(mail.outbox) == 1
+
+
+def test_the_poll_answers_what_the_hook_missed(address: str) -> None:
+    _send(
+        chain_to(address),
+        mail_from=FORWARDER,
+        rcpt=address,
+        store=lambda **kw: services.delivery_store(**{**kw, "enqueue": False}),
+    )
+    from dkim2web.reports.services import analysis_run
+
+    analysis_run(analysis_id=Analysis.objects.get().pk)
+    assert services.deliveries_reply_pending() == 1
+    assert Delivery.objects.get().reply_state == "sent" and len(mail.outbox) == 1
+
+
+def test_automatic_mail_is_not_answered(address: str) -> None:
+    raw = b"Auto-Submitted: auto-generated\r\n" + chain_to(address)
+    delivery = _send(raw, mail_from=FORWARDER, rcpt=address)
+    assert mail.outbox == [] and "automatically" in delivery.reply_detail
+
+
+def test_a_failing_mail_backend_is_recorded(address: str, settings: Any) -> None:
+    settings.EMAIL_BACKEND = "tests.web.test_intake_replies.BrokenBackend"
+    delivery = _send(chain_to(address), mail_from=FORWARDER, rcpt=address)
+    assert delivery.reply_state == "failed" and "relay refused" in delivery.reply_detail
+
+
+class BrokenBackend:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def send_messages(self, messages: Any) -> int:
+        raise ConnectionRefusedError("relay refused")
