@@ -344,11 +344,10 @@ else:
 
 # PostgreSQL: a dead connection kept by DATABASE_CONN_MAX_AGE is noticed before a request
 # uses it (a restarted server costs no error page), and connecting gives up in seconds.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
-    )
+_DEFAULT_DB: dict[str, Any] = DATABASES["default"]
+if _DEFAULT_DB["ENGINE"] == "django.db.backends.postgresql":
+    _DEFAULT_DB["CONN_HEALTH_CHECKS"] = True
+    _DEFAULT_DB["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
 
 # Queues: small messages and the periodic tasks on one queue, large messages on their own,
 # so one 25 MB message never waits in front of (or behind) a thousand small ones. A worker

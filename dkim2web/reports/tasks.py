@@ -23,9 +23,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from billiard.exceptions import WorkerLostError
 from celery import Task, shared_task
-from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError
 from celery.signals import task_postrun, task_prerun
 from celery.utils.time import get_exponential_backoff_interval
 from celery.worker.request import Request
