@@ -57,6 +57,7 @@ class RunningStack:
     log_dir: Path
     pids: dict[str, int]
     stdout: Path
+    intake_port: int
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], stdout: Path) -> str:
@@ -77,6 +78,7 @@ def stack(require_postgres: str, require_redis: str, tmp_path: Path) -> Iterator
     database = urlunsplit(urlsplit(require_postgres)._replace(path=f"/{name}"))
     redis_url = urlunsplit(urlsplit(require_redis)._replace(path=f"/{REDIS_DB}"))
     port = free_port()
+    intake_port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -93,7 +95,7 @@ def stack(require_postgres: str, require_redis: str, tmp_path: Path) -> Iterator
         sys.executable,
         "scripts/stack.py",
         f"--port={port}",
-        f"--intake-port={free_port()}",
+        f"--intake-port={intake_port}",
         f"--database-url={database}",
         f"--broker-url={redis_url}",
         f"--cache-url={redis_url}",
@@ -113,7 +115,12 @@ def stack(require_postgres: str, require_redis: str, tmp_path: Path) -> Iterator
         pids_line = next(line for line in text.splitlines() if line.strip().startswith("pids"))
         pids = {k: int(v) for k, v in (p.split("=") for p in pids_line.split()[1:])}
         yield RunningStack(
-            f"http://127.0.0.1:{port}", dict(env, DATABASE_URL=database), log_dir, pids, stdout
+            f"http://127.0.0.1:{port}",
+            dict(env, DATABASE_URL=database),
+            log_dir,
+            pids,
+            stdout,
+            intake_port,
         )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0, stdout.read_text()
@@ -247,3 +254,10 @@ def test_the_stack_runs_an_upload_to_the_end(stack: RunningStack) -> None:
     assert headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert b"/static/dkim2web/base." in body  # the hashed name from the manifest
+
+    # The intake runs in the stack as soon as the command exists (issue #4).
+    if (REPO / "dkim2web/intake/management/commands/run_intake.py").exists():
+        assert "intake" in stack.pids
+        with socket.create_connection(("127.0.0.1", stack.intake_port), timeout=10) as smtp:
+            assert smtp.recv(512).startswith(b"220 ")
+            smtp.sendall(b"QUIT\r\n")
