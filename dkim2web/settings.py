@@ -303,22 +303,18 @@ LOGGING: dict[str, Any] = {
             "filters": ["analysis_id"],
         }
     },
-    # Celery's loggers propagate here (CELERY_WORKER_HIJACK_ROOT_LOGGER is off).
-    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        **{
-            name: {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False}
-            for name in ("dkim2web", "analysis")
-        },
-        "celery": {"level": "INFO"},
-        # billiard's, for Celery's pool (a child that died): Celery would give it a handler
-        # of its own, in its own format, if it had none.
-        "multiprocessing": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        name: {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False}
+        for name in ("dkim2web", "analysis")
     },
 }
 if _LOG_FORMAT == "json":
-    # Django's default handlers print plain text; in JSON mode its records are ours too.
-    for _name in ("django", "django.server"):
+    # Every record through the one handler: Celery's loggers propagate to the root (with
+    # CELERY_WORKER_HIJACK_ROOT_LOGGER off), Django's default handlers would print plain
+    # text, and billiard's (a pool child that died) would get a handler of Celery's.
+    LOGGING["root"] = {"handlers": ["console"], "level": "WARNING"}
+    LOGGING["loggers"]["celery"] = {"level": "INFO"}
+    for _name in ("django", "django.server", "multiprocessing"):
         LOGGING["loggers"][_name] = {"handlers": ["console"], "level": "INFO", "propagate": False}
     LOGGING_CONFIG = "dkim2web.logs.configure_json"  # Python's warnings become records too
 

@@ -170,5 +170,9 @@ def test_log_format_json_or_text_only(monkeypatch: pytest.MonkeyPatch) -> None:
     assert text.LOGGING["handlers"]["console"]["formatter"] == "text"
     assert json_.LOGGING["handlers"]["console"]["formatter"] == "json"
     assert json_.LOGGING["loggers"]["django"]["handlers"] == ["console"]
+    # JSON: everything through the one handler; text (make run): Django prints as it does.
+    assert json_.LOGGING["root"]["handlers"] == ["console"]
+    assert json_.LOGGING["loggers"]["multiprocessing"]["handlers"] == ["console"]
+    assert "root" not in text.LOGGING and "django" not in text.LOGGING["loggers"]
     with pytest.raises(ImproperlyConfigured, match="DJANGO_LOG_FORMAT"):
         load(monkeypatch, testing=True, DJANGO_LOG_FORMAT="xml")
