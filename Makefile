@@ -1,4 +1,5 @@
-# make run   -- the app on http://127.0.0.1:8000/ (SQLite, tasks in-process, DEBUG on)
+# make run   -- the app on http://127.0.0.1:8000/ (SQLite, tasks in-process, DEBUG on), and
+#               the mail intake on 127.0.0.1:2525; Ctrl-C stops both
 # make test  -- ruff, then the whole pytest suite
 # Both build .venv first, with the first Python >= 3.11 found on PATH.
 
@@ -9,6 +10,8 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.dkim2web-installed
 HOST_PORT := 127.0.0.1:8000
+INTAKE_HOST := 127.0.0.1
+INTAKE_PORT := 2525
 PYTEST_ARGS ?=
 
 # pyenv puts shims on PATH for versions that are not installed, so "command -v" is not
@@ -23,6 +26,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 help:
 	@echo "make run    start the app on http://$(HOST_PORT)/ (SQLite, in-process tasks)"
+	@echo "            and the mail intake on $(INTAKE_HOST):$(INTAKE_PORT)"
 	@echo "make test   ruff check + pytest"
 	@echo "make lint   ruff check + mypy"
 	@echo "make bench  run bench/verify.py"
@@ -50,14 +54,28 @@ $(STAMP): pyproject.toml
 
 run: venv
 	@export DJANGO_DEBUG="$${DJANGO_DEBUG:-1}"; \
+	export DKIM2WEB_INTAKE_HOST="$(INTAKE_HOST)" DKIM2WEB_INTAKE_PORT="$(INTAKE_PORT)"; \
+	export DKIM2WEB_SITE_URL="$${DKIM2WEB_SITE_URL:-http://$(HOST_PORT)}"; \
 	set -e; \
 	$(VPY) manage.py migrate --noinput; \
+	domain="$${DKIM2WEB_INTAKE_DOMAIN:-intake.localhost}"; \
 	echo; \
 	echo "dkim2web: http://$(HOST_PORT)/"; \
 	echo "  database: $${DATABASE_URL:-SQLite db.sqlite3}"; \
 	echo "  tasks:    $${CELERY_BROKER_URL:-in-process (no CELERY_BROKER_URL)}"; \
+	echo "  mail in:  SMTP on $(INTAKE_HOST):$(INTAKE_PORT), for a-<token>@$$domain"; \
+	echo "            your address: log in, then http://$(HOST_PORT)/intake/"; \
+	echo "            (or: $(VPY) manage.py intake_address USERNAME)"; \
+	echo "            send: curl smtp://$(INTAKE_HOST):$(INTAKE_PORT) --mail-from you@example.org \\"; \
+	echo "                    --mail-rcpt a-<token>@$$domain --upload-file message.eml"; \
+	echo "  replies:  printed below (console email backend)"; \
 	echo; \
-	exec $(VPY) manage.py runserver $(HOST_PORT)
+	$(VPY) manage.py run_intake & intake=$$!; \
+	trap 'kill -TERM $$intake 2>/dev/null || true; wait $$intake 2>/dev/null || true' EXIT; \
+	trap 'exit 130' INT TERM; \
+	sleep 1; \
+	if ! kill -0 $$intake 2>/dev/null; then echo "the intake did not start (see above)" >&2; exit 1; fi; \
+	$(VPY) manage.py runserver $(HOST_PORT)
 
 # pytest runs even when ruff fails, so one run reports both (and CI always shows pytest's
 # summary line); the target fails if either did.

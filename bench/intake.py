@@ -1,0 +1,205 @@
+"""Load check of the intake mailbox: N messages over C connections on loopback.
+
+    .venv/bin/python bench/intake.py [--messages 1000] [--size-kb 50] [--connections 4]
+
+Starts the intake server in this process on 127.0.0.1 (an ephemeral port) against a
+throwaway SQLite database (or DATABASE_URL if set), with the analyses run in-process after
+250 as ``make run`` does, sends DKIM2-signed messages of the given size over concurrent SMTP
+connections, and prints how many messages per second were accepted (250 answered, the
+message committed) and analysed (the analysis finished), then checks that none was lost:
+every accepted message must have a delivery and a finished analysis. Replies go to Django's
+in-memory mail backend. Bounded: at most 10,000 messages and --time-limit seconds of
+sending; nothing but 127.0.0.1 is ever contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import smtplib
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+MAX_MESSAGES = 10_000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--size-kb", type=int, default=50)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--analysis-threads", type=int, default=1)
+    parser.add_argument("--time-limit", type=float, default=300.0, help="seconds of sending")
+    args = parser.parse_args()
+    count = max(1, min(args.messages, MAX_MESSAGES))
+    connections = max(1, min(args.connections, 32))
+
+    workdir = tempfile.TemporaryDirectory(prefix="dkim2web-intake-bench-")
+    os.environ.setdefault("DATABASE_URL", f"sqlite://{workdir.name}/bench.sqlite3")
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    os.environ.pop("CELERY_BROKER_URL", None)  # analyses in-process, as in make run
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dkim2web.settings")
+
+    import django
+    from django.conf import settings
+
+    django.setup()
+    for name in ("celery", "kombu", "dkim2web", "analysis"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    from django.contrib.auth import get_user_model
+    from django.core import mail
+    from django.core.management import call_command
+
+    from dkim2web.intake import services
+    from dkim2web.intake.models import Delivery, IntakePart
+    from dkim2web.intake.server import IntakeServer, Limits
+    from dkim2web.intake.testing import message, sign_hop
+    from dkim2web.reports.models import Analysis
+
+    call_command("migrate", verbosity=0)
+    user = get_user_model().objects.create_user("bench", "bench@example.org", "bench-pw-1")
+    address = services.intake_address_get_or_create(user=user).address
+    mail.outbox = []
+
+    print(f"building {count} signed messages of {args.size_kb} KB ...", flush=True)
+    filler = ("x" * 76 + "\r\n") * max(1, (args.size_kb * 1024) // 78)
+    messages = []
+    for n in range(count):
+        body = f"Message {n}.\r\n" + filler
+        raw = message(
+            sender="Alice <alice@origin.example>",
+            to=address,
+            subject=f"bench {n}",
+            body=body,
+            msgid=f"bench.{n}@origin.example",
+        )
+        messages.append(
+            sign_hop(
+                raw,
+                domain="origin.example",
+                mail_from="<alice@origin.example>",
+                rcpt_to=[f"<{address}>"],
+            )
+        )
+    size = sum(len(m) for m in messages) / len(messages)
+
+    limits = Limits(
+        max_message_bytes=settings.DKIM2WEB_MAX_MESSAGE_BYTES,
+        max_recipients=settings.DKIM2WEB_INTAKE_MAX_RECIPIENTS,
+        max_connections=max(connections * 2, 8),
+        rate_per_minute=0,  # one client on loopback sends everything: no rate limit here
+        timeout=60.0,
+    )
+    server = IntakeServer(
+        host="127.0.0.1",
+        port=0,
+        limits=limits,
+        analysis_threads=args.analysis_threads,
+        reply_poll_seconds=0,
+    )
+    server.start()
+    database = settings.DATABASES["default"]
+    print(
+        f"intake on 127.0.0.1:{server.port}, database {database['ENGINE'].rsplit('.', 1)[-1]} "
+        f"{database['NAME']}",
+        flush=True,
+    )
+
+    latencies: list[float] = []
+    accepted_ids: list[int] = []
+    retries = 0
+    failures: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + args.time_limit
+
+    def client(indices: list[int]) -> None:
+        nonlocal retries
+        conn = smtplib.SMTP("127.0.0.1", server.port, timeout=120)
+        conn.ehlo("bench.origin.example")
+        try:
+            for n in indices:
+                for attempt in range(5):
+                    if time.monotonic() > deadline:
+                        return
+                    started = time.monotonic()
+                    try:
+                        refused = conn.sendmail("alice@origin.example", [address], messages[n])
+                    except smtplib.SMTPResponseException as exc:
+                        if 400 <= exc.smtp_code < 500 and attempt < 4:
+                            with lock:
+                                retries += 1
+                            conn.rset()
+                            time.sleep(0.2 * (attempt + 1))
+                            continue
+                        with lock:
+                            failures.append(f"message {n}: {exc.smtp_code} {exc.smtp_error!r}")
+                        break
+                    with lock:
+                        latencies.append(time.monotonic() - started)
+                        if not refused:
+                            accepted_ids.append(n)
+                    break
+        finally:
+            conn.quit()
+
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=client, args=(list(range(c, count, connections)),))
+        for c in range(connections)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sent_for = time.monotonic() - started
+    idle = server.wait_idle(timeout=max(60.0, args.time_limit))
+    analysed_for = time.monotonic() - started
+    server.stop()
+
+    deliveries = Delivery.objects.count()
+    parts = IntakePart.objects.filter(parent__isnull=True)
+    statuses = {s: parts.filter(analysis__status=s).count() for s in Analysis.Status.values}
+    done = statuses.get("done", 0)
+    lost = len(accepted_ids) - done
+    replies = Delivery.objects.filter(reply_state="sent").count()
+
+    ms = sorted(x * 1000 for x in latencies) or [0.0]
+    print()
+    print(
+        f"intake bench: {len(accepted_ids)} of {count} messages accepted, "
+        f"{size / 1024:.1f} KB each, over {connections} SMTP connections on loopback"
+    )
+    print(
+        f"  accepted: {len(accepted_ids) / sent_for:7.1f} msg/s ({sent_for:.1f} s; 250 after "
+        f"commit, latency p50 {statistics.median(ms):.1f} ms, "
+        f"p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.1f} ms; {retries} 4xx retried)"
+    )
+    print(
+        f"  analysed: {done / analysed_for:7.1f} msg/s ({analysed_for:.1f} s from the first "
+        f"send to the last finished analysis, {args.analysis_threads} analysis thread(s))"
+    )
+    print(f"  stored:   {deliveries} deliveries; analyses {statuses}")
+    print(
+        f"  replies:  {replies} sent to the authenticated sender (in-memory backend: "
+        f"{len(mail.outbox)})"
+    )
+    ok = idle and lost == 0 and deliveries == len(accepted_ids) and not failures
+    if failures:
+        print("  refused:  " + "; ".join(failures[:5]))
+    print(f"  lost:     {lost} -> {'OK, none lost' if ok else 'PROBLEM'}")
+    workdir.cleanup()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
