@@ -901,6 +901,12 @@ def status_context(analysis: Any) -> dict[str, Any]:
     }
 
 
+def _intake_panel(analysis: Any) -> dict[str, Any]:
+    from dkim2web.intake.presenters import intake_context
+
+    return intake_context(analysis)
+
+
 def build_result_context(
     *,
     analysis: Any,
@@ -932,6 +938,9 @@ def build_result_context(
         "display_name": "shared message" if shared else (analysis.filename or "pasted source"),
         "size": format_size(analysis.size),
         "viewing_latest": run is None or not runs or run.pk == runs[0].pk,
+        # How the message arrived by mail (SMTP envelope, client, forwarded originals, DSN
+        # verdict): owner data, so never on a shared page.
+        "intake": _intake_panel(analysis) if viewer_can_edit else {"present": False},
     }
     if run is None:
         return context
