@@ -383,7 +383,7 @@ def judge(
     if failed:
         verdict = BACKSCATTER
         summary = "Backscatter: this bounce went where DKIM2 does not allow. " + " ".join(
-            f"{c.title}: no ({c.detail})." for c in failed
+            f"{c.detail[:1].upper()}{c.detail[1:]}." for c in failed
         )
     elif unknown:
         verdict = UNDETERMINED
