@@ -48,3 +48,26 @@ def test_the_subject_is_decoded_for_display() -> None:
 def test_the_fallback_keeps_the_delivered_message_alone() -> None:
     item = plan.fallback(b"raw", RuntimeError("boom"))
     assert item.kind == plan.DIRECT and item.notes[0]["code"] == "intake.not-taken-apart"
+
+
+def test_the_message_logic_imports_no_django() -> None:
+    import ast
+    from pathlib import Path
+
+    package = Path(plan.__file__).parent
+    pure = ["mime.py", "inline.py", "dsn.py", "plan.py", "sender_auth.py"]
+    offences = []
+    for name in pure:
+        tree = ast.parse((package / name).read_text())
+        for node in ast.walk(tree):
+            modules = []
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            offences += [
+                f"{name} imports {m}"
+                for m in modules
+                if m.split(".")[0] in {"django", "celery", "dkim2web"}
+            ]
+    assert offences == []
