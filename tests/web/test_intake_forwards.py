@@ -100,6 +100,9 @@ def test_the_result_page_shows_the_smtp_envelope_and_the_panel_renders_it(
     text = page.content.decode()
     assert "from the SMTP session" in text
     assert f"&lt;{address}&gt;" in text
+    # The result page includes the intake panel: client, HELO and time of the delivery.
+    assert "Received by mail" in text
+    assert "127.0.0.1" in text and "mua.origin.example" in text
 
     html = render_to_string("intake/_analysis_panel.html", {"intake": intake_context(analysis)})
     assert "Received by mail" in html
