@@ -215,7 +215,7 @@ DKIM2WEB_SWEEP_AFTER_SECONDS = env_int("DKIM2WEB_SWEEP_AFTER_SECONDS", 120)
 DKIM2WEB_SWEEP_EVERY_SECONDS = env_int("DKIM2WEB_SWEEP_EVERY_SECONDS", 60)
 DKIM2WEB_PURGE_EVERY_SECONDS = env_int("DKIM2WEB_PURGE_EVERY_SECONDS", 3600)
 # The queue the analysis tasks go to; a worker started without -Q consumes it.
-CELERY_TASK_DEFAULT_QUEUE = env_str("DKIM2WEB_TASK_QUEUE", "celery")
+CELERY_TASK_DEFAULT_QUEUE = env_str("DKIM2WEB_TASK_QUEUE", "analyses")
 # Periodic tasks, run by `celery -A dkim2web beat` (not by make run, which has no broker).
 CELERY_BEAT_SCHEDULE = {
     "reports-sweep": {
@@ -348,7 +348,6 @@ if _DEFAULT_DB["ENGINE"] == "django.db.backends.postgresql":
 # Queues: small messages and the periodic tasks on one queue, large messages on their own,
 # so one 25 MB message never waits in front of (or behind) a thousand small ones. A worker
 # is started per queue: celery -A dkim2web worker -Q analyses / -Q analyses-large.
-CELERY_TASK_DEFAULT_QUEUE = env_str("DKIM2WEB_TASK_QUEUE", "analyses")
 DKIM2WEB_LARGE_TASK_QUEUE = env_str(
     "DKIM2WEB_LARGE_TASK_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-large"
 )

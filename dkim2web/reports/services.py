@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError as BrokerError
 
+from dkim2web.logs import with_analysis_id
+
 from .models import Analysis, AnalysisRun
 from .selectors import ANON_SESSION_KEY, analysis_ids_in_session
 
@@ -128,6 +130,7 @@ def analysis_rerun(*, analysis: Analysis) -> bool:
     return bool(requeued)
 
 
+@with_analysis_id
 def analysis_run(*, analysis_id: uuid.UUID | str, lookup: Any = None) -> AnalysisRun | None:
     """Verify a queued analysis with the engine and store the run.
 
