@@ -149,7 +149,6 @@ def _undo(
     per_step = OutputBudget(
         limits.RECIPE_OUTPUT_FACTOR * max(walk.prep.raw_size, 1) + limits.RECIPE_OUTPUT_SLACK
     )
-    before = budget.remaining
     if recipe.headers:
         fields = apply_header_recipe(fields, recipe.headers, per_step)
     if recipe.body_null:
@@ -187,7 +186,6 @@ def _undo(
     elif recipe.body is not None and body is not None:
         body = apply_body_recipe(body, recipe.body, per_step)
     budget.spend(per_step.allowance - per_step.remaining)
-    del before
     return fields, body
 
 

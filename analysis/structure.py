@@ -58,7 +58,6 @@ class Options:
 class Prepared:
     """Everything learned before any key is fetched."""
 
-    raw_size: int
     raw: bytes
     message: ParsedMessage
     options: Options
@@ -77,6 +76,10 @@ class Prepared:
     # Signatures that fail strict -06 parsing only because of bare mf=/rt= addresses.
     strict_only_failures: list[int] = field(default_factory=list)
     has_dkim2: bool = False
+
+    @property
+    def raw_size(self) -> int:
+        return len(self.raw)
 
     @property
     def max_instance(self) -> int:
@@ -122,7 +125,6 @@ def prepare(raw: bytes, options: Options | None = None) -> Prepared:
     options = options or Options()
     msg = parse_message(raw)
     prep = Prepared(
-        raw_size=len(raw),
         raw=raw,
         message=msg,
         options=options,
