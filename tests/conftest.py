@@ -4,8 +4,9 @@
   sockets only, and fails the test if anything tried another address, even when the code
   under test swallowed the error.
 * Tests that need a local service are marked (``postgres``, ``redis``, ``chromium``) or ask
-  for the ``require_*`` fixture. Without the service they are skipped with a loud reason;
-  with ``DKIM2WEB_REQUIRE_SERVICES=1`` (as in CI) they fail instead.
+  for the ``require_*`` fixture (``require_compose_client``: a Compose client). Without the
+  service they are skipped with a loud reason; with ``DKIM2WEB_REQUIRE_SERVICES=1`` (as in
+  CI) they fail instead.
 * ``shared_dir`` is the read-only folder of vectors and samples, and it must exist.
 """
 
@@ -180,6 +181,32 @@ def require_redis() -> str:
     return REDIS_URL
 
 
+def compose_client() -> list[str] | None:
+    """The command that validates a Compose file: ``docker compose`` or ``docker-compose``."""
+    import subprocess
+
+    docker = shutil.which("docker")
+    if docker:
+        probe = subprocess.run(
+            [docker, "compose", "version"], capture_output=True, text=True, timeout=30
+        )
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+def require_compose_client() -> list[str]:
+    """A Compose client (no engine needed: only ``config`` is run); .ci/run installs one."""
+    client = compose_client()
+    if client is None:
+        _missing(
+            "neither `docker compose` nor `docker-compose` is installed, so docker-compose.yml "
+            "cannot be validated against the Compose schema (apt-get install docker-compose)"
+        )
+    return client
+
+
 def require_chromium() -> str:
     """The path of a headless-capable Chromium."""
     path = chromium_path()
@@ -209,6 +236,11 @@ def require_postgres_fixture() -> str:
 @pytest.fixture(name="require_redis")
 def require_redis_fixture() -> str:
     return require_redis()
+
+
+@pytest.fixture(name="require_compose_client")
+def require_compose_client_fixture() -> list[str]:
+    return require_compose_client()
 
 
 @pytest.fixture(name="require_chromium")
