@@ -235,8 +235,9 @@ def _analysis_create(request: HttpRequest, user: AbstractBaseUser) -> HttpRespon
         rcpt_to=rcpt_to,
         owner=user,
     )
-    # Without a broker the run has already happened (after the commit, in-process).
-    created.refresh_from_db(fields=["status"])
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # Without a broker the run has already happened (after the commit, in-process).
+        created.refresh_from_db(fields=["status"])
     body = present.analysis_created(request, created)
     response = JsonResponse(body, status=201)
     response.headers["Location"] = body["url"]

@@ -106,7 +106,7 @@ def analysis_submit(
         status=Analysis.Status.QUEUED,
     )
     if enqueue:
-        transaction.on_commit(partial(analysis_enqueue, analysis_id=analysis.pk))
+        transaction.on_commit(partial(analysis_enqueue, analysis_id=analysis.pk, size=len(raw)))
     return analysis
 
 
@@ -292,21 +292,25 @@ def analyses_requeue_stale(*, now: datetime | None = None) -> SweepOutcome:
     return SweepOutcome(requeued=requeued, reclaimed=reclaimed, gave_up=gave_up)
 
 
-def analysis_enqueue(*, analysis_id: uuid.UUID | str, connection: Any = None) -> bool:
+def analysis_enqueue(
+    *, analysis_id: uuid.UUID | str, size: int | None = None, connection: Any = None
+) -> bool:
     """Publish the run_analysis task; False (logged) when the broker cannot be reached.
 
     The analysis stays queued either way, so the sweep publishes it again later: an
     upload succeeds even while the broker is down. Without a broker configured the task
     runs here and now (Celery's eager mode), and its errors propagate.
     ``connection`` is a broker connection to publish through instead of the app's pool.
-    Messages over ``DKIM2WEB_LARGE_MESSAGE_BYTES`` go to the large-message queue.
+    Messages over ``DKIM2WEB_LARGE_MESSAGE_BYTES`` go to the large-message queue; ``size``
+    is the message's, when the caller knows it (otherwise it is read from the row).
     """
     from dkim2web.logs import analysis_context
 
     from .tasks import route_for_size, run_analysis  # tasks imports this module
 
     with analysis_context(analysis_id):
-        size = Analysis.objects.filter(pk=analysis_id).values_list("size", flat=True).first()
+        if size is None:
+            size = Analysis.objects.filter(pk=analysis_id).values_list("size", flat=True).first()
         try:
             run_analysis.apply_async(
                 args=[str(analysis_id)], connection=connection, **route_for_size(size)

@@ -88,6 +88,17 @@ def test_enqueue_and_the_sweep_send_each_analysis_to_its_queue(
     assert published.queues() == {str(large.pk): "large-q"}
 
 
+@pytest.mark.django_db
+@override_settings(DKIM2WEB_LARGE_TASK_QUEUE="large-q", DKIM2WEB_LARGE_MESSAGE_BYTES=LIMIT)
+def test_a_submission_is_one_insert_and_routed_without_reading_the_row_back(
+    published: Published, django_capture_on_commit_callbacks: Any, django_assert_num_queries: Any
+) -> None:
+    # Each upload's queries are paid for under load: the size is known, it is not re-read.
+    with django_assert_num_queries(1), django_capture_on_commit_callbacks(execute=True):
+        large = services.analysis_submit(raw=b"x" * (LIMIT + 1))
+    assert published.queues() == {str(large.pk): "large-q"}
+
+
 @pytest.fixture
 def not_eager() -> Iterator[None]:
     saved = app.conf.task_always_eager
