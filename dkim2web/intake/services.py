@@ -408,17 +408,18 @@ def deliveries_reply_pending(*, limit: int = 100, dnsfunc: Any = None) -> int:
     return settled
 
 
-def analysis_finished(*, analysis_id: uuid.UUID | str) -> str | None:
-    """Call when an analysis has finished (the reports pipeline's success path): if it is
-    the delivered message of an intake delivery, its sender is answered now."""
-    part = (
-        IntakePart.objects.filter(analysis_id=analysis_id, parent__isnull=True)
-        .only("delivery_id")
+def delivery_awaiting_reply(*, analysis_id: uuid.UUID | str) -> uuid.UUID | None:
+    """The delivery whose message ``analysis_id`` is, if its sender still awaits an answer
+    (the hook on a finished analysis asks this of every analysis, uploads included)."""
+    return (
+        IntakePart.objects.filter(
+            analysis_id=analysis_id,
+            parent__isnull=True,
+            delivery__reply_state=Delivery.Reply.PENDING,
+        )
+        .values_list("delivery_id", flat=True)
         .first()
     )
-    if part is None:
-        return None
-    return delivery_reply(delivery_id=part.delivery_id)
 
 
 def delivery_forget_if_empty(*, delivery_id: uuid.UUID | str) -> bool:

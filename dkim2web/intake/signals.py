@@ -1,9 +1,11 @@
 """The intake's hooks into the rest of the project.
 
-* ``analysis_finished`` is sent by :func:`notify_analysis_finished`, which the reports
-  pipeline calls when a run has been stored; the intake answers the sender of a delivery
-  then, instead of waiting for its poll (``run_intake`` polls as well, so nothing is lost
-  if the call is missing or fails).
+* When an analysis finishes (``reports.signals.analysis_finished``) and it is the message
+  of a delivery still waiting for its answer, the answer is queued as a task
+  (:func:`tasks.reply_to_sender`) and goes out within a second or so. Should that fail
+  (the broker away) or never happen (a run given up by the sweep), the poll in
+  ``run_intake`` answers the delivery instead: nothing is answered twice (the reply is
+  claimed) and nothing is left unanswered.
 * A delivery whose analyses are all gone (deleted by their owner, or purged) is deleted
   too, with its envelope.
 """
@@ -15,32 +17,37 @@ import uuid
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
+from kombu.exceptions import OperationalError as BrokerError
+
+from dkim2web.reports.signals import analysis_finished
 
 from .models import IntakePart
 
 logger = logging.getLogger(__name__)
 
-#: Sent with ``analysis_id`` once an analysis has finished (its run is stored).
-analysis_finished = Signal()
-
-
-def notify_analysis_finished(*, analysis_id: uuid.UUID | str) -> None:
-    """Tell the intake an analysis finished. Never raises: replies are best effort, and
-    the poll in ``run_intake`` answers anything this missed."""
-    try:
-        analysis_finished.send(sender=IntakePart, analysis_id=analysis_id)
-    except Exception:
-        logger.exception("intake: handling the end of analysis %s failed", analysis_id)
-
 
 @receiver(analysis_finished, dispatch_uid="intake-reply-on-finish")
 def _reply_on_finish(sender: Any, analysis_id: uuid.UUID | str, **kwargs: Any) -> None:
-    from .services import analysis_finished as finished
+    if not settings.DKIM2WEB_INTAKE_REPLY:
+        return
+    from .services import delivery_awaiting_reply
+    from .tasks import reply_to_sender
 
-    finished(analysis_id=analysis_id)
+    delivery_id = delivery_awaiting_reply(analysis_id=analysis_id)
+    if delivery_id is None:
+        return
+    try:
+        reply_to_sender.delay(str(delivery_id))
+    except BrokerError as exc:
+        logger.warning(
+            "intake: the answer for delivery %s was not queued (%s); the poll will send it",
+            delivery_id,
+            exc,
+        )
 
 
 @receiver(post_delete, sender=IntakePart, dispatch_uid="intake-forget-empty-delivery")

@@ -31,6 +31,7 @@ from dkim2web.logs import with_analysis_id
 
 from .models import Analysis, AnalysisRun
 from .selectors import ANON_SESSION_KEY, analysis_ids_in_session
+from .signals import announce_finished
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -138,7 +139,8 @@ def analysis_run(*, analysis_id: uuid.UUID | str, lookup: Any = None) -> Analysi
     claim), so a duplicate task delivery, or a call on an analysis that is done, does
     nothing and returns None. An exception from the engine marks the analysis failed with
     the error text; it is not retried, since the same bytes would fail the same way.
-    Database errors propagate, for the task to retry.
+    Database errors propagate, for the task to retry. Once the outcome (done or failed) is
+    committed, ``signals.analysis_finished`` is sent.
 
     ``lookup`` overrides the key lookup named by ``settings.DKIM2_KEY_LOOKUP``.
     """
@@ -169,19 +171,21 @@ def analysis_run(*, analysis_id: uuid.UUID | str, lookup: Any = None) -> Analysi
         outcome = _run_engine(analysis, lookup=lookup)
     except SoftTimeLimitExceeded:
         logger.warning("analysis %s: soft time limit reached", analysis_id)
-        ours.update(
+        if ours.update(
             status=Analysis.Status.FAILED,
             error=f"timed out: the analysis took longer than {SOFT_TIME_LIMIT} seconds",
             finished_at=timezone.now(),
-        )
+        ):
+            announce_finished(analysis_id=analysis_id)
         return None
     except Exception as exc:
         logger.exception("analysis %s: engine failed", analysis_id)
-        ours.update(
+        if ours.update(
             status=Analysis.Status.FAILED,
             error=f"{type(exc).__name__}: {exc}",
             finished_at=timezone.now(),
-        )
+        ):
+            announce_finished(analysis_id=analysis_id)
         return None
 
     with transaction.atomic():
@@ -189,13 +193,15 @@ def analysis_run(*, analysis_id: uuid.UUID | str, lookup: Any = None) -> Analysi
             # Reclaimed by another worker or deleted meanwhile: its outcome stands.
             logger.warning("analysis %s: claim lost before the run was stored", analysis_id)
             return None
-        return AnalysisRun.objects.create(
+        run = AnalysisRun.objects.create(
             analysis=analysis,
             result=outcome.result,
             report=outcome.report,
             engine_version=outcome.engine_version,
             draft=outcome.draft,
         )
+        announce_finished(analysis_id=analysis_id)
+    return run
 
 
 def analysis_fail(*, analysis_id: uuid.UUID | str, reason: str) -> bool:
@@ -207,6 +213,8 @@ def analysis_fail(*, analysis_id: uuid.UUID | str, reason: str) -> bool:
     failed = Analysis.objects.filter(
         pk=analysis_id, status__in=(Analysis.Status.QUEUED, Analysis.Status.RUNNING)
     ).update(status=Analysis.Status.FAILED, error=reason, finished_at=timezone.now())
+    if failed:
+        announce_finished(analysis_id=analysis_id)
     return bool(failed)
 
 

@@ -122,7 +122,8 @@ def test_submit_enqueues_after_commit_and_the_eager_task_runs_it(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         analysis = services.analysis_submit(raw=MESSAGE)
         assert engine_calls == []  # nothing runs before the commit
-    assert len(callbacks) == 1
+    # The publication, then (registered by the run it led to) the announcement of its end.
+    assert [c.func.__name__ for c in callbacks] == ["analysis_enqueue", "_send_finished"]
     analysis.refresh_from_db()
     assert analysis.status == Analysis.Status.DONE
     assert len(engine_calls) == 1
@@ -147,3 +148,50 @@ def test_a_rerun_adds_a_run_and_keeps_the_earlier_one(
 def test_a_queued_analysis_cannot_be_rerun(engine_calls: list[Analysis]) -> None:
     analysis = services.analysis_submit(raw=MESSAGE, enqueue=False)
     assert services.analysis_rerun(analysis=analysis) is False
+
+
+@pytest.fixture
+def announced() -> Any:
+    """The ids ``reports.signals.analysis_finished`` is sent with, in order."""
+    from dkim2web.reports.signals import analysis_finished
+
+    ids: list[str] = []
+
+    def listen(sender: Any, analysis_id: str, **kwargs: Any) -> None:
+        ids.append(analysis_id)
+
+    analysis_finished.connect(listen, dispatch_uid="test-announced")
+    yield ids
+    analysis_finished.disconnect(dispatch_uid="test-announced")
+
+
+@pytest.mark.django_db
+def test_the_end_of_a_run_is_announced_once_after_the_commit(
+    engine_calls: list[Analysis], announced: list[str], django_capture_on_commit_callbacks: Any
+) -> None:
+    analysis = services.analysis_submit(raw=MESSAGE, enqueue=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.analysis_run(analysis_id=analysis.pk)
+        assert announced == []  # not before the commit
+    assert announced == [str(analysis.pk)]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.analysis_run(analysis_id=analysis.pk) is None  # a duplicate delivery
+    assert announced == [str(analysis.pk)]
+
+
+@pytest.mark.django_db
+def test_a_failed_run_and_a_given_up_one_are_announced_too(
+    monkeypatch: pytest.MonkeyPatch, announced: list[str], django_capture_on_commit_callbacks: Any
+) -> None:
+    def broken_engine(analysis: Analysis, *, lookup: Any = None) -> services.EngineOutcome:
+        raise ValueError("no")
+
+    monkeypatch.setattr(services, "_run_engine", broken_engine)
+    crashed = services.analysis_submit(raw=MESSAGE, enqueue=False)
+    given_up = services.analysis_submit(raw=MESSAGE, enqueue=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.analysis_run(analysis_id=crashed.pk) is None
+        assert services.analysis_fail(analysis_id=given_up.pk, reason="gave up") is True
+        assert services.analysis_fail(analysis_id=given_up.pk, reason="again") is False
+    assert announced == [str(crashed.pk), str(given_up.pk)]
+    assert Analysis.objects.get(pk=crashed.pk).error == "ValueError: no"

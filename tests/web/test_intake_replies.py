@@ -11,8 +11,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core import mail
+from kombu.exceptions import OperationalError as BrokerError
 
-from dkim2web.intake import services, signals
+from dkim2web.intake import services, tasks
 from dkim2web.intake.models import Delivery
 from dkim2web.intake.testing import attach, chain_to, message, running_intake
 from dkim2web.reports.models import Analysis
@@ -134,9 +135,7 @@ def test_in_the_background_the_analysis_runs_after_250_and_then_the_answer_goes(
     assert delivery.reply_state == "sent" and len(mail.outbox) == 1
 
 
-def test_a_worker_finishing_the_analysis_leads_to_one_answer_by_the_hook_or_the_poll(
-    address: str,
-) -> None:
+def _stored_and_queued(address: str) -> tuple[Delivery, Analysis]:
     # A broker setup: stored and left queued (the worker is elsewhere), no answer yet.
     delivery = _send(
         chain_to(address),
@@ -147,28 +146,49 @@ def test_a_worker_finishing_the_analysis_leads_to_one_answer_by_the_hook_or_the_
     analysis = Analysis.objects.get()
     assert analysis.status == "queued" and delivery.reply_state == "pending"
     assert services.deliveries_reply_pending() == 0  # nothing finished yet
+    return delivery, analysis
 
+
+def test_a_worker_finishing_the_analysis_answers_the_sender_at_once(address: str) -> None:
+    delivery, analysis = _stored_and_queued(address)
     from dkim2web.reports.services import analysis_run
 
-    analysis_run(analysis_id=analysis.pk)  # what the worker does
-    signals.notify_analysis_finished(analysis_id=analysis.pk)
-    assert services.deliveries_reply_pending() == 0  # already answered, not twice
+    analysis_run(analysis_id=analysis.pk)  # what the worker does; the hook queues the answer
     delivery.refresh_from_db()
     assert delivery.reply_state == "sent" and len(mail.outbox) == 1
+    assert services.deliveries_reply_pending() == 0  # answered once, not again by the poll
+    assert tasks.reply_to_sender(str(delivery.pk)) is None  # a duplicate task sends nothing
+    assert len(mail.outbox) == 1
 
 
-def test_the_poll_answers_what_the_hook_missed(address: str) -> None:
-    _send(
-        chain_to(address),
-        mail_from=FORWARDER,
-        rcpt=address,
-        store=lambda **kw: services.delivery_store(**{**kw, "enqueue": False}),
-    )
+def test_the_poll_answers_what_the_hook_missed(
+    address: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    delivery, analysis = _stored_and_queued(address)
+
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.reply_to_sender, "delay", broker_down)
     from dkim2web.reports.services import analysis_run
 
-    analysis_run(analysis_id=Analysis.objects.get().pk)
+    analysis_run(analysis_id=analysis.pk)
+    assert Delivery.objects.get().reply_state == "pending" and mail.outbox == []
+    assert f"the answer for delivery {delivery.pk} was not queued" in caplog.text
     assert services.deliveries_reply_pending() == 1
     assert Delivery.objects.get().reply_state == "sent" and len(mail.outbox) == 1
+
+
+def test_an_analysis_outside_any_delivery_queues_no_answer(
+    address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queued: list[Any] = []
+    monkeypatch.setattr(tasks.reply_to_sender, "delay", lambda *a: queued.append(a))
+    from dkim2web.reports.services import analysis_run, analysis_submit
+
+    upload = analysis_submit(raw=chain_to(address), enqueue=False)
+    analysis_run(analysis_id=upload.pk)
+    assert queued == [] and mail.outbox == []
 
 
 def test_automatic_mail_is_not_answered(address: str) -> None:

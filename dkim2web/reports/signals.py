@@ -1,0 +1,28 @@
+"""Signals of the reports pipeline, for other apps to act on (the intake answers senders).
+
+The pipeline knows nothing of its listeners: it announces, they act.
+"""
+
+from __future__ import annotations
+
+import uuid
+from functools import partial
+
+from django.db import transaction
+from django.dispatch import Signal
+
+#: Sent with ``analysis_id`` (a str) once the outcome of an analysis, done or failed, has
+#: been committed. Receivers run in the process that finished it (a worker, or the web or
+#: intake process without a broker); their exceptions are logged by Django, never raised.
+analysis_finished = Signal()
+
+
+def announce_finished(*, analysis_id: uuid.UUID | str) -> None:
+    """Send :data:`analysis_finished` after the current transaction commits (at once in
+    autocommit); nothing is sent if it rolls back."""
+    transaction.on_commit(partial(_send_finished, analysis_id=str(analysis_id)))
+
+
+def _send_finished(*, analysis_id: str) -> None:
+    # send_robust: a listener's failure must not fail the run that has been stored.
+    analysis_finished.send_robust(sender=announce_finished, analysis_id=analysis_id)
