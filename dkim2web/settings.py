@@ -201,6 +201,12 @@ CELERY_DB_REUSE_MAX = 1000
 
 # The key lookup the engine is handed, chosen by dotted path like Django's EMAIL_BACKEND.
 DKIM2_KEY_LOOKUP = env_str("DKIM2_KEY_LOOKUP", "dkim2web.reports.lookup.AppKeyLookup")
+# DNS for the default lookup: the resolvers to ask (comma-separated addresses; empty: the
+# system's, /etc/resolv.conf), their port, seconds per query and per message in all.
+DKIM2WEB_DNS_SERVERS = env_list("DKIM2WEB_DNS_SERVERS")
+DKIM2WEB_DNS_PORT = env_int("DKIM2WEB_DNS_PORT", 53)
+DKIM2WEB_DNS_TIMEOUT_SECONDS = env_int("DKIM2WEB_DNS_TIMEOUT_SECONDS", 3)
+DKIM2WEB_DNS_BUDGET_SECONDS = env_int("DKIM2WEB_DNS_BUDGET_SECONDS", 10)
 
 # Test vectors and interop samples shared between the repos (read-only).
 DKIM2WEB_SHARED_DIR = Path(env_str("DKIM2WEB_SHARED_DIR", str(BASE_DIR.parent / "shared")))

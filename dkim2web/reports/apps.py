@@ -8,4 +8,4 @@ class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import handover  # noqa: F401  (connects the log-in signal)
+        from . import checks, handover  # noqa: F401  (registers the checks, the log-in signal)

@@ -9,6 +9,7 @@ processes when the cache is, e.g. Redis; per process with the default LocMem cac
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import caches
 
 from analysis.dns import DnsResolver
@@ -26,9 +27,7 @@ class AppKeyLookup:
         self, *, demo: StaticResolver | None = None, resolver: KeyLookup | None = None
     ) -> None:
         self.demo = demo if demo is not None else demo_zone()
-        self.resolver: KeyLookup = (
-            resolver if resolver is not None else DnsResolver(cache=caches[CACHE_ALIAS])
-        )
+        self.resolver: KeyLookup = resolver if resolver is not None else dns_resolver()
 
     def lookup_many(self, queries: list[KeyQuery]) -> dict[KeyQuery, KeyAnswer]:
         demo = [q for q in queries if self.demo.serves(q)]
@@ -39,3 +38,14 @@ class AppKeyLookup:
         if others:
             answers.update(self.resolver.lookup_many(others))
         return answers
+
+
+def dns_resolver() -> DnsResolver:
+    """The resolver the settings describe (``DKIM2WEB_DNS_*``), caching in Django's cache."""
+    return DnsResolver(
+        nameservers=settings.DKIM2WEB_DNS_SERVERS or None,
+        port=settings.DKIM2WEB_DNS_PORT,
+        timeout=settings.DKIM2WEB_DNS_TIMEOUT_SECONDS,
+        budget=settings.DKIM2WEB_DNS_BUDGET_SECONDS,
+        cache=caches[CACHE_ALIAS],
+    )

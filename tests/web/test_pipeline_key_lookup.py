@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.cache import cache, caches
 
@@ -61,6 +63,50 @@ def test_by_default_the_rest_goes_to_dns_with_djangos_cache() -> None:
     lookup = AppKeyLookup()
     assert isinstance(lookup.resolver, DnsResolver)
     assert lookup.resolver.cache is caches["default"]
+    assert lookup.resolver.nameservers is None  # the system's resolvers
+    assert (lookup.resolver.port, lookup.resolver.timeout, lookup.resolver.budget) == (
+        53,
+        3.0,
+        10.0,
+    )
+
+
+def test_the_settings_name_the_dns_server_the_default_lookup_asks(settings: Any) -> None:
+    with DnsTestServer() as server:
+        server.txt("sel._domainkey.example.org", "v=DKIM1; k=ed25519; p=AAAA")
+        settings.DKIM2WEB_DNS_SERVERS = ["127.0.0.1"]
+        settings.DKIM2WEB_DNS_PORT = server.port
+        settings.DKIM2WEB_DNS_TIMEOUT_SECONDS = 2
+        settings.DKIM2WEB_DNS_BUDGET_SECONDS = 4
+        cache.delete("dkim2:key:sel._domainkey.example.org")
+        try:
+            lookup = AppKeyLookup()
+            answer = lookup.lookup_many([REAL])[REAL]
+        finally:
+            cache.delete("dkim2:key:sel._domainkey.example.org")
+        asked = [record.name.lower() for record in server.log]
+    assert (lookup.resolver.timeout, lookup.resolver.budget) == (2.0, 4.0)
+    assert asked == ["sel._domainkey.example.org"]
+    assert (answer.status, answer.records) == (LookupStatus.FOUND, ("v=DKIM1; k=ed25519; p=AAAA",))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DKIM2WEB_DNS_PORT", 0, "port must be 1-65535, not 0"),
+        ("DKIM2WEB_DNS_TIMEOUT_SECONDS", 0, "timeout must be a positive number, not 0"),
+        ("DKIM2WEB_DNS_BUDGET_SECONDS", -1, "budget must be a positive number, not -1"),
+    ],
+)
+def test_invalid_dns_settings_stop_the_start_with_a_check_error(
+    settings: Any, name: str, value: int, message: str
+) -> None:
+    from dkim2web.reports.checks import dns_settings_check
+
+    assert dns_settings_check() == []
+    setattr(settings, name, value)
+    [error] = dns_settings_check()
+    assert (error.id, error.msg) == ("dkim2web.E001", f"The DNS settings are invalid: {message}.")
 
 
 def test_a_cached_answer_comes_from_djangos_cache_without_a_query(
