@@ -49,6 +49,9 @@ def test_every_process_runs_the_one_image_after_the_migration(compose: dict[str,
         assert services[name]["image"] == "dkim2web:latest", name
         assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://"), name
         assert services[name]["environment"]["CELERY_BROKER_URL"] == "redis://redis:6379/0"
+        # Workers send the intake's answers, so every process gets the mail settings.
+        for variable in ("DKIM2WEB_INTAKE_DOMAIN", "DKIM2WEB_SITE_URL", "DJANGO_EMAIL_HOST"):
+            assert services[name]["environment"][variable].startswith(f"${{{variable}:-"), name
     assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
     assert services["migrate"]["restart"] == "no"
     assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
