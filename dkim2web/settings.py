@@ -301,6 +301,8 @@ _LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
 _LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", "text").strip().lower()
 if _LOG_FORMAT not in {"text", "json"}:
     raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT={_LOG_FORMAT!r}: use text or json")
+# Commands that talk to an operator (run_intake's banner) log instead when lines are JSON.
+DKIM2WEB_LOG_JSON = _LOG_FORMAT == "json"
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -231,6 +231,16 @@ class Cluster:
                 time.sleep(0.1)
         pytest.fail(f"gunicorn did not answer:\n{proc.text()[-3000:]}")
 
+    def intake(self) -> tuple[Proc, int]:
+        """``manage.py run_intake`` (SMTP) on a free loopback port, as production runs it."""
+        port = free_port()
+        proc = self._start(
+            "intake",
+            [sys.executable, "manage.py", "run_intake", "--host", "127.0.0.1", "--port", str(port)],
+        )
+        self.wait_for_log(proc, f"intake: SMTP on 127.0.0.1:{port}")
+        return proc, port
+
     def wait_for_log(self, proc: Proc, text: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -290,6 +300,17 @@ class Cluster:
             "get_user_model().objects.create_user('ops', 'ops@example.org', 'ops-pw-1234')",
         )
         return self.manage("create_api_token", "ops").strip()
+
+    def intake_address(self, username: str = "ops") -> str:
+        """A user's mail-in address (the user is made if need be)."""
+        self.manage(
+            "shell",
+            "--no-imports",
+            "-c",
+            "from django.contrib.auth import get_user_model\n"
+            f"get_user_model().objects.get_or_create(username={username!r})",
+        )
+        return self.manage("intake_address", username).strip()
 
     def sql(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.database_url, autocommit=True) as conn:

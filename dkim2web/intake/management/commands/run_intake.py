@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from typing import Any
 
@@ -10,6 +11,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from dkim2web.intake.server import IntakeServer
+
+logger = logging.getLogger("dkim2web.intake.server")
 
 
 class Command(BaseCommand):
@@ -31,7 +34,16 @@ class Command(BaseCommand):
             asyncio.run(self._serve(server))
         finally:
             server.shutdown_threads()
-        self.stdout.write("intake stopped")
+        self._say("intake stopped")
+
+    def _say(self, text: str) -> None:
+        # With JSON logs (production) every line of output is a JSON record, so the
+        # operator's lines go through logging too; otherwise they are printed plainly.
+        if settings.DKIM2WEB_LOG_JSON:
+            logger.info("%s", text)
+        else:
+            self.stdout.write(text)
+            self.stdout.flush()
 
     async def _serve(self, server: IntakeServer) -> None:
         try:
@@ -47,10 +59,9 @@ class Command(BaseCommand):
             if server.background
             else "analyses published to the broker"
         )
-        self.stdout.write(
+        self._say(
             f"intake: {protocol} on {server.host}:{server.port}, mail for "
             f"a-<token>@{server.domain} ({mode}; replies "
             f"{'on' if settings.DKIM2WEB_INTAKE_REPLY else 'off'})"
         )
-        self.stdout.flush()
         await server.serve()
