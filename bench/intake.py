@@ -1,15 +1,26 @@
 """Load check of the intake mailbox: N messages over C connections on loopback.
 
     .venv/bin/python bench/intake.py [--messages 1000] [--size-kb 50] [--connections 4]
+    .venv/bin/python bench/intake.py --stack [--messages 1000] [--connections 8] [--workers 2]
 
-Starts the intake server in this process on 127.0.0.1 (an ephemeral port) against a
-throwaway SQLite database (or DATABASE_URL if set), with the analyses run in-process after
-250 as ``make run`` does, sends DKIM2-signed messages of the given size over concurrent SMTP
-connections, and prints how many messages per second were accepted (250 answered, the
-message committed) and analysed (the analysis finished), then checks that none was lost:
-every accepted message must have a delivery and a finished analysis. Replies go to Django's
-in-memory mail backend. Bounded: at most 10,000 messages and --time-limit seconds of
-sending; nothing but 127.0.0.1 is ever contacted.
+Without ``--stack``: starts the intake server in this process on 127.0.0.1 (an ephemeral
+port) against a throwaway SQLite database (or DATABASE_URL if set), with the analyses run
+in-process after 250 as ``make run`` does, sends DKIM2-signed messages of the given size
+over concurrent SMTP connections, and prints how many messages per second were accepted
+(250 answered, the message committed) and analysed (the analysis finished), then checks
+that none was lost: every accepted message must have a delivery and a finished analysis.
+Replies go to Django's in-memory mail backend.
+
+With ``--stack`` (the production shape, issue #5): starts ``scripts/stack.py`` with its
+intake process, ``--workers`` worker processes, PostgreSQL and Redis (bench/stackbench.py),
+sends 3-hop chains (origin, a list that edits with a recipe, a forwarder) to a user's
+mail-in address with the envelope they were signed for, and prints messages per second
+accepted and analysed, p50/p95/max seconds from 250 to the finished analysis, the
+workers' memory, SMTP errors, failed analyses, lost messages (accepted but not finished,
+or a 250 without a stored delivery) and the verdicts; the goals are 0, 0 and 0.
+
+Bounded: at most 10,000 messages and --time-limit seconds of sending; nothing but
+127.0.0.1 is ever contacted.
 """
 
 from __future__ import annotations
@@ -38,9 +49,15 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--analysis-threads", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds of sending")
+    parser.add_argument("--stack", action="store_true", help="against the production stack")
+    parser.add_argument("--workers", type=int, default=2, help="--stack: worker processes")
+    parser.add_argument("--redis-db", type=int, default=10, help="--stack: a spare Redis db")
+    parser.add_argument("--json", action="store_true", help="--stack: the figures as JSON")
     args = parser.parse_args()
     count = max(1, min(args.messages, MAX_MESSAGES))
     connections = max(1, min(args.connections, 32))
+    if args.stack:
+        return stack_main(args, count=count, connections=connections)
 
     workdir = tempfile.TemporaryDirectory(prefix="dkim2web-intake-bench-")
     os.environ.setdefault("DATABASE_URL", f"sqlite://{workdir.name}/bench.sqlite3")
@@ -198,6 +215,147 @@ def main() -> int:
         print("  refused:  " + "; ".join(failures[:5]))
     print(f"  lost:     {lost} -> {'OK, none lost' if ok else 'PROBLEM'}")
     workdir.cleanup()
+    return 0 if ok else 1
+
+
+def stack_main(args: argparse.Namespace, *, count: int, connections: int) -> int:
+    import json
+
+    from stackbench import (
+        FORWARDER,
+        BenchStack,
+        latency_figures,
+        print_figures,
+        three_hop_chains,
+        wait_finished,
+    )
+
+    stack = BenchStack(
+        workers=args.workers,
+        intake=True,
+        redis_db=args.redis_db,
+        # One client on loopback sends everything: no per-IP rate limit (as behind an MTA).
+        # The answers to the sender are rendered and kept in memory, not sent anywhere.
+        env={
+            "DKIM2WEB_INTAKE_RATE_PER_MINUTE": "0",
+            "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        },
+    )
+    with stack:
+        stack.create_user("bench")
+        address = stack.manage("intake_address", "bench").strip()
+        print(f"signing {count} chains of about {args.size_kb} KB to {address} ...", flush=True)
+        messages = three_hop_chains(count, args.size_kb * 1000, rcpt_to=[f"<{address}>"])
+        watch = stack.watch_workers()
+        accepted_at: dict[str, float] = {}  # delivery id -> when its 250 arrived (epoch)
+        errors: list[str] = []
+        lock = threading.Lock()
+        deadline = time.monotonic() + args.time_limit
+        assert stack.intake_port is not None
+
+        def client(indices: list[int]) -> None:
+            try:
+                conn = smtplib.SMTP("127.0.0.1", stack.intake_port, timeout=120)
+                conn.ehlo("bench.forwarder.example")
+            except (OSError, smtplib.SMTPException) as exc:
+                with lock:
+                    errors.append(f"connect: {type(exc).__name__}: {exc}")
+                return
+            try:
+                for n in indices:
+                    if time.monotonic() > deadline:
+                        return
+                    try:
+                        conn.mail(FORWARDER.strip("<>"))
+                        conn.rcpt(address)
+                        code, text = conn.data(messages[n])
+                    except (OSError, smtplib.SMTPException) as exc:
+                        with lock:
+                            errors.append(f"message {n}: {type(exc).__name__}: {exc}")
+                        conn.rset()
+                        continue
+                    answer = text.decode(errors="replace")
+                    with lock:
+                        if code == 250 and "stored as " in answer:
+                            accepted_at[answer.rsplit("stored as ", 1)[1].strip()] = time.time()
+                        else:
+                            errors.append(f"message {n}: {code} {answer[:200]}")
+            finally:
+                conn.quit()
+
+        print(f"sending over {connections} SMTP connections ...", flush=True)
+        began = time.time()
+        threads = [
+            threading.Thread(target=client, args=(list(range(c, count, connections)),))
+            for c in range(connections)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        sent = time.time()
+
+        import psycopg
+
+        with psycopg.connect(stack.database, autocommit=True) as conn:
+            stored = dict(
+                conn.execute(
+                    "SELECT d.id::text, p.analysis_id::text FROM intake_delivery d"
+                    " JOIN intake_intakepart p ON p.delivery_id = d.id"
+                    " WHERE p.parent_id IS NULL"
+                ).fetchall()
+            )
+        analysis_of = {d: stored[d] for d in accepted_at if d in stored}
+        ids = list(analysis_of.values())
+        finished, done_by_send_end, verdicts = wait_finished(
+            stack.database, ids, deadline=time.monotonic() + args.time_limit, since=sent
+        )
+        watch.stop.set()
+        # The answers to the sender go out after each analysis: give the last ones time.
+        settle = time.monotonic() + 60
+        with psycopg.connect(stack.database, autocommit=True) as conn:
+            while True:
+                replies = dict(
+                    conn.execute(
+                        "SELECT reply_state, count(*) FROM intake_delivery GROUP BY reply_state"
+                    ).fetchall()
+                )
+                if not {"pending", "sending"} & set(replies) or time.monotonic() > settle:
+                    break
+                time.sleep(0.25)
+        replied = time.time()
+
+    latencies = [finished[a][1] - accepted_at[d] for d, a in analysis_of.items() if a in finished]
+    last = max((t for _, t in finished.values()), default=sent)
+    failed = sum(1 for s, _ in finished.values() if s == "failed")
+    figures = {
+        "messages": count,
+        "bytes_each": len(messages[0]),
+        "smtp_connections": connections,
+        "worker_processes": args.workers,
+        "accepted": len(accepted_at),
+        "accepted_per_second": round(len(accepted_at) / (sent - began), 1),
+        "analyses_per_second": round(len(finished) / max(last - began, 1e-6), 1),
+        "analyses_per_second_after_sending": round(
+            (len(finished) - done_by_send_end) / max(last - sent, 1e-6), 1
+        ),
+        "seconds_sending": round(sent - began, 2),
+        "seconds_total": round(last - began, 2),
+        **latency_figures(latencies, "accepted_to_finished"),
+        **watch.figures(),
+        "smtp_errors": len(errors),
+        "failed_analyses": failed,
+        # Accepted but not stored, or stored but not finished by the deadline.
+        "lost": (len(accepted_at) - len(analysis_of)) + (len(ids) - len(finished)),
+        "verdicts": verdicts,
+        "replies": replies,
+        "seconds_to_last_reply": round(replied - began, 2),
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        print_figures(figures, errors)
+    ok = not errors and not failed and figures["lost"] == 0
     return 0 if ok else 1
 
 

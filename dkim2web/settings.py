@@ -269,6 +269,12 @@ DKIM2WEB_INTAKE_MAX_RECIPIENTS = env_int("DKIM2WEB_INTAKE_MAX_RECIPIENTS", 20)
 DKIM2WEB_INTAKE_MAX_CONNECTIONS = env_int("DKIM2WEB_INTAKE_MAX_CONNECTIONS", 50)
 DKIM2WEB_INTAKE_RATE_PER_MINUTE = env_int("DKIM2WEB_INTAKE_RATE_PER_MINUTE", 60)
 DKIM2WEB_INTAKE_TIMEOUT_SECONDS = env_int("DKIM2WEB_INTAKE_TIMEOUT_SECONDS", 300)
+# Threads that look up mailboxes and store messages, each with its own connection: several
+# sessions store at once on PostgreSQL; SQLite takes one writer at a time anyway.
+DKIM2WEB_INTAKE_DB_THREADS = env_int(
+    "DKIM2WEB_INTAKE_DB_THREADS",
+    1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 4,
+)
 # Without a broker the intake runs the analyses itself, on this many threads, after the
 # message is committed and 250 answered.
 DKIM2WEB_INTAKE_ANALYSIS_THREADS = env_int("DKIM2WEB_INTAKE_ANALYSIS_THREADS", 1)

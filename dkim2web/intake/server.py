@@ -416,7 +416,7 @@ class IntakeServer:
         lmtp: bool = False,
         domain: str | None = None,
         limits: Limits | None = None,
-        db_threads: int = 1,
+        db_threads: int | None = None,
         analysis_threads: int | None = None,
         inline_analysis: bool = False,
         reply_poll_seconds: float | None = None,
@@ -435,7 +435,9 @@ class IntakeServer:
             if reply_poll_seconds is not None
             else float(settings.DKIM2WEB_INTAKE_REPLY_POLL_SECONDS)
         )
-        self.db = concurrent.futures.ThreadPoolExecutor(db_threads, "intake-db")
+        self.db = concurrent.futures.ThreadPoolExecutor(
+            db_threads or settings.DKIM2WEB_INTAKE_DB_THREADS, "intake-db"
+        )
         threads = analysis_threads or settings.DKIM2WEB_INTAKE_ANALYSIS_THREADS
         self.work = concurrent.futures.ThreadPoolExecutor(max(1, threads), "intake-analysis")
         self._pending: set[concurrent.futures.Future[Any]] = set()

@@ -17,6 +17,7 @@ SETTINGS_FILE = Path(live_settings.__file__)
 VARIABLES = (
     "DATABASE_URL",
     "DATABASE_CONN_MAX_AGE",
+    "DKIM2WEB_INTAKE_DB_THREADS",
     "CELERY_BROKER_URL",
     "DJANGO_DEBUG",
     "DJANGO_SECRET_KEY",
@@ -113,12 +114,15 @@ def test_without_database_url_the_database_is_sqlite_at_the_repo_root(
     default = settings.DATABASES["default"]
     assert default["ENGINE"] == "django.db.backends.sqlite3"
     assert Path(default["NAME"]) == SETTINGS_FILE.parent.parent / "db.sqlite3"
+    assert settings.DKIM2WEB_INTAKE_DB_THREADS == 1  # SQLite: one writer at a time
 
 
 def test_database_url_selects_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(monkeypatch, DATABASE_URL="postgres://u:p@127.0.0.1:5432/d")
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     assert settings.DATABASES["default"]["NAME"] == "d"
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 60
+    assert settings.DKIM2WEB_INTAKE_DB_THREADS == 4  # sessions store in parallel
 
 
 def test_without_a_broker_tasks_run_eagerly_and_propagate(

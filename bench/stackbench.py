@@ -1,0 +1,304 @@
+"""What the production-stack benchmarks share (bench/load.py, bench/intake.py --stack).
+
+* :class:`BenchStack` starts ``scripts/stack.py`` on a throwaway PostgreSQL database and a
+  spare Redis database of this machine, with the demo key lookup (keys served from memory:
+  DNS answers as good as cached), and removes everything again: the processes, the
+  database, the Redis database; also on failure or Ctrl-C.
+* :func:`three_hop_chains` signs distinct chains the way real mail travels: an origin, a
+  mailing list that edits the message with a recipe, a forwarder.
+* :class:`MemoryWatch` samples the workers' memory; :func:`wait_finished` waits for the
+  analyses; :func:`percentile` for the latency figures.
+
+Loopback only (127.0.0.1), bounded in time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+POSTGRES = os.environ.get("DKIM2WEB_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+REDIS = "redis://127.0.0.1:6379"
+FORWARDER = "<bob@forwarder.example>"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def three_hop_chains(
+    count: int, size: int, *, mail_from: str = FORWARDER, rcpt_to: list[str]
+) -> list[bytes]:
+    """``count`` distinct 3-hop chains of about ``size`` bytes, the last hop sent by
+    ``mail_from`` to ``rcpt_to`` (the envelope they must arrive with to pass)."""
+    from analysis.sign import sign
+    from dkim2web.samples.keys import signing_key
+
+    now = int(time.time())
+    line = "A line of a long weekly report, repeated to make the body the size asked.\r\n"
+    body = line * max(1, size // len(line))
+    out = []
+    for n in range(count):
+        head = (
+            "From: Alice <alice@origin.example>\r\nTo: ops-talk <ops-talk@lists.example>\r\n"
+            f"Subject: Load {n}\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+            f"Message-ID: <load-{n}-{secrets.token_hex(4)}@origin.example>\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        )
+        hop1 = sign(
+            (head + f"Message {n}.\r\n" + body).encode(),
+            domain="origin.example",
+            keys=[signing_key("origin.example")],
+            timestamp=now - 180,
+            mail_from="<alice@origin.example>",
+            rcpt_to=["<ops-talk@lists.example>"],
+        ).message
+        edited = hop1 + b"-- \r\nops-talk mailing list\r\n"
+        hop2 = sign(
+            edited,
+            domain="lists.example",
+            keys=[signing_key("lists.example")],
+            timestamp=now - 120,
+            mail_from="<ops-talk-bounces@lists.example>",
+            rcpt_to=[mail_from],
+            previous=hop1,
+        ).message
+        out.append(
+            sign(
+                hop2,
+                domain="forwarder.example",
+                keys=[signing_key("forwarder.example")],
+                timestamp=now - 60,
+                mail_from=mail_from,
+                rcpt_to=rcpt_to,
+            ).message
+        )
+    return out
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(k) for k in (task / "children").read_text().split()}
+        except OSError:
+            continue
+    return found
+
+
+@dataclass
+class MemoryWatch:
+    """Samples the RSS of the worker main processes and their children twice a second."""
+
+    pids: list[int]
+    peak_total_kib: int = 0
+    peak_each_kib: dict[int, int] = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> MemoryWatch:
+        threading.Thread(target=self.run, daemon=True).start()
+        return self
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            total = 0
+            for main in self.pids:
+                for pid in {main, *children(main)}:
+                    kib = rss_kib(pid)
+                    total += kib
+                    self.peak_each_kib[pid] = max(self.peak_each_kib.get(pid, 0), kib)
+            self.peak_total_kib = max(self.peak_total_kib, total)
+            self.stop.wait(0.5)
+
+    def figures(self) -> dict[str, float]:
+        return {
+            "worker_rss_peak_total_mib": round(self.peak_total_kib / 1024, 1),
+            "worker_rss_peak_per_process_mib": round(
+                max(self.peak_each_kib.values(), default=0) / 1024, 1
+            ),
+        }
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def latency_figures(latencies: list[float], prefix: str) -> dict[str, float | None]:
+    """p50/p95/max of ``latencies`` (seconds), named ``<prefix>_p50_s`` and so on."""
+    if not latencies:
+        return {f"{prefix}_p50_s": None, f"{prefix}_p95_s": None, f"{prefix}_max_s": None}
+    return {
+        f"{prefix}_p50_s": round(percentile(latencies, 50), 3),
+        f"{prefix}_p95_s": round(percentile(latencies, 95), 3),
+        f"{prefix}_max_s": round(max(latencies), 3),
+    }
+
+
+class BenchStack:
+    """``scripts/stack.py`` on a throwaway database; a context manager that cleans up."""
+
+    def __init__(
+        self,
+        *,
+        workers: int,
+        web_workers: int = 2,
+        intake: bool = False,
+        redis_db: int = 10,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.name = f"dkim2web_bench_{secrets.token_hex(4)}"
+        self.database = f"{POSTGRES}/{self.name}"
+        self.redis_url = f"{REDIS}/{redis_db}"
+        self.port = free_port()
+        self.intake_port = free_port() if intake else None
+        self.workers = workers
+        self.log_dir = Path(tempfile.mkdtemp(prefix="dkim2web-bench-"))
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("CELERY_", "DJANGO_", "DKIM2", "DATABASE_", "CACHE_URL"))
+        }
+        self.env.update(
+            DKIM2_KEY_LOOKUP="dkim2web.samples.keys.DemoKeyLookup",
+            DJANGO_SECRET_KEY="bench",
+            DJANGO_STATIC_ROOT=str(self.log_dir / "static"),
+            **(env or {}),
+        )
+        self.argv = [
+            sys.executable, "scripts/stack.py", f"--port={self.port}",
+            f"--database-url={self.database}", f"--broker-url={self.redis_url}",
+            f"--cache-url={self.redis_url}", f"--log-dir={self.log_dir}",
+            f"--workers={workers}", "--large-workers=0", f"--web-workers={web_workers}",
+        ]  # fmt: skip
+        self.argv += [f"--intake-port={self.intake_port}"] if intake else ["--no-intake"]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pids: dict[str, int] = {}
+
+    def __enter__(self) -> BenchStack:
+        import redis
+
+        redis.Redis.from_url(self.redis_url).flushdb()
+        out = self.log_dir / "stack.out"
+        self.proc = subprocess.Popen(
+            self.argv, cwd=REPO, env=self.env, stdout=out.open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while "\nstack ready" not in out.read_text():
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the stack did not start:\n{out.read_text()}")
+                time.sleep(0.2)
+            self.pids = {
+                name: int(pid)
+                for line in out.read_text().splitlines()
+                if line.strip().startswith("pids")
+                for name, pid in (p.split("=") for p in line.split()[1:])
+            }
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        import psycopg
+        import redis
+        from psycopg import sql
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
+            )
+        redis.Redis.from_url(self.redis_url).flushdb()
+
+    def manage(self, *args: str) -> str:
+        """``manage.py`` against the stack's database; its standard output."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO, env=dict(self.env, DATABASE_URL=self.database), check=True,
+            capture_output=True, text=True, timeout=60,
+        ).stdout  # fmt: skip
+
+    def create_user(self, username: str) -> None:
+        self.manage(
+            "shell",
+            "--no-imports",
+            "-c",
+            "from django.contrib.auth import get_user_model\n"
+            f"get_user_model().objects.create_user({username!r}, '{username}@example.org',"
+            " 'bench-pw-123')",
+        )
+
+    def watch_workers(self) -> MemoryWatch:
+        return MemoryWatch([self.pids["worker"]]).start()
+
+
+def wait_finished(
+    database: str, ids: list[str], *, deadline: float, since: float | None = None
+) -> tuple[dict[str, tuple[str, float]], int, dict[str, int]]:
+    """Wait (until ``deadline``, monotonic) for the analyses ``ids`` to be done or failed.
+
+    Returns {id: (status, finished_at epoch)}, how many had finished by ``since`` (an
+    epoch: the end of the sending), and the count of each verdict.
+    """
+    import psycopg
+
+    finished: dict[str, tuple[str, float]] = {}
+    done_by_since = 0
+    with psycopg.connect(database, autocommit=True) as conn:
+        while len(finished) < len(ids) and time.monotonic() < deadline:
+            rows = conn.execute(
+                "SELECT id::text, status, extract(epoch FROM finished_at) FROM"
+                " reports_analysis WHERE status IN ('done', 'failed')"
+            ).fetchall()
+            finished = {i: (s, float(t)) for i, s, t in rows}
+            if since is not None and not done_by_since:
+                done_by_since = sum(1 for _, t in finished.values() if t <= since)
+            time.sleep(0.25)
+        verdicts = dict(
+            conn.execute(
+                "SELECT result, count(*) FROM reports_analysisrun GROUP BY result"
+            ).fetchall()
+        )
+    return finished, done_by_since, verdicts
+
+
+def print_figures(figures: dict[str, Any], errors: list[str]) -> None:
+    print()
+    for key, value in figures.items():
+        print(f"  {key:<38} {value}")
+    if errors:
+        print(f"  first errors: {errors[:3]}")
