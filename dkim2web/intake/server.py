@@ -340,6 +340,8 @@ class _IntakeProtocol:
         fragments: list[bytes] = []
         size = 0
         too_big = False
+        loop = asyncio.get_running_loop()
+        timeout_reset_at = loop.time()
         while self.transport is not None:
             try:
                 chunk = await self._reader.readuntil(b"\r\n")
@@ -352,7 +354,11 @@ class _IntakeProtocol:
                 # The connection was lost during DATA: nothing is kept.
                 self._writer.close()
                 raise
-            self._reset_timeout()  # type: ignore[attr-defined]
+            # The idle timeout restarts as lines arrive; at most once a second, since a new
+            # timer per line was a fifth of the intake's time on 50 KB messages.
+            if loop.time() - timeout_reset_at >= 1.0:
+                timeout_reset_at = loop.time()
+                self._reset_timeout()  # type: ignore[attr-defined]
             if not fragments and chunk == b".\r\n":
                 break
             size += len(chunk)

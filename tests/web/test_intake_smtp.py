@@ -291,3 +291,38 @@ def test_the_greeting_and_ehlo_name_the_intake_domain(intake: Any) -> None:
         assert code == 250 and text.startswith(b"intake.localhost")
         assert conn.has_extn("size") and conn.has_extn("8bitmime")
         assert not conn.has_extn("auth")  # no AUTH over plain text
+
+
+def test_a_slow_but_steady_sender_outlasts_the_idle_timeout_and_a_stalled_one_is_dropped(
+    address: str,
+) -> None:
+    # The idle timeout restarts as DATA lines arrive (at most once a second), so only
+    # silence ends the session; what a stalled client sent is not kept.
+    raw = _msg("steady", "".join(f"line {n}\r\n" for n in range(8)))
+    with running_intake(inline_analysis=True, limits=_limits(timeout=2.0)) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            reader = sock.makefile("rb")
+            assert reader.readline().startswith(b"220")
+            for command in (b"EHLO client.example", f"MAIL FROM:<{SENDER}>".encode(),
+                            f"RCPT TO:<{address}>".encode(), b"DATA"):  # fmt: skip
+                sock.sendall(command + b"\r\n")
+                while (line := reader.readline())[3:4] == b"-":
+                    pass
+                assert line[:1] in (b"2", b"3"), line
+            started = time.monotonic()
+            for chunk in raw.splitlines(keepends=True):
+                sock.sendall(chunk)
+                time.sleep(0.35)
+            sock.sendall(b".\r\n")
+            assert reader.readline().startswith(b"250 2.0.0 OK: stored as ")
+            assert time.monotonic() - started > 3.0  # longer than the timeout, all in all
+
+            sock.sendall(f"MAIL FROM:<{SENDER}>\r\nRCPT TO:<{address}>\r\nDATA\r\n".encode())
+            for _ in range(3):
+                reader.readline()
+            sock.sendall(b"Subject: stalled\r\n\r\nhalf a message")
+            stalled = time.monotonic()
+            assert reader.readline() == b""  # the connection is closed on it
+            assert 1.5 < time.monotonic() - stalled < 6.0  # after about 2 s of silence
+        _wait_closed(server)
+    assert [a.raw_bytes for a in Analysis.objects.all()] == [raw]
