@@ -115,6 +115,16 @@ def _header_end(buf: bytes, start: int, end: int) -> tuple[int, int]:
     return first_eol, m.end()
 
 
+def header_block(raw: bytes, *, limit: int = MAX_HEADER_BYTES) -> bytes:
+    """The header block of a message (up to ``limit`` bytes when it does not end sooner).
+
+    Reading a header from the block instead of the whole message spares the email parser
+    the body, which it would otherwise read line by line for nothing.
+    """
+    end, _ = _header_end(raw, 0, min(len(raw), limit))
+    return raw[:end]
+
+
 def read_entity(
     buf: bytes, start: int, end: int, *, path: str, depth: int, default_type: str
 ) -> Entity:

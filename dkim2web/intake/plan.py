@@ -67,7 +67,7 @@ def note(
 
 def subject_of(raw: bytes) -> str:
     """The Subject of ``raw``, decoded for display ("" when absent or unreadable)."""
-    head = raw[: 64 * 1024]
+    head = mime.header_block(raw, limit=64 * 1024)
     try:
         value = BytesHeaderParser(policy=compat32).parsebytes(head).get("subject")
         if value is None:

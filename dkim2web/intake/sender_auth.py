@@ -30,6 +30,8 @@ from typing import Any
 
 from analysis.grammar import GrammarError, normalise_envelope_address, relaxed_domain_match
 
+from .mime import header_block
+
 MAX_DKIM1_SIGNATURES = 5
 
 DnsFunc = Callable[..., bytes | str | None]
@@ -54,7 +56,8 @@ def _address(text: str, *, allow_null: bool) -> tuple[str, str] | None:
 
 def header_value(raw: bytes, name: str) -> str | None:
     try:
-        value = BytesHeaderParser(policy=compat32).parsebytes(raw[: 256 * 1024]).get(name)
+        head = header_block(raw, limit=256 * 1024)
+        value = BytesHeaderParser(policy=compat32).parsebytes(head).get(name)
     except Exception:
         return None
     return None if value is None else " ".join(str(value).split())

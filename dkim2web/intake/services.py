@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dkim2web.reports import services as reports
-from dkim2web.reports.models import Analysis
+from dkim2web.reports.models import Analysis, AnalysisRun
 
 from . import plan as planning
 from . import sender_auth
@@ -273,12 +273,9 @@ def _top_part(delivery: Delivery) -> IntakePart | None:
 
 
 def _reply_text(
-    delivery: Delivery, top: IntakePart, decision: sender_auth.Decision
+    delivery: Delivery, top: IntakePart, run: AnalysisRun | None, decision: sender_auth.Decision
 ) -> tuple[str, str]:
-    from dkim2web.reports.selectors import analysis_latest_run
-
     analysis = top.analysis
-    run = analysis_latest_run(analysis=analysis)
     subject = planning.subject_of(analysis.raw_bytes) or "(no subject)"
     site = settings.DKIM2WEB_SITE_URL
     result = (run.result.upper() if run else analysis.status.upper()) if analysis else "?"
@@ -356,7 +353,7 @@ def delivery_reply(*, delivery_id: uuid.UUID | str, dnsfunc: Any = None) -> str 
             reply_state=Delivery.Reply.SKIPPED, reply_detail=decision.reason[:2000]
         )
         return str(Delivery.Reply.SKIPPED)
-    subject, body = _reply_text(delivery, top, decision)
+    subject, body = _reply_text(delivery, top, run, decision)
     headers = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
     message_id = sender_auth.header_value(top.analysis.raw_bytes, "message-id")
     if message_id:

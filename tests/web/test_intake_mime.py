@@ -227,3 +227,19 @@ def test_base64_and_qp_helpers_agree_with_the_builder() -> None:
     # The builder and the decoder are both byte exact for CRLF text.
     assert base64.b64decode(base64.encodebytes(ORIGINAL_B)) == ORIGINAL_B
     assert binascii.a2b_qp(binascii.b2a_qp(ORIGINAL_A, istext=False)) == ORIGINAL_A
+
+
+@pytest.mark.parametrize(
+    ("raw", "limit", "expected"),
+    [
+        (b"A: 1\r\nB: 2\r\n\r\nbody\r\n", 100, b"A: 1\r\nB: 2\r\n"),
+        (b"A: 1\nB: 2\n\nbody\n", 100, b"A: 1\nB: 2\n"),
+        (b"\r\nbody starts at once\r\n", 100, b""),
+        (b"A: 1\r\nB: 2\r\n", 100, b"A: 1\r\nB: 2\r\n"),  # headers only
+        (b"A: 1\r\nB: 2\r\n\r\nbody\r\n", 8, b"A: 1\r\nB:"),  # no end within the limit
+    ],
+)
+def test_the_header_block_ends_at_the_first_empty_line(
+    raw: bytes, limit: int, expected: bytes
+) -> None:
+    assert mime.header_block(raw, limit=limit) == expected
