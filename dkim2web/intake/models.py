@@ -86,6 +86,9 @@ class Delivery(models.Model):
     reply_to = models.TextField(blank=True)
     reply_detail = models.TextField(blank=True)  # why sent or not, in words
     replied_at = models.DateTimeField(null=True, blank=True)
+    # When a process claimed the answer (pending -> sending): one that stays "sending" long
+    # after this, the sender died mid-send (services.deliveries_reply_pending settles it).
+    reply_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-received_at",)

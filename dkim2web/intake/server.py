@@ -16,8 +16,9 @@ small thread pool of its own (Django's ORM is synchronous), and the loop awaits 
 
 The analyses are queued after the commit. With a broker that is a publish; without one
 (Celery eager, as in ``make run``) the server runs them itself on its analysis threads
-after answering, and then answers the sender (:func:`services.delivery_reply`). A poll
-answers senders whose analysis a worker ran.
+after answering, and then answers the sender (:func:`services.delivery_reply`). With a
+broker, the worker that finishes an analysis queues the answer (signals.py); a poll here
+answers what that missed and settles answers a dead process left half sent.
 """
 
 from __future__ import annotations

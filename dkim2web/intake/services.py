@@ -19,12 +19,13 @@ import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dkim2web.reports import services as reports
@@ -38,6 +39,13 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 logger = logging.getLogger(__name__)
+
+# The poll answers a delivery only once its analysis finished this long ago: until then the
+# finished-analysis hook (signals.py) has it in hand.
+REPLY_POLL_GRACE = timedelta(seconds=30)
+# An answer "sending" this long was claimed by a process that died mid-send: far past the
+# reply task's 90 s hard time limit and the mail backend's 30 s timeout.
+REPLY_STUCK_AFTER = timedelta(minutes=10)
 
 TOKEN_BYTES = 16  # 32 lower-case hex digits: unguessable, and fits a local part easily
 
@@ -332,7 +340,7 @@ def delivery_reply(*, delivery_id: uuid.UUID | str, dnsfunc: Any = None) -> str 
     if top.analysis.status not in finished:
         return None
     if not Delivery.objects.filter(pk=delivery.pk, reply_state=Delivery.Reply.PENDING).update(
-        reply_state=Delivery.Reply.SENDING
+        reply_state=Delivery.Reply.SENDING, reply_started_at=timezone.now()
     ):
         return None  # another poller has it
     from dkim2web.reports.selectors import analysis_latest_run
@@ -385,20 +393,43 @@ def delivery_reply(*, delivery_id: uuid.UUID | str, dnsfunc: Any = None) -> str 
     return str(Delivery.Reply.SENT)
 
 
-def deliveries_reply_pending(*, limit: int = 100, dnsfunc: Any = None) -> int:
-    """The poll: answer every pending delivery whose analysis has finished. Returns how many
-    were settled (sent, skipped or failed)."""
+def deliveries_reply_pending(
+    *, limit: int = 100, dnsfunc: Any = None, now: datetime | None = None
+) -> int:
+    """The poll: answer what the finished-analysis hook missed, and settle what a dead
+    process left half done. Returns how many deliveries were settled.
+
+    * pending, with an analysis that finished over REPLY_POLL_GRACE ago (the hook has
+      had its chance: the poll does not race it): answered now;
+    * sending for over REPLY_STUCK_AFTER (far past any send's time limit): the process
+      sending it died mid-send. Whether the MTA took the answer is unknown, so it is
+      marked failed, saying so, rather than sent again: a sender is never answered twice.
+    """
+    now = now or timezone.now()
+    stuck = Delivery.objects.filter(
+        Q(reply_started_at__lt=now - REPLY_STUCK_AFTER) | Q(reply_started_at__isnull=True),
+        reply_state=Delivery.Reply.SENDING,
+    ).update(
+        reply_state=Delivery.Reply.FAILED,
+        reply_detail=(
+            "the process sending the answer stopped before it could record whether it was "
+            "sent; it was not sent again, so that the sender is never answered twice"
+        ),
+    )
+    if stuck:
+        logger.warning("intake: %d answer(s) left half sent by a dead process: failed", stuck)
     finished = (Analysis.Status.DONE, Analysis.Status.FAILED)
     ids = list(
         Delivery.objects.filter(
             reply_state=Delivery.Reply.PENDING,
             parts__parent__isnull=True,
             parts__analysis__status__in=finished,
+            parts__analysis__finished_at__lt=now - REPLY_POLL_GRACE,
         )
         .order_by("received_at")
         .values_list("pk", flat=True)[:limit]
     )
-    settled = 0
+    settled = stuck
     for pk in ids:
         if delivery_reply(delivery_id=pk, dnsfunc=dnsfunc) is not None:
             settled += 1

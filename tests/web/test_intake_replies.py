@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import smtplib
+from datetime import timedelta
 from typing import Any
 
 import dkim
@@ -11,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core import mail
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from dkim2web.intake import services, tasks
@@ -175,8 +177,42 @@ def test_the_poll_answers_what_the_hook_missed(
     analysis_run(analysis_id=analysis.pk)
     assert Delivery.objects.get().reply_state == "pending" and mail.outbox == []
     assert f"the answer for delivery {delivery.pk} was not queued" in caplog.text
-    assert services.deliveries_reply_pending() == 1
+    # Within the grace the hook may still be at it: the poll leaves the delivery alone.
+    assert services.deliveries_reply_pending() == 0 and mail.outbox == []
+    later = timezone.now() + services.REPLY_POLL_GRACE + timedelta(seconds=1)
+    assert services.deliveries_reply_pending(now=later) == 1
     assert Delivery.objects.get().reply_state == "sent" and len(mail.outbox) == 1
+
+
+def test_an_answer_left_half_sent_by_a_dead_process_is_failed_not_sent_again(
+    address: str,
+) -> None:
+    delivery, analysis = _stored_and_queued(address)
+    claimed = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk).update(reply_state="sending", reply_started_at=claimed)
+    Analysis.objects.filter(pk=analysis.pk).update(status="done", finished_at=claimed)
+    just_before = claimed + services.REPLY_STUCK_AFTER - timedelta(seconds=1)
+    assert services.deliveries_reply_pending(now=just_before) == 0
+    assert Delivery.objects.get().reply_state == "sending"
+    after = claimed + services.REPLY_STUCK_AFTER + timedelta(seconds=1)
+    assert services.deliveries_reply_pending(now=after) == 1
+    delivery.refresh_from_db()
+    assert delivery.reply_state == "failed" and mail.outbox == []
+    assert delivery.reply_detail == (
+        "the process sending the answer stopped before it could record whether it was "
+        "sent; it was not sent again, so that the sender is never answered twice"
+    )
+
+
+def test_claiming_the_answer_records_when(address: str) -> None:
+    delivery, analysis = _stored_and_queued(address)
+    from dkim2web.reports.services import analysis_run
+
+    before = timezone.now()
+    analysis_run(analysis_id=analysis.pk)
+    delivery.refresh_from_db()
+    assert delivery.reply_state == "sent"
+    assert delivery.reply_started_at is not None and delivery.reply_started_at >= before
 
 
 def test_an_analysis_outside_any_delivery_queues_no_answer(
