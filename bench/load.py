@@ -23,6 +23,7 @@ Usage: .venv/bin/python bench/load.py [--messages 1000] [--concurrency 50] [--si
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import sys
@@ -33,15 +34,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 from stackbench import (
+    DNS_SELECTOR,
+    DNS_SIGNERS,
     FORWARDER,
     BenchStack,
+    dns_signing_keys,
     latency_figures,
     print_figures,
     three_hop_chains,
     wait_finished,
 )
 
-MAIL_FROM = FORWARDER
 RCPT_TO = ["<bob@inbox.example>"]
 
 
@@ -55,18 +58,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-db", type=int, default=10, help="a spare Redis database")
     parser.add_argument("--deadline", type=float, default=600, help="seconds for everything")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--dns",
+        action="store_true",
+        help="the production key lookup: keys from a DNS server on 127.0.0.1, cached in Redis",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.messages <= 20_000 or not 1 <= args.concurrency <= 200:
         parser.error("--messages 1..20000 and --concurrency 1..200 (bounded on purpose)")
 
+    with contextlib.ExitStack() as running:
+        return run(args, running)
+
+
+def run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
+    keys = dns_signing_keys() if args.dns else None
+    mail_from = f"<bob@{DNS_SIGNERS['forwarder']}>" if keys else FORWARDER
+    env: dict[str, str] = {}
+    dns: Any = None
+    if keys:
+        # tests/support/dns_server.py: a real DNS server (UDP and TCP) on 127.0.0.1.
+        from analysis.keys import public_record_for
+        from tests.support.dns_server import DnsTestServer
+
+        dns = running.enter_context(DnsTestServer())
+        for domain, key in keys.items():
+            dns.txt(f"{DNS_SELECTOR}._domainkey.{domain}", public_record_for(key.private_key))
+        env = {
+            "DKIM2_KEY_LOOKUP": "dkim2web.reports.lookup.AppKeyLookup",
+            "DKIM2WEB_DNS_SERVERS": "127.0.0.1",
+            "DKIM2WEB_DNS_PORT": str(dns.port),
+        }
     print(f"signing {args.messages} chains of about {args.size} bytes ...", flush=True)
-    messages = three_hop_chains(args.messages, args.size, rcpt_to=RCPT_TO)
-    stack = BenchStack(workers=args.workers, web_workers=args.web_workers, redis_db=args.redis_db)
+    messages = three_hop_chains(
+        args.messages, args.size, mail_from=mail_from, rcpt_to=RCPT_TO, keys=keys
+    )
+    stack = BenchStack(
+        workers=args.workers, web_workers=args.web_workers, redis_db=args.redis_db, env=env
+    )
     with stack:
         stack.create_user("load")
         token = stack.manage("create_api_token", "load").strip()
         watch = stack.watch_workers()
-        query = urlencode({"mail_from": MAIL_FROM, "rcpt_to": RCPT_TO}, doseq=True)
+        query = urlencode({"mail_from": mail_from, "rcpt_to": RCPT_TO}, doseq=True)
         local = threading.local()
         sent_at: dict[str, float] = {}
         errors: list[str] = []
@@ -136,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         "failed_analyses": failed,
         "lost": len(ids) - len(finished),
         "verdicts": verdicts,
+        "keys_from": f"DNS on 127.0.0.1: {dns.count()} queries" if dns else "memory (demo keys)",
     }
     if args.json:
         print(json.dumps(figures, indent=2))

@@ -41,13 +41,54 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: The signing domains of the chains, by role (the demo domains: keys from memory).
+DEMO_SIGNERS = {
+    "origin": "origin.example",
+    "list": "lists.example",
+    "forwarder": "forwarder.example",
+}
+#: The same roles under ``.test`` (RFC 2606), whose keys only a DNS server can give.
+DNS_SIGNERS = {
+    "origin": "origin.bench.test",
+    "list": "lists.bench.test",
+    "forwarder": "fwd.bench.test",
+}
+DNS_SELECTOR = "bench1"
+
+
+def dns_signing_keys() -> dict[str, Any]:
+    """A fresh Ed25519 key for each of DNS_SIGNERS' domains (``analysis.sign.SigningKey``)."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from analysis.sign import SigningKey
+
+    return {
+        domain: SigningKey(DNS_SELECTOR, ed25519.Ed25519PrivateKey.generate())
+        for domain in DNS_SIGNERS.values()
+    }
+
+
 def three_hop_chains(
-    count: int, size: int, *, mail_from: str = FORWARDER, rcpt_to: list[str]
+    count: int,
+    size: int,
+    *,
+    mail_from: str = FORWARDER,
+    rcpt_to: list[str],
+    keys: dict[str, Any] | None = None,
 ) -> list[bytes]:
     """``count`` distinct 3-hop chains of about ``size`` bytes, the last hop sent by
-    ``mail_from`` to ``rcpt_to`` (the envelope they must arrive with to pass)."""
+    ``mail_from`` to ``rcpt_to`` (the envelope they must arrive with to pass).
+
+    Signed by the demo domains, or, with ``keys`` (from :func:`dns_signing_keys`), by
+    DNS_SIGNERS' domains with those keys.
+    """
     from analysis.sign import sign
     from dkim2web.samples.keys import signing_key
+
+    signers = DNS_SIGNERS if keys else DEMO_SIGNERS
+
+    def key(role: str) -> Any:
+        return keys[signers[role]] if keys else signing_key(signers[role])
 
     now = int(time.time())
     line = "A line of a long weekly report, repeated to make the body the size asked.\r\n"
@@ -55,34 +96,35 @@ def three_hop_chains(
     out = []
     for n in range(count):
         head = (
-            "From: Alice <alice@origin.example>\r\nTo: ops-talk <ops-talk@lists.example>\r\n"
+            f"From: Alice <alice@{signers['origin']}>\r\n"
+            f"To: ops-talk <ops-talk@{signers['list']}>\r\n"
             f"Subject: Load {n}\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
-            f"Message-ID: <load-{n}-{secrets.token_hex(4)}@origin.example>\r\n"
+            f"Message-ID: <load-{n}-{secrets.token_hex(4)}@{signers['origin']}>\r\n"
             "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
         )
         hop1 = sign(
             (head + f"Message {n}.\r\n" + body).encode(),
-            domain="origin.example",
-            keys=[signing_key("origin.example")],
+            domain=signers["origin"],
+            keys=[key("origin")],
             timestamp=now - 180,
-            mail_from="<alice@origin.example>",
-            rcpt_to=["<ops-talk@lists.example>"],
+            mail_from=f"<alice@{signers['origin']}>",
+            rcpt_to=[f"<ops-talk@{signers['list']}>"],
         ).message
         edited = hop1 + b"-- \r\nops-talk mailing list\r\n"
         hop2 = sign(
             edited,
-            domain="lists.example",
-            keys=[signing_key("lists.example")],
+            domain=signers["list"],
+            keys=[key("list")],
             timestamp=now - 120,
-            mail_from="<ops-talk-bounces@lists.example>",
+            mail_from=f"<ops-talk-bounces@{signers['list']}>",
             rcpt_to=[mail_from],
             previous=hop1,
         ).message
         out.append(
             sign(
                 hop2,
-                domain="forwarder.example",
-                keys=[signing_key("forwarder.example")],
+                domain=signers["forwarder"],
+                keys=[key("forwarder")],
                 timestamp=now - 60,
                 mail_from=mail_from,
                 rcpt_to=rcpt_to,
@@ -188,8 +230,8 @@ class BenchStack:
             DKIM2_KEY_LOOKUP="dkim2web.samples.keys.DemoKeyLookup",
             DJANGO_SECRET_KEY="bench",
             DJANGO_STATIC_ROOT=str(self.log_dir / "static"),
-            **(env or {}),
         )
+        self.env.update(env or {})
         self.argv = [
             sys.executable, "scripts/stack.py", f"--port={self.port}",
             f"--database-url={self.database}", f"--broker-url={self.redis_url}",
