@@ -34,12 +34,25 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 MAX_MESSAGES = 10_000
+
+
+def in_parallel(client: Callable[[list[int]], None], count: int, connections: int) -> None:
+    """Run ``client`` on ``connections`` threads, each with its share of ``range(count)``."""
+    threads = [
+        threading.Thread(target=client, args=(list(range(c, count, connections)),))
+        for c in range(connections)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def main() -> int:
@@ -170,14 +183,7 @@ def main() -> int:
             conn.quit()
 
     started = time.monotonic()
-    threads = [
-        threading.Thread(target=client, args=(list(range(c, count, connections)),))
-        for c in range(connections)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_parallel(client, count, connections)
     sent_for = time.monotonic() - started
     idle = server.wait_idle(timeout=max(60.0, args.time_limit))
     analysed_for = time.monotonic() - started
@@ -285,14 +291,7 @@ def stack_main(args: argparse.Namespace, *, count: int, connections: int) -> int
 
         print(f"sending over {connections} SMTP connections ...", flush=True)
         began = time.time()
-        threads = [
-            threading.Thread(target=client, args=(list(range(c, count, connections)),))
-            for c in range(connections)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        in_parallel(client, count, connections)
         sent = time.time()
 
         import psycopg
