@@ -96,6 +96,7 @@ __all__ = [
     "AnswerCache",
     "DnsResolver",
     "InMemoryTtlCache",
+    "TieredAnswerCache",
 ]
 
 #: DNS port.
@@ -183,6 +184,45 @@ class InMemoryTtlCache:
     def __len__(self) -> int:
         with self._lock:
             return len(self._data)
+
+
+class TieredAnswerCache:
+    """A process's own :class:`InMemoryTtlCache` in front of a shared cache (Redis).
+
+    Every worker process reads the same few signing domains' keys over and over; a read
+    from its own memory costs microseconds, one from the shared cache a network round
+    trip. An answer found in the shared cache is kept near for what is left of its TTL
+    (from its ``fetched_at``, so the TTL is never stretched), at most ``near_ttl_cap``
+    seconds, which bounds how long a process goes on using an answer the shared cache
+    has dropped (an operator flushing it). Writes go to both.
+    """
+
+    def __init__(
+        self,
+        far: AnswerCache,
+        *,
+        near: InMemoryTtlCache | None = None,
+        near_ttl_cap: int = 60,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.far = far
+        self.near = near if near is not None else InMemoryTtlCache()
+        self.near_ttl_cap = near_ttl_cap
+        self.clock = clock
+
+    def get(self, key: str) -> KeyAnswer | None:
+        answer = self.near.get(key)
+        if answer is not None:
+            return answer
+        answer = self.far.get(key)
+        if isinstance(answer, KeyAnswer) and answer.ttl is not None:
+            left = answer.ttl - max(0.0, self.clock() - answer.fetched_at)
+            self.near.set(key, answer, int(min(self.near_ttl_cap, left)))
+        return answer
+
+    def set(self, key: str, answer: KeyAnswer, ttl: int) -> None:
+        self.far.set(key, answer, ttl)
+        self.near.set(key, answer, min(self.near_ttl_cap, ttl))
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,21 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import caches
 
-from analysis.dns import DnsResolver
+from analysis.dns import DnsResolver, InMemoryTtlCache, TieredAnswerCache
 from analysis.lookup import KeyAnswer, KeyLookup, KeyQuery
 from analysis.resolvers import StaticResolver
 from dkim2web.samples.keys import demo_zone
 
 CACHE_ALIAS = "default"
+
+# This process's own copy of recent answers, in front of Django's (shared) cache: see
+# analysis.dns.TieredAnswerCache. Each worker process has its own after the fork.
+_near_cache = InMemoryTtlCache()
+
+
+def clear_near_cache() -> None:
+    """Forget this process's copies (tests; the shared cache is Django's to clear)."""
+    _near_cache.clear()
 
 
 class AppKeyLookup:
@@ -41,11 +50,12 @@ class AppKeyLookup:
 
 
 def dns_resolver() -> DnsResolver:
-    """The resolver the settings describe (``DKIM2WEB_DNS_*``), caching in Django's cache."""
+    """The resolver the settings describe (``DKIM2WEB_DNS_*``), caching in this process and
+    in Django's cache."""
     return DnsResolver(
         nameservers=settings.DKIM2WEB_DNS_SERVERS or None,
         port=settings.DKIM2WEB_DNS_PORT,
         timeout=settings.DKIM2WEB_DNS_TIMEOUT_SECONDS,
         budget=settings.DKIM2WEB_DNS_BUDGET_SECONDS,
-        cache=caches[CACHE_ALIAS],
+        cache=TieredAnswerCache(caches[CACHE_ALIAS], near=_near_cache),
     )

@@ -22,6 +22,7 @@ from analysis.dns import (
     DEFAULT_TIMEOUT,
     DnsResolver,
     InMemoryTtlCache,
+    TieredAnswerCache,
 )
 from analysis.lookup import KeyAnswer, KeyLookup, KeyQuery, LookupStatus
 from tests.support.dns_server import DnsTestServer
@@ -347,6 +348,57 @@ def test_cache_is_bounded() -> None:
     for key in ("a", "b", "c"):
         cache.set(key, answer, 60)
     assert (cache.get("a"), len(cache)) == (None, 2)
+
+
+class RecordingCache:
+    """A far cache that records what it is asked."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, KeyAnswer] = {}
+        self.gets: list[str] = []
+        self.sets: list[tuple[str, int]] = []
+
+    def get(self, key: str) -> KeyAnswer | None:
+        self.gets.append(key)
+        return self.data.get(key)
+
+    def set(self, key: str, answer: KeyAnswer, ttl: int) -> None:
+        self.sets.append((key, ttl))
+        self.data[key] = answer
+
+
+def _tiered(now: list[float]) -> tuple[TieredAnswerCache, RecordingCache]:
+    far = RecordingCache()
+    near = InMemoryTtlCache(clock=lambda: now[0])
+    return TieredAnswerCache(far, near=near, near_ttl_cap=60, clock=lambda: now[0]), far
+
+
+def test_the_tiered_cache_writes_both_and_reads_near_first() -> None:
+    now = [1000.0]
+    tiered, far = _tiered(now)
+    answer = KeyAnswer(KeyQuery("s", DOMAIN), F, ("v=DKIM1; p=x",), fetched_at=1000.0, ttl=300)
+    tiered.set("k", answer, 300)
+    assert far.sets == [("k", 300)]
+    assert tiered.get("k") == answer and far.gets == []  # from this process's memory
+    now[0] += 60  # the near copy was kept for at most 60 s: the far cache answers again
+    assert tiered.get("k") == answer and far.gets == ["k"]
+    assert tiered.get("k") == answer and far.gets == ["k"]  # and it is near again
+
+
+def test_the_tiered_cache_never_keeps_a_copy_past_the_answers_ttl() -> None:
+    now = [1000.0]
+    tiered, far = _tiered(now)
+    far.data["k"] = KeyAnswer(KeyQuery("s", DOMAIN), F, fetched_at=990.0, ttl=25)
+    assert tiered.get("k") is not None  # 15 s of its TTL left: kept near for 15 s
+    now[0] += 14.9
+    assert tiered.get("k") is not None and far.gets == ["k"]
+    now[0] += 0.2
+    tiered.get("k")
+    assert far.gets == ["k", "k"]
+    far.data["old"] = KeyAnswer(KeyQuery("s", DOMAIN), F, fetched_at=0.0, ttl=25)
+    tiered.get("old")
+    tiered.get("old")
+    assert far.gets[-2:] == ["old", "old"]  # expired by its TTL: never copied near
 
 
 class BrokenCache:

@@ -1,4 +1,8 @@
-"""Personas for the Django tests: alice owns things, bob is another user, anon is logged out."""
+"""Personas for the Django tests: alice owns things, bob is another user, anon is logged out.
+
+Every test starts with the key lookup's process-local answer cache empty, as a new worker
+process does.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,13 @@ from typing import Any
 
 import pytest
 from django.test import Client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_near_key_cache() -> None:
+    from dkim2web.reports.lookup import clear_near_cache
+
+    clear_near_cache()
 
 
 @pytest.fixture

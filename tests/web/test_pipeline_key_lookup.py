@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache, caches
 
-from analysis.dns import DnsResolver
+from analysis.dns import DnsResolver, TieredAnswerCache
 from analysis.lookup import KeyAnswer, KeyQuery, LookupStatus
 from dkim2web.reports.lookup import AppKeyLookup
 from tests.support.dns_server import DnsTestServer
@@ -62,7 +62,9 @@ def test_an_invalid_name_is_refused_without_any_lookup() -> None:
 def test_by_default_the_rest_goes_to_dns_with_djangos_cache() -> None:
     lookup = AppKeyLookup()
     assert isinstance(lookup.resolver, DnsResolver)
-    assert lookup.resolver.cache is caches["default"]
+    assert isinstance(lookup.resolver.cache, TieredAnswerCache)
+    assert lookup.resolver.cache.far is caches["default"]
+    assert lookup.resolver.cache.near is AppKeyLookup().resolver.cache.near  # per process
     assert lookup.resolver.nameservers is None  # the system's resolvers
     assert (lookup.resolver.port, lookup.resolver.timeout, lookup.resolver.budget) == (
         53,
