@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError as BrokerError
 
-from dkim2web.logs import with_analysis_id
+from dkim2web.logs import analysis_context, with_analysis_id
 
 from .models import Analysis, AnalysisRun
 from .selectors import ANON_SESSION_KEY, analysis_ids_in_session
@@ -275,12 +275,13 @@ def analyses_requeue_stale(*, now: datetime | None = None) -> SweepOutcome:
     reclaimed = 0
     for pk, started_at in reclaimable:
         # Conditional on the claim we saw, so a worker finishing right now keeps its result.
-        if Analysis.objects.filter(
-            pk=pk, status=Analysis.Status.RUNNING, started_at=started_at
-        ).update(status=Analysis.Status.QUEUED, queued_at=now, started_at=None):
-            reclaimed += 1
-            logger.warning("analysis %s: its worker was lost; queued again", pk)
-            analysis_enqueue(analysis_id=pk)
+        with analysis_context(pk):
+            if Analysis.objects.filter(
+                pk=pk, status=Analysis.Status.RUNNING, started_at=started_at
+            ).update(status=Analysis.Status.QUEUED, queued_at=now, started_at=None):
+                reclaimed += 1
+                logger.warning("analysis %s: its worker was lost; queued again", pk)
+                analysis_enqueue(analysis_id=pk)
 
     cutoff = now - timedelta(seconds=settings.DKIM2WEB_SWEEP_AFTER_SECONDS)
     waiting = list(
@@ -291,12 +292,13 @@ def analyses_requeue_stale(*, now: datetime | None = None) -> SweepOutcome:
     requeued = 0
     for pk, queued_at in waiting:
         # Conditional too, so two sweeps running at once publish each analysis once.
-        if Analysis.objects.filter(
-            pk=pk, status=Analysis.Status.QUEUED, queued_at=queued_at
-        ).update(queued_at=now):
-            requeued += 1
-            logger.info("analysis %s: queued since %s; published again", pk, queued_at)
-            analysis_enqueue(analysis_id=pk)
+        with analysis_context(pk):
+            if Analysis.objects.filter(
+                pk=pk, status=Analysis.Status.QUEUED, queued_at=queued_at
+            ).update(queued_at=now):
+                requeued += 1
+                logger.info("analysis %s: queued since %s; published again", pk, queued_at)
+                analysis_enqueue(analysis_id=pk)
     return SweepOutcome(requeued=requeued, reclaimed=reclaimed, gave_up=gave_up)
 
 
@@ -312,8 +314,6 @@ def analysis_enqueue(
     Messages over ``DKIM2WEB_LARGE_MESSAGE_BYTES`` go to the large-message queue; ``size``
     is the message's, when the caller knows it (otherwise it is read from the row).
     """
-    from dkim2web.logs import analysis_context
-
     from .tasks import route_for_size, run_analysis  # tasks imports this module
 
     with analysis_context(analysis_id):

@@ -177,3 +177,30 @@ def test_the_console_handler_stamps_records_of_every_logger() -> None:
 
     assert settings.LOGGING["handlers"]["console"]["filters"] == ["analysis_id"]
     assert settings.CELERY_WORKER_HIJACK_ROOT_LOGGER is False
+
+
+@pytest.mark.django_db
+def test_the_sweeps_lines_carry_the_id_of_the_analysis_they_are_about(
+    collected: Collect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(services, "analysis_enqueue", lambda **kwargs: True)
+    lost = _submit()
+    stale = _submit()
+    long_ago = timezone.now() - timedelta(hours=1)
+    Analysis.objects.filter(pk=lost.pk).update(queued_at=long_ago)
+    Analysis.objects.filter(pk=stale.pk).update(status="running", started_at=long_ago)
+    outcome = services.analyses_requeue_stale()
+    assert (outcome.requeued, outcome.reclaimed) == (1, 1)
+    about = {
+        r.getMessage().split(":", 1)[1].strip(): getattr(r, "analysis_id", None)
+        for r in collected.records
+        if r.name == "dkim2web.reports.services"
+    }
+    assert about == {
+        "its worker was lost; queued again": str(stale.pk),
+        f"queued since {long_ago}; published again": str(lost.pk),
+    }
