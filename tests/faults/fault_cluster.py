@@ -231,15 +231,18 @@ class Cluster:
                 time.sleep(0.1)
         pytest.fail(f"gunicorn did not answer:\n{proc.text()[-3000:]}")
 
-    def intake(self) -> tuple[Proc, int]:
-        """``manage.py run_intake`` (SMTP) on a free loopback port, as production runs it."""
-        port = free_port()
+    def intake(self) -> tuple[Proc, tuple[str, int]]:
+        """``manage.py run_intake`` (SMTP) on a free loopback port, as production runs it
+        (scripts/stack.py), against this cluster's database and broker; it and its address,
+        once it listens."""
+        host, port = "127.0.0.1", free_port()
         proc = self._start(
             "intake",
-            [sys.executable, "manage.py", "run_intake", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "manage.py", "run_intake", "--host", host, "--port", str(port)],
         )
-        self.wait_for_log(proc, f"intake: SMTP on 127.0.0.1:{port}")
-        return proc, port
+        # Its banner is logged only after the socket listens (run_intake._serve).
+        self.wait_for_log(proc, f"intake: SMTP on {host}:{port}")
+        return proc, (host, port)
 
     def wait_for_log(self, proc: Proc, text: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
