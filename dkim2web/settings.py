@@ -381,6 +381,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("DKIM2WEB_BROKER_VISIBILITY_TIMEOUT", 300),
     "unacked_restore_interval": env_int("DKIM2WEB_BROKER_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": 1,
+    # A broker that does not answer (paused, overloaded, packets dropped) must fail a
+    # publish within seconds, not hold an upload or an SMTP session for ever: the upload
+    # is stored either way and the sweep publishes it later. Longer than the 1 s BRPOP
+    # the workers wait in, so idle workers are not disturbed.
+    "socket_connect_timeout": env_int("DKIM2WEB_BROKER_SOCKET_TIMEOUT", 3),
+    "socket_timeout": env_int("DKIM2WEB_BROKER_SOCKET_TIMEOUT", 3),
 }
 # Celery leaves the root logger to LOGGING above (JSON lines in production).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from dkim2web.celery import app
 from dkim2web.reports import services
@@ -116,3 +118,63 @@ def test_an_in_process_run_that_must_be_retried_does_not_fail_the_upload(
     analysis.refresh_from_db()
     assert analysis.status == Analysis.Status.QUEUED
     assert "the in-process run did not finish" in caplog.text
+
+
+@pytest.fixture
+def silent_broker_url() -> Iterator[str]:
+    """A "Redis" on loopback that accepts connections and never answers (a paused server,
+    or packets dropped on the way)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_never_answers_fails_the_publish_instead_of_hanging(
+    silent_broker_url: str,
+) -> None:
+    # The socket timeouts of CELERY_BROKER_TRANSPORT_OPTIONS: without them this publish
+    # waited for ever, and with it the upload's request or the SMTP session.
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] == 3
+    analysis = services.analysis_submit(raw=MESSAGE, enqueue=False)
+    outcome: list[bool] = []
+
+    def publish() -> None:
+        saved = app.conf.task_always_eager
+        app.conf.task_always_eager = False
+        try:
+            with app.connection_for_write(silent_broker_url) as connection:
+                outcome.append(
+                    services.analysis_enqueue(analysis_id=analysis.pk, connection=connection)
+                )
+        finally:
+            app.conf.task_always_eager = saved
+
+    worker = threading.Thread(target=publish, daemon=True)
+    worker.start()
+    worker.join(timeout=60)  # a hang, not a speed: the publish gives up in seconds
+    assert not worker.is_alive(), "the publish to a silent broker hung"
+    assert outcome == [False]
+    analysis.refresh_from_db()
+    assert analysis.status == Analysis.Status.QUEUED  # the sweep publishes it later
