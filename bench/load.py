@@ -40,7 +40,7 @@ from stackbench import (
     BenchStack,
     dns_signing_keys,
     latency_figures,
-    print_figures,
+    report,
     three_hop_chains,
     wait_finished,
 )
@@ -172,12 +172,7 @@ def run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
         "verdicts": verdicts,
         "keys_from": f"DNS on 127.0.0.1: {dns.count()} queries" if dns else "memory (demo keys)",
     }
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        print_figures(figures, errors)
-    ok = not errors and not failed and figures["lost"] == 0
-    return 0 if ok else 1
+    return report(figures, errors, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -3,19 +3,23 @@
 * :class:`BenchStack` starts ``scripts/stack.py`` on a throwaway PostgreSQL database and a
   spare Redis database of this machine, with the demo key lookup (keys served from memory:
   DNS answers as good as cached), and removes everything again: the processes, the
-  database, the Redis database; also on failure or Ctrl-C.
+  database, the Redis database, the logs (kept after an exception); also on failure,
+  Ctrl-C or SIGTERM.
 * :func:`three_hop_chains` signs distinct chains the way real mail travels: an origin, a
   mailing list that edits the message with a recipe, a forwarder.
 * :class:`MemoryWatch` samples the workers' memory; :func:`wait_finished` waits for the
-  analyses; :func:`percentile` for the latency figures.
+  analyses; :func:`latency_figures` gives p50/p95/max; :func:`report` prints the figures
+  and gives the exit status.
 
 Loopback only (127.0.0.1), bounded in time.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -143,6 +147,20 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) ``pid`` and its living children have used so far."""
+    total = 0
+    for each in {pid, *children(pid)}:
+        try:
+            stat = Path(f"/proc/{each}/stat").read_text()
+        except OSError:
+            continue
+        # Fields 14 and 15 (utime, stime), counted after the ")" that ends the name.
+        utime, stime = stat.rsplit(")", 1)[1].split()[11:13]
+        total += int(utime) + int(stime)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid: int) -> set[int]:
     found: set[int] = set()
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -246,12 +264,15 @@ class BenchStack:
         import redis
 
         redis.Redis.from_url(self.redis_url).flushdb()
+        # SIGTERM unwinds like Ctrl-C does, so the stack is stopped and the database dropped.
+        self.previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_signal)
         out = self.log_dir / "stack.out"
-        self.proc = subprocess.Popen(
-            self.argv, cwd=REPO, env=self.env, stdout=out.open("wb"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
         try:
+            with out.open("wb") as log:
+                self.proc = subprocess.Popen(
+                    self.argv, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )  # fmt: skip
             deadline = time.monotonic() + 120
             while "\nstack ready" not in out.read_text():
                 if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -263,12 +284,29 @@ class BenchStack:
                 if line.strip().startswith("pids")
                 for name, pid in (p.split("=") for p in line.split()[1:])
             }
-        except BaseException:
-            self.__exit__()
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, None)
             raise
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        # A second Ctrl-C must not cut the clean-up short (it is bounded: about 80 s).
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            self._remove()
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
+            signal.signal(signal.SIGTERM, self.previous_sigterm or signal.SIG_DFL)
+        # The processes' logs are kept when the run ended in an exception, to be read.
+        if exc_type is None:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+        else:
+            shutil.rmtree(self.log_dir / "static", ignore_errors=True)
+            print(f"the stack's logs: {self.log_dir}/", file=sys.stderr, flush=True)
+
+    def _remove(self) -> None:
+        """Stop the stack, drop its database, empty its Redis database."""
         import psycopg
         import redis
         from psycopg import sql
@@ -280,11 +318,11 @@ class BenchStack:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
-        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True, connect_timeout=5) as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
             )
-        redis.Redis.from_url(self.redis_url).flushdb()
+        redis.Redis.from_url(self.redis_url, socket_timeout=5).flushdb()
 
     def manage(self, *args: str) -> str:
         """``manage.py`` against the stack's database; its standard output."""
@@ -306,6 +344,14 @@ class BenchStack:
 
     def watch_workers(self) -> MemoryWatch:
         return MemoryWatch([self.pids["worker"]]).start()
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time each of the stack's processes (with its children) has used so far."""
+        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def wait_finished(
@@ -330,7 +376,7 @@ def wait_finished(
             if since is not None and not done_by_since:
                 done_by_since = sum(1 for _, t in finished.values() if t <= since)
             time.sleep(0.25)
-        verdicts = dict(
+        verdicts: dict[str, int] = dict(
             conn.execute(
                 "SELECT result, count(*) FROM reports_analysisrun GROUP BY result"
             ).fetchall()
@@ -338,9 +384,16 @@ def wait_finished(
     return finished, done_by_since, verdicts
 
 
-def print_figures(figures: dict[str, Any], errors: list[str]) -> None:
-    print()
-    for key, value in figures.items():
-        print(f"  {key:<38} {value}")
-    if errors:
-        print(f"  first errors: {errors[:3]}")
+def report(figures: dict[str, Any], errors: list[str], *, as_json: bool) -> int:
+    """Print ``figures`` (as JSON or one a line); 0 if there were no errors, no failed
+    analyses and none lost, else 1."""
+    if as_json:
+        print(json.dumps(figures, indent=2))
+    else:
+        print()
+        for key, value in figures.items():
+            print(f"  {key:<38} {value}")
+        if errors:
+            print(f"  first errors: {errors[:3]}")
+    ok = not errors and not figures["failed_analyses"] and figures["lost"] == 0
+    return 0 if ok else 1
