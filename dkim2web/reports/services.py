@@ -336,6 +336,21 @@ def analysis_enqueue(
             # busy). The upload itself succeeded; the sweep (or a re-run) picks it up.
             logger.error("analysis %s: the in-process run did not finish (%s)", analysis_id, exc)
             return False
+        except Exception as exc:
+            if run_analysis.app.conf.task_always_eager:
+                raise  # in-process: the run's own error, for the caller to see
+            # Redis answered with an error rather than not at all (MISCONF when its disk is
+            # full, OOM, READONLY after a failover, NOAUTH): kombu passes those through as
+            # they are. The message is stored all the same: never let this turn an upload
+            # into a 500, or a 250 into a 451 (the client would send it again).
+            logger.error(
+                "analysis %s: stored but not queued, the broker refused it (%s: %s); "
+                "the sweep will queue it again",
+                analysis_id,
+                type(exc).__name__,
+                exc,
+            )
+            return False
     return True
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,3 +182,95 @@ def test_a_broker_that_never_answers_fails_the_publish_instead_of_hanging(
     assert outcome == [False]
     analysis.refresh_from_db()
     assert analysis.status == Analysis.Status.QUEUED  # the sweep publishes it later
+
+
+@pytest.fixture
+def refusing_redis_url(tmp_path: Path) -> Iterator[str]:
+    """A real Redis of the test's own that takes connections but refuses every write
+    (``maxmemory 1`` with ``noeviction``: "OOM command not allowed"), as a full one does;
+    MISCONF (its disk full) and READONLY (a replica after a failover) are alike."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (apt-get install redis-server)")
+    port = _closed_loopback_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+         "no", "--dir", str(tmp_path), "--maxmemory", "1", "--maxmemory-policy", "noeviction"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the test's redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_refuses_with_an_error_loses_nothing_and_raises_nothing(
+    refusing_redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Redis's own errors (OOM, MISCONF, READONLY, NOAUTH): kombu wraps those it meets while
+    # declaring the queue in its OperationalError, and analysis_enqueue takes any other
+    # error of a real broker too. Raised from the on-commit publish, one would turn a
+    # stored upload into a 500, and a stored SMTP message into 451 (sent again).
+    analysis = services.analysis_submit(raw=MESSAGE, enqueue=False)
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        with (
+            caplog.at_level(logging.ERROR, logger="dkim2web.reports.services"),
+            app.connection_for_write(refusing_redis_url) as connection,
+        ):
+            assert (
+                services.analysis_enqueue(analysis_id=analysis.pk, connection=connection) is False
+            )
+    finally:
+        app.conf.task_always_eager = saved
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert message.startswith(f"analysis {analysis.pk}: stored but not queued, the broker ")
+    assert "command not allowed when used memory > 'maxmemory'" in message
+    assert message.endswith("; the sweep will queue it again")
+    analysis.refresh_from_db()
+    assert analysis.status == Analysis.Status.QUEUED
+
+
+@pytest.mark.django_db
+def test_any_other_error_of_the_broker_is_taken_the_same_way(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import redis
+
+    from dkim2web.reports import tasks
+
+    def misconf(*args: Any, **kwargs: Any) -> None:
+        raise redis.exceptions.ResponseError("MISCONF Errors writing to the AOF file")
+
+    monkeypatch.setattr(tasks.run_analysis, "apply_async", misconf)
+    analysis = services.analysis_submit(raw=MESSAGE, enqueue=False)
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        with caplog.at_level(logging.ERROR, logger="dkim2web.reports.services"):
+            assert services.analysis_enqueue(analysis_id=analysis.pk) is False
+    finally:
+        app.conf.task_always_eager = saved
+    assert [r.getMessage() for r in caplog.records] == [
+        f"analysis {analysis.pk}: stored but not queued, the broker refused it (ResponseError:"
+        " MISCONF Errors writing to the AOF file); the sweep will queue it again"
+    ]
+    # In-process (no broker), an error is the run's own and reaches the caller.
+    with pytest.raises(redis.exceptions.ResponseError):
+        services.analysis_enqueue(analysis_id=analysis.pk)
