@@ -324,6 +324,41 @@ def _reply_text(
     return f"DKIM2 report ({result}): {subject}"[:200], "\n".join(lines) + "\n"
 
 
+def _reply_prepare(
+    delivery: Delivery, top: IntakePart, dnsfunc: Any
+) -> sender_auth.Decision | tuple[sender_auth.Decision, EmailMessage]:
+    """The decision not to answer, or the decision to and the answer, ready to send."""
+    from dkim2web.reports.selectors import analysis_latest_run
+
+    run = analysis_latest_run(analysis=top.analysis)
+    try:
+        decision = sender_auth.decide(
+            raw=top.analysis.raw_bytes,
+            mail_from=delivery.mail_from,
+            report=run.report if run is not None else None,
+            dnsfunc=dnsfunc if dnsfunc is not None else dkim1_dnsfunc(),
+        )
+    except Exception as exc:
+        logger.exception("intake: deciding whether to answer delivery %s failed", delivery.pk)
+        decision = sender_auth.Decision(False, "", f"the check failed ({type(exc).__name__})")
+    if not decision.ok:
+        return decision
+    subject, body = _reply_text(delivery, top, run, decision)
+    headers = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
+    message_id = sender_auth.header_value(top.analysis.raw_bytes, "message-id")
+    if message_id:
+        headers["In-Reply-To"] = message_id[:998]
+        headers["References"] = message_id[:998]
+    message = EmailMessage(
+        subject,
+        body,
+        from_email=settings.DKIM2WEB_INTAKE_REPLY_FROM,
+        to=[decision.to.strip("<>")],
+        headers=headers,
+    )
+    return decision, message
+
+
 def delivery_reply(*, delivery_id: uuid.UUID | str, dnsfunc: Any = None) -> str | None:
     """Answer the sender of a delivery whose analysis has finished, if it authenticated.
 
@@ -339,51 +374,38 @@ def delivery_reply(*, delivery_id: uuid.UUID | str, dnsfunc: Any = None) -> str 
     finished = (Analysis.Status.DONE, Analysis.Status.FAILED)
     if top.analysis.status not in finished:
         return None
+    claimed_at = timezone.now()
     if not Delivery.objects.filter(pk=delivery.pk, reply_state=Delivery.Reply.PENDING).update(
-        reply_state=Delivery.Reply.SENDING, reply_started_at=timezone.now()
+        reply_state=Delivery.Reply.SENDING, reply_started_at=claimed_at
     ):
         return None  # another poller has it
-    from dkim2web.reports.selectors import analysis_latest_run
-
-    run = analysis_latest_run(analysis=top.analysis)
+    # Every write after the claim is conditional on it: a claim settled meanwhile (by the
+    # poll, long after) is not overwritten.
+    ours = Delivery.objects.filter(
+        pk=delivery.pk, reply_state=Delivery.Reply.SENDING, reply_started_at=claimed_at
+    )
     try:
-        decision = sender_auth.decide(
-            raw=top.analysis.raw_bytes,
-            mail_from=delivery.mail_from,
-            report=run.report if run is not None else None,
-            dnsfunc=dnsfunc if dnsfunc is not None else dkim1_dnsfunc(),
-        )
-    except Exception as exc:
-        logger.exception("intake: deciding whether to answer delivery %s failed", delivery.pk)
-        decision = sender_auth.Decision(False, "", f"the check failed ({type(exc).__name__})")
-    if not decision.ok:
-        Delivery.objects.filter(pk=delivery.pk).update(
-            reply_state=Delivery.Reply.SKIPPED, reply_detail=decision.reason[:2000]
-        )
+        prepared = _reply_prepare(delivery, top, dnsfunc)
+    except Exception:
+        # Nothing was sent (the database blinked, say): put the claim back, so that the
+        # retry or the poll answers, instead of it waiting to be settled as half sent.
+        ours.update(reply_state=Delivery.Reply.PENDING, reply_started_at=None)
+        raise
+    if isinstance(prepared, sender_auth.Decision):
+        ours.update(reply_state=Delivery.Reply.SKIPPED, reply_detail=prepared.reason[:2000])
         return str(Delivery.Reply.SKIPPED)
-    subject, body = _reply_text(delivery, top, run, decision)
-    headers = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
-    message_id = sender_auth.header_value(top.analysis.raw_bytes, "message-id")
-    if message_id:
-        headers["In-Reply-To"] = message_id[:998]
-        headers["References"] = message_id[:998]
+    decision, message = prepared
     try:
-        EmailMessage(
-            subject,
-            body,
-            from_email=settings.DKIM2WEB_INTAKE_REPLY_FROM,
-            to=[decision.to.strip("<>")],
-            headers=headers,
-        ).send()
+        message.send()
     except Exception as exc:
         logger.exception("intake: the reply for delivery %s could not be sent", delivery.pk)
-        Delivery.objects.filter(pk=delivery.pk).update(
+        ours.update(
             reply_state=Delivery.Reply.FAILED,
             reply_to=decision.to,
             reply_detail=f"sending failed: {type(exc).__name__}: {exc}"[:2000],
         )
         return str(Delivery.Reply.FAILED)
-    Delivery.objects.filter(pk=delivery.pk).update(
+    ours.update(
         reply_state=Delivery.Reply.SENT,
         reply_to=decision.to,
         reply_detail=decision.reason[:2000],

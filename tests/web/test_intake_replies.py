@@ -245,3 +245,56 @@ class BrokenBackend:
 
     def send_messages(self, messages: Any) -> int:
         raise ConnectionRefusedError("relay refused")
+
+
+def _analysed_without_the_hook(
+    address: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Delivery, Analysis]:
+    delivery, analysis = _stored_and_queued(address)
+    monkeypatch.setattr(tasks.reply_to_sender, "delay", lambda *args: None)
+    from dkim2web.reports.services import analysis_run
+
+    analysis_run(analysis_id=analysis.pk)
+    delivery.refresh_from_db()
+    assert delivery.reply_state == "pending"
+    return delivery, analysis
+
+
+def test_an_error_before_sending_puts_the_claim_back_and_the_retry_answers(
+    address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    from dkim2web.reports import selectors
+
+    delivery, _ = _analysed_without_the_hook(address, monkeypatch)
+    real = selectors.analysis_latest_run
+
+    def blinks(**kwargs: Any) -> Any:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(selectors, "analysis_latest_run", blinks)
+    with pytest.raises(OperationalError):
+        tasks.reply_to_sender.run(str(delivery.pk))  # the task's own retry takes it from here
+    delivery.refresh_from_db()
+    assert (delivery.reply_state, delivery.reply_started_at, mail.outbox) == ("pending", None, [])
+
+    monkeypatch.setattr(selectors, "analysis_latest_run", real)
+    assert tasks.reply_to_sender.run(str(delivery.pk)) == "sent"
+    assert len(mail.outbox) == 1
+
+
+def test_a_claim_settled_meanwhile_is_not_overwritten(
+    address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivery, _ = _analysed_without_the_hook(address, monkeypatch)
+    real_send = services.EmailMessage.send
+
+    def slow_send(message: Any, *args: Any, **kwargs: Any) -> int:
+        # The poll, long after, settled this claim as half sent while the MTA dawdled.
+        Delivery.objects.filter(pk=delivery.pk).update(reply_state="failed")
+        return real_send(message, *args, **kwargs)
+
+    monkeypatch.setattr(services.EmailMessage, "send", slow_send)
+    assert services.delivery_reply(delivery_id=delivery.pk) == "sent"
+    assert Delivery.objects.get().reply_state == "failed"  # the first settlement stands
