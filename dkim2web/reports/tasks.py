@@ -126,10 +126,19 @@ class AnalysisTask(Task):  # type: ignore[misc]  # Celery ships no types
         elif isinstance(exc, SoftTimeLimitExceeded):
             reason = f"timed out: the analysis took longer than {SOFT_TIME_LIMIT} seconds"
         elif isinstance(exc, OperationalError | InterfaceError):
-            reason = f"gave up after {MAX_RETRIES} retries: database error: {exc}"
+            # The reason is shown to the analysis's owner: the exception's class only, never
+            # its text (host names, database users); the text goes to the log.
+            reason = (
+                f"gave up after {MAX_RETRIES} retries: the database could not be reached "
+                f"({type(exc).__name__}); the operators have the details in the worker's log"
+            )
         else:
-            reason = f"internal error: {type(exc).__name__}: {exc}"
+            reason = (
+                f"internal error ({type(exc).__name__}); the operators have the details in "
+                "the worker's log"
+            )
         with analysis_context(analysis_id):
+            logger.error("analysis %s: failed: %s: %s", analysis_id, type(exc).__name__, exc)
             try:
                 services.analysis_fail(analysis_id=analysis_id, reason=reason)
             except Exception:  # the database may still be away; the sweep comes back to it
