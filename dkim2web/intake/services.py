@@ -472,6 +472,15 @@ def delivery_awaiting_reply(*, analysis_id: uuid.UUID | str) -> uuid.UUID | None
     )
 
 
+def delivery_skip_reply(*, delivery_id: uuid.UUID | str, reason: str) -> bool:
+    """Settle a delivery whose answer is still pending as not to be sent, saying why."""
+    return bool(
+        Delivery.objects.filter(pk=delivery_id, reply_state=Delivery.Reply.PENDING).update(
+            reply_state=Delivery.Reply.SKIPPED, reply_detail=reason[:2000]
+        )
+    )
+
+
 def delivery_forget_if_empty(*, delivery_id: uuid.UUID | str) -> bool:
     """Delete a delivery none of whose analyses is left (they were deleted or purged)."""
     deleted, _ = Delivery.objects.filter(pk=delivery_id, parts__isnull=True).delete()

@@ -52,6 +52,13 @@ def _reply_on_finish(sender: Any, analysis_id: uuid.UUID | str, **kwargs: Any) -
 
 @receiver(post_delete, sender=IntakePart, dispatch_uid="intake-forget-empty-delivery")
 def _forget_empty_delivery(sender: Any, instance: IntakePart, **kwargs: Any) -> None:
-    from .services import delivery_forget_if_empty
+    from .services import delivery_forget_if_empty, delivery_skip_reply
 
+    if instance.parent_id is None:
+        # The delivered message's report is gone: nothing is to be answered about it (an
+        # original found inside would otherwise look like the delivered message).
+        delivery_skip_reply(
+            delivery_id=instance.delivery_id,
+            reason="the report of the delivered message was deleted before the answer went",
+        )
     transaction.on_commit(partial(delivery_forget_if_empty, delivery_id=instance.delivery_id))

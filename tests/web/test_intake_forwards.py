@@ -170,3 +170,31 @@ def test_a_bounce_is_judged_and_the_message_it_returned_analysed(
     assert signature["ok"] is True
     html = render_to_string("intake/_analysis_panel.html", {"intake": context})
     assert label in html and "The message this bounce returned" in html
+
+
+def test_deleting_the_forwards_report_before_the_answer_answers_nobody(
+    address: str, alice: Any
+) -> None:
+    # With a broker the answer waits for a worker; the owner deletes the wrapper's report
+    # first. Its attached original (a third party's mail) must not become "the delivered
+    # message" whose From: gets the answer.
+    from dkim2web.intake.models import Delivery
+    from dkim2web.reports.services import analysis_delete
+
+    first = _signed("Invoice 2041", "billing.example", "billing@billing.example")
+    wrapper = attach([first], sender=f"Alice <{ME}>", to=address)
+    with running_intake(inline_analysis=True) as server:
+        _send(server, ME, address, wrapper)
+    top = IntakePart.objects.get(kind="wrapper").analysis
+    Delivery.objects.update(reply_state="pending")  # as while its answer waits for a worker
+
+    analysis_delete(analysis=top)
+    delivery = Delivery.objects.get()  # the original is still there, so is the delivery
+    assert (delivery.reply_state, delivery.reply_detail) == (
+        "skipped",
+        "the report of the delivered message was deleted before the answer went",
+    )
+    assert (
+        services.delivery_awaiting_reply(analysis_id=IntakePart.objects.get().analysis_id) is None
+    )
+    assert services.delivery_reply(delivery_id=delivery.pk) is None
