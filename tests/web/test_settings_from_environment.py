@@ -18,6 +18,10 @@ VARIABLES = (
     "DATABASE_URL",
     "DATABASE_CONN_MAX_AGE",
     "DKIM2WEB_INTAKE_DB_THREADS",
+    "DJANGO_EMAIL_HOST_USER",
+    "DJANGO_EMAIL_HOST_PASSWORD",
+    "DJANGO_EMAIL_USE_TLS",
+    "DJANGO_EMAIL_USE_SSL",
     "CELERY_BROKER_URL",
     "DJANGO_DEBUG",
     "DJANGO_SECRET_KEY",
@@ -162,3 +166,24 @@ def test_outside_tests_a_secret_key_is_required_unless_debug(
     assert debug.DEBUG is True and debug.SECRET_KEY.startswith("insecure-dev-only")
     assert production.SECRET_KEY == "s3cret"
     assert production.ALLOWED_HOSTS == ["a", "b"]
+
+
+def test_the_answers_can_go_through_a_smarthost_with_a_login_and_tls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = load_settings(monkeypatch)
+    assert (settings.EMAIL_HOST_USER, settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL) == (
+        "",
+        False,
+        False,
+    )
+    settings = load_settings(
+        monkeypatch,
+        DJANGO_EMAIL_HOST_USER="dkim2web",
+        DJANGO_EMAIL_HOST_PASSWORD="s3cret",
+        DJANGO_EMAIL_USE_TLS="1",
+    )
+    assert (settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD) == ("dkim2web", "s3cret")
+    assert (settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL) == (True, False)
+    with pytest.raises(ImproperlyConfigured, match="set one, not both"):
+        load_settings(monkeypatch, DJANGO_EMAIL_USE_TLS="1", DJANGO_EMAIL_USE_SSL="1")
