@@ -74,6 +74,10 @@ class Limits:
         )
 
 
+#: Seconds a shutdown waits for messages being stored to get their reply.
+SHUTDOWN_GRACE = 10.0
+
+
 class RateLimiter:
     """At most ``per_minute`` events per key in any 60 seconds (a sliding window)."""
 
@@ -136,6 +140,7 @@ class IntakeHandler:
         self.after_store = after_store
         self.rate = RateLimiter(limits.rate_per_minute)
         self.connections = 0
+        self.sessions: set[_IntakeProtocol] = set()  # open SMTP/LMTP sessions
 
     async def _in_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -317,10 +322,22 @@ class _IntakeProtocol:
                 self.transport.close()
             return
         handler.connections += 1
+        handler.sessions.add(self)
         try:
             await super()._handle_client()  # type: ignore[misc]
         finally:
             handler.connections -= 1
+            handler.sessions.discard(self)
+
+    #: True from the end of DATA until the reply is written: a shutdown waits for it.
+    storing = False
+
+    def close_for_shutdown(self) -> None:
+        """Say 421 (RFC 5321 §3.8) and hang up; the client tries again later."""
+        with contextlib.suppress(Exception):
+            self._writer.write(b"421 4.3.2 Service shutting down; try again later\r\n")
+        if self.transport is not None:
+            self.transport.close()
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
@@ -394,9 +411,13 @@ class _IntakeProtocol:
         lines.clear()
         self.envelope.original_content = content
         self.envelope.content = content
-        status = await self._call_handler_hook("DATA")  # type: ignore[attr-defined]
-        self._set_post_data_state()  # type: ignore[attr-defined]
-        await self.push(status)  # type: ignore[attr-defined]
+        self.storing = True
+        try:
+            status = await self._call_handler_hook("DATA")  # type: ignore[attr-defined]
+            self._set_post_data_state()  # type: ignore[attr-defined]
+            await self.push(status)  # type: ignore[attr-defined]
+        finally:
+            self.storing = False
 
 
 class IntakeSMTP(_IntakeProtocol, SMTP):
@@ -509,10 +530,26 @@ class IntakeServer:
             self.loop.call_soon_threadsafe(self._stopping.set)
 
     async def _close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-            self.server = None
+        if self.server is None:
+            return
+        # No new connections. Open sessions are told 421 and closed, except one whose
+        # message is being stored: it gets its 250 (or 451) first, within SHUTDOWN_GRACE;
+        # cut short, the client would send again what was stored. (Since Python 3.12
+        # wait_closed() also waits for every open session, which an idle client would
+        # hold until its timeout.)
+        self.server.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_GRACE
+        while True:
+            for session in list(self.handler.sessions):
+                if not session.storing or loop.time() > deadline:
+                    session.close_for_shutdown()
+            if not self.handler.sessions or loop.time() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.server.wait_closed(), timeout=5)
+        self.server = None
 
     async def _poll(self) -> None:
         """Every so often: answer senders whose analysis finished elsewhere; without a

@@ -326,3 +326,23 @@ def test_a_slow_but_steady_sender_outlasts_the_idle_timeout_and_a_stalled_one_is
             assert 1.5 < time.monotonic() - stalled < 6.0  # after about 2 s of silence
         _wait_closed(server)
     assert [a.raw_bytes for a in Analysis.objects.all()] == [raw]
+
+
+def test_stopping_tells_an_idle_session_421_and_closes_it(address: str) -> None:
+    # Since Python 3.12 the server's wait_closed() waits for every open session: an idle
+    # client (an MTA caching its connection) held a shutdown until its timeout.
+    server_cm = running_intake(inline_analysis=True, limits=_limits(timeout=300.0))
+    server = server_cm.__enter__()
+    try:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"220")
+        sock.sendall(b"EHLO client.example\r\n")
+        while (line := reader.readline())[3:4] == b"-":
+            pass
+        assert line.startswith(b"250 ")
+    finally:
+        server_cm.__exit__(None, None, None)  # stops the server, the session still open
+    assert reader.readline() == b"421 4.3.2 Service shutting down; try again later\r\n"
+    assert reader.readline() == b""  # and the connection is closed
+    sock.close()

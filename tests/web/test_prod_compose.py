@@ -63,6 +63,17 @@ def test_every_process_runs_the_one_image_after_the_migration(compose: dict[str,
         }, name
 
 
+def test_the_intake_has_no_per_ip_limit_behind_dockers_port_publishing(
+    compose: dict[str, Any],
+) -> None:
+    intake = compose["services"]["intake"]
+    assert intake["environment"]["DKIM2WEB_INTAKE_RATE_PER_MINUTE"] == (
+        "${DKIM2WEB_INTAKE_RATE_PER_MINUTE:-0}"
+    )
+    assert intake["environment"]["DATABASE_URL"].startswith("postgres://")  # the rest kept
+    assert intake["stop_grace_period"] == "30s"
+
+
 def test_the_commands(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert services["web"]["command"] == [
@@ -98,6 +109,7 @@ def test_the_dockerfile_builds_static_files_and_runs_unprivileged() -> None:
     assert 'CMD ["gunicorn", "-c", "scripts/gunicorn.conf.py"' in dockerfile
     ignored = (REPO / ".dockerignore").read_text().split()
     assert {".git", ".venv", "db.sqlite3", "tests"} <= set(ignored)
+    assert {".env", ".env.*"} <= set(ignored)  # operators' secrets stay out of the image
 
 
 def test_docker_compose_config_accepts_the_file(require_compose_client: list[str]) -> None:
