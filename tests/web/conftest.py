@@ -6,6 +6,7 @@ process does.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -34,3 +35,16 @@ def alice_client(alice: Any) -> Client:
     client = Client()
     client.force_login(alice)
     return client
+
+
+@pytest.fixture
+def not_eager() -> Iterator[None]:
+    """Celery as in production: tasks are published, not run in-process."""
+    from dkim2web.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = saved

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,16 +11,6 @@ import redis
 
 from dkim2web.celery import app
 from dkim2web.reports.tasks import run_analysis
-
-
-@pytest.fixture
-def not_eager() -> Iterator[None]:
-    saved = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = saved
 
 
 @pytest.mark.redis

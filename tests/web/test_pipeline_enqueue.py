@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 
 from dkim2web.celery import app
-from dkim2web.reports import services
+from dkim2web.reports import services, tasks
 from dkim2web.reports.models import Analysis
 
 MESSAGE = b"From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n"
@@ -72,17 +72,11 @@ def test_an_upload_succeeds_and_stays_queued_while_the_broker_is_down(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("not_eager")
 def test_enqueue_says_false_through_a_refusing_connection(refusing_broker_url: str) -> None:
     analysis = services.analysis_submit(raw=MESSAGE, enqueue=False)
-    saved = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        with app.connection_for_write(refusing_broker_url) as connection:
-            assert (
-                services.analysis_enqueue(analysis_id=analysis.pk, connection=connection) is False
-            )
-    finally:
-        app.conf.task_always_eager = saved
+    with app.connection_for_write(refusing_broker_url) as connection:
+        assert services.analysis_enqueue(analysis_id=analysis.pk, connection=connection) is False
     analysis.refresh_from_db()
     assert analysis.status == Analysis.Status.QUEUED
 
@@ -155,6 +149,7 @@ def silent_broker_url() -> Iterator[str]:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("not_eager")
 def test_a_broker_that_never_answers_fails_the_publish_instead_of_hanging(
     silent_broker_url: str,
 ) -> None:
@@ -165,15 +160,10 @@ def test_a_broker_that_never_answers_fails_the_publish_instead_of_hanging(
     outcome: list[bool] = []
 
     def publish() -> None:
-        saved = app.conf.task_always_eager
-        app.conf.task_always_eager = False
-        try:
-            with app.connection_for_write(silent_broker_url) as connection:
-                outcome.append(
-                    services.analysis_enqueue(analysis_id=analysis.pk, connection=connection)
-                )
-        finally:
-            app.conf.task_always_eager = saved
+        with app.connection_for_write(silent_broker_url) as connection:
+            outcome.append(
+                services.analysis_enqueue(analysis_id=analysis.pk, connection=connection)
+            )
 
     worker = threading.Thread(target=publish, daemon=True)
     worker.start()
@@ -218,6 +208,7 @@ def refusing_redis_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("not_eager")
 def test_a_broker_that_refuses_with_an_error_loses_nothing_and_raises_nothing(
     refusing_redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -226,18 +217,11 @@ def test_a_broker_that_refuses_with_an_error_loses_nothing_and_raises_nothing(
     # error of a real broker too. Raised from the on-commit publish, one would turn a
     # stored upload into a 500, and a stored SMTP message into 451 (sent again).
     analysis = services.analysis_submit(raw=MESSAGE, enqueue=False)
-    saved = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        with (
-            caplog.at_level(logging.ERROR, logger="dkim2web.reports.services"),
-            app.connection_for_write(refusing_redis_url) as connection,
-        ):
-            assert (
-                services.analysis_enqueue(analysis_id=analysis.pk, connection=connection) is False
-            )
-    finally:
-        app.conf.task_always_eager = saved
+    with (
+        caplog.at_level(logging.ERROR, logger="dkim2web.reports.services"),
+        app.connection_for_write(refusing_redis_url) as connection,
+    ):
+        assert services.analysis_enqueue(analysis_id=analysis.pk, connection=connection) is False
     (record,) = caplog.records
     message = record.getMessage()
     assert message.startswith(f"analysis {analysis.pk}: stored but not queued, the broker ")
@@ -247,30 +231,34 @@ def test_a_broker_that_refuses_with_an_error_loses_nothing_and_raises_nothing(
     assert analysis.status == Analysis.Status.QUEUED
 
 
+def _misconf(*args: Any, **kwargs: Any) -> None:
+    import redis
+
+    raise redis.exceptions.ResponseError("MISCONF Errors writing to the AOF file")
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("not_eager")
 def test_any_other_error_of_the_broker_is_taken_the_same_way(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import redis
-
-    from dkim2web.reports import tasks
-
-    def misconf(*args: Any, **kwargs: Any) -> None:
-        raise redis.exceptions.ResponseError("MISCONF Errors writing to the AOF file")
-
-    monkeypatch.setattr(tasks.run_analysis, "apply_async", misconf)
+    monkeypatch.setattr(tasks.run_analysis, "apply_async", _misconf)
     analysis = services.analysis_submit(raw=MESSAGE, enqueue=False)
-    saved = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        with caplog.at_level(logging.ERROR, logger="dkim2web.reports.services"):
-            assert services.analysis_enqueue(analysis_id=analysis.pk) is False
-    finally:
-        app.conf.task_always_eager = saved
+    with caplog.at_level(logging.ERROR, logger="dkim2web.reports.services"):
+        assert services.analysis_enqueue(analysis_id=analysis.pk) is False
     assert [r.getMessage() for r in caplog.records] == [
         f"analysis {analysis.pk}: stored but not queued, the broker refused it (ResponseError:"
         " MISCONF Errors writing to the AOF file); the sweep will queue it again"
     ]
-    # In-process (no broker), an error is the run's own and reaches the caller.
+
+
+@pytest.mark.django_db
+def test_in_process_an_error_is_the_runs_own_and_reaches_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import redis
+
+    monkeypatch.setattr(tasks.run_analysis, "apply_async", _misconf)
+    analysis = services.analysis_submit(raw=MESSAGE, enqueue=False)
     with pytest.raises(redis.exceptions.ResponseError):
         services.analysis_enqueue(analysis_id=analysis.pk)

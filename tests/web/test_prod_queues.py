@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -97,16 +96,6 @@ def test_a_submission_is_one_insert_and_routed_without_reading_the_row_back(
     with django_assert_num_queries(1), django_capture_on_commit_callbacks(execute=True):
         large = services.analysis_submit(raw=b"x" * (LIMIT + 1))
     assert published.queues() == {str(large.pk): "large-q"}
-
-
-@pytest.fixture
-def not_eager() -> Iterator[None]:
-    saved = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = saved
 
 
 @pytest.mark.redis
