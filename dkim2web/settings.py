@@ -384,6 +384,7 @@ DKIM2WEB_LARGE_MESSAGE_BYTES = env_int("DKIM2WEB_LARGE_MESSAGE_BYTES", 1024 * 10
 # timeout. Longer than the hard time limit (90 s) so a running task is never redelivered,
 # and than the claim's staleness (120 s) so the redelivery may take the claim over.
 # Checked every DKIM2WEB_BROKER_RESTORE_INTERVAL seconds by each worker.
+_BROKER_SOCKET_TIMEOUT = env_int("DKIM2WEB_BROKER_SOCKET_TIMEOUT", 3)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("DKIM2WEB_BROKER_VISIBILITY_TIMEOUT", 300),
     "unacked_restore_interval": env_int("DKIM2WEB_BROKER_RESTORE_INTERVAL", 10),
@@ -392,8 +393,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # publish within seconds, not hold an upload or an SMTP session for ever: the upload
     # is stored either way and the sweep publishes it later. Longer than the 1 s BRPOP
     # the workers wait in, so idle workers are not disturbed.
-    "socket_connect_timeout": env_int("DKIM2WEB_BROKER_SOCKET_TIMEOUT", 3),
-    "socket_timeout": env_int("DKIM2WEB_BROKER_SOCKET_TIMEOUT", 3),
+    "socket_connect_timeout": _BROKER_SOCKET_TIMEOUT,
+    "socket_timeout": _BROKER_SOCKET_TIMEOUT,
 }
 # Celery leaves the root logger to LOGGING above (JSON lines in production).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

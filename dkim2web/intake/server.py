@@ -331,9 +331,13 @@ class _IntakeProtocol:
 
     #: True from the end of DATA until the reply is written: a shutdown waits for it.
     storing = False
+    _shut = False
 
     def close_for_shutdown(self) -> None:
-        """Say 421 (RFC 5321 §3.8) and hang up; the client tries again later."""
+        """Say 421 (RFC 5321 §3.8) once and hang up; the client tries again later."""
+        if self._shut:
+            return  # the shutdown loop comes back until the session has ended
+        self._shut = True
         with contextlib.suppress(Exception):
             self._writer.write(b"421 4.3.2 Service shutting down; try again later\r\n")
         if self.transport is not None:
