@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .dkim2.report import ChainReport, Envelope
+from .dkim2.verify import DRAFT, ENGINE_VERSION, Options, analyze, prepare, verify_prepared
 from .findings import Finding, Severity, State
 from .lookup import KeyLookup
-from .report import ChainReport, Envelope
-from .verify import DRAFT, ENGINE_VERSION, Options, analyze, prepare, verify_prepared
 
 EXIT_FOR_STATE = {
     State.PASS: 0,
@@ -322,8 +322,8 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
-    from .keys import load_private_key
-    from .sign import SigningError, SigningKey, sign
+    from .dkim2.keys import load_private_key
+    from .dkim2.sign import SigningError, SigningKey, sign
 
     keys = []
     for spec in args.key:
@@ -365,7 +365,7 @@ def cmd_keygen(args: argparse.Namespace, out: TextIO) -> int:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-    from .keys import PrivateKey, public_record_for
+    from .dkim2.keys import PrivateKey, public_record_for
 
     key: PrivateKey
     if args.type == "rsa":

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     dns: Any = None
     if keys:
         # tests/support/dns_server.py: a real DNS server (UDP and TCP) on 127.0.0.1.
-        from analysis.keys import public_record_for
+        from analysis.dkim2.keys import public_record_for
         from tests.support.dns_server import DnsTestServer
 
         dns = running.enter_context(DnsTestServer())

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 
 def five_hop_chain(now: int) -> tuple[bytes, str, list[str]]:
-    from analysis.sign import sign
+    from analysis.dkim2.sign import sign
     from dkim2web.samples.keys import signing_key
 
     body = "".join(

@@ -61,10 +61,10 @@ DNS_SELECTOR = "bench1"
 
 
 def dns_signing_keys() -> dict[str, Any]:
-    """A fresh Ed25519 key for each of DNS_SIGNERS' domains (``analysis.sign.SigningKey``)."""
+    """A fresh Ed25519 key for each of DNS_SIGNERS' domains (``analysis.dkim2.sign.SigningKey``)."""
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from analysis.sign import SigningKey
+    from analysis.dkim2.sign import SigningKey
 
     return {
         domain: SigningKey(DNS_SELECTOR, ed25519.Ed25519PrivateKey.generate())
@@ -86,7 +86,7 @@ def three_hop_chains(
     Signed by the demo domains, or, with ``keys`` (from :func:`dns_signing_keys`), by
     DNS_SIGNERS' domains with those keys.
     """
-    from analysis.sign import sign
+    from analysis.dkim2.sign import sign
     from dkim2web.samples.keys import signing_key
 
     signers = DNS_SIGNERS if keys else DEMO_SIGNERS

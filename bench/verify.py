@@ -29,10 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.hashes import SHA256
 
-from analysis import Envelope, State, analyze
-from analysis.keys import public_record_for
+from analysis import State
+from analysis.dkim2 import Envelope, analyze
+from analysis.dkim2.keys import public_record_for
+from analysis.dkim2.sign import SigningKey, sign
 from analysis.resolvers import StaticResolver
-from analysis.sign import SigningKey, sign
 
 T0 = 1790000000
 

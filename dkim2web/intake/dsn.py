@@ -37,8 +37,8 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
-from analysis.canonical import header_hash_input
-from analysis.fields import (
+from analysis.dkim2.canonical import header_hash_input
+from analysis.dkim2.fields import (
     MI_NAME,
     SIG_NAME,
     Dkim2Signature,
@@ -46,7 +46,7 @@ from analysis.fields import (
     parse_message_instance,
     parse_signature,
 )
-from analysis.grammar import GrammarError, normalise_envelope_address, relaxed_domain_match
+from analysis.dkim2.grammar import GrammarError, normalise_envelope_address, relaxed_domain_match
 from analysis.message import ParsedMessage, parse_message
 
 from .mime import Entity, Walk, decode_body

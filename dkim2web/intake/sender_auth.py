@@ -28,7 +28,7 @@ from email.policy import compat32
 from email.utils import getaddresses
 from typing import Any
 
-from analysis.grammar import GrammarError, normalise_envelope_address, relaxed_domain_match
+from analysis.dkim2.grammar import GrammarError, normalise_envelope_address, relaxed_domain_match
 
 from .mime import header_block
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from analysis.sign import sign
+from analysis.dkim2.sign import sign
 from dkim2web.samples.keys import signing_key
 
 CRLF = b"\r\n"

@@ -362,7 +362,7 @@ def key_lookup_from_settings() -> Any:
 def _run_engine(analysis: Analysis, *, lookup: Any = None) -> EngineOutcome:
     # Imported here, not at module level, so the web half starts (and marks runs failed
     # with the reason) even while the engine cannot be imported.
-    import analysis as engine
+    from analysis import dkim2 as engine
 
     envelope = None
     if analysis.envelope_source != Analysis.EnvelopeSource.NONE:

@@ -1,6 +1,6 @@
 """The "Try a sample" gallery: DKIM2 chains signed here, at request time, with demo keys.
 
-Each sample is signed with :func:`analysis.sign.sign` when it is asked for, with
+Each sample is signed with :func:`analysis.dkim2.sign.sign` when it is asked for, with
 timestamps relative to ``now``, so it never expires (except the one meant to). All
 domains are under ``.example`` and their keys are served by
 :func:`dkim2web.samples.keys.demo_zone`, so analysing a sample needs no network.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-from analysis.sign import sign
+from analysis.dkim2.sign import sign
 
 from .keys import signing_key
 

@@ -14,9 +14,9 @@ import hashlib
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from analysis.dkim2.sign import SigningKey
 from analysis.lookup import KeyAnswer, KeyQuery
 from analysis.resolvers import StaticResolver
-from analysis.sign import SigningKey
 
 #: The only suffix the demo zone answers for.
 DEMO_SUFFIX = "example"
@@ -48,7 +48,7 @@ def signing_key(domain: str) -> SigningKey:
 
 @functools.cache
 def _zone_data() -> dict[str, dict[str, list[list[str]]]]:
-    from analysis.keys import public_record_for
+    from analysis.dkim2.keys import public_record_for
 
     return {
         domain: {f"{selector}._domainkey": [["txt", public_record_for(private_key(domain))]]}

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from analysis import State, analyze
+from analysis import State
+from analysis.dkim2 import analyze
+from analysis.dkim2.verify import arrival_time
 from analysis.message import parse_message
 from analysis.resolvers import StaticResolver
-from analysis.verify import arrival_time
 
 T1 = 1790000000  # t= of hop 1 in the worked example (2026-09-21 14:13:20 UTC)
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from analysis import Envelope, Options, analyze
 from analysis.catalogue import (
     CATALOGUE,
     ENTRIES,
@@ -26,6 +25,7 @@ from analysis.catalogue import (
     codes,
     explain,
 )
+from analysis.dkim2 import Envelope, Options, analyze
 from analysis.findings import Finding, Severity, State, Step, note
 from analysis.resolvers import StaticResolver
 
@@ -60,9 +60,9 @@ EXPLAIN_KEYS = {
 
 def _engine_sources() -> dict[str, str]:
     return {
-        p.name: p.read_text(encoding="utf-8")
-        for p in sorted(ENGINE.glob("*.py"))
-        if p.name != "catalogue.py"
+        str(p.relative_to(ENGINE)): p.read_text(encoding="utf-8")
+        for p in sorted(ENGINE.rglob("*.py"))
+        if p.name != "catalogue.py" and p.parent.name != "explanations"
     }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import main
-from analysis.keys import parse_key_record
+from analysis.dkim2.keys import parse_key_record
 
 T1 = 1790000000
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import Envelope, Options, State, analyze
+from analysis import State
+from analysis.dkim2 import Envelope, Options, analyze
 from analysis.resolvers import StaticResolver
 
 # case name -> (our verdict, reason).  Keep in step with docs/conformance.md.

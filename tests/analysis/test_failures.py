@@ -15,18 +15,10 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from analysis import (
-    ChainReport,
-    Envelope,
-    Finding,
-    KeyAnswer,
-    KeyQuery,
-    Options,
-    State,
-    analyze,
-)
+from analysis import Finding, KeyAnswer, KeyQuery, State
+from analysis.dkim2 import ChainReport, Envelope, Options, analyze
+from analysis.dkim2.verify import duplicate_finding
 from analysis.limits import SIGNATURE_LIFETIME_SECONDS
-from analysis.verify import duplicate_finding
 from tests.support.chains import (
     MI,
     SIG,

@@ -1,10 +1,11 @@
-"""analysis.grammar, table by table: tag lists, base64strings, addresses, domains, relaxed match."""
+"""analysis.dkim2.grammar, table by table: tag lists, base64strings, addresses, domains,
+relaxed match."""
 
 from __future__ import annotations
 
 import pytest
 
-from analysis.grammar import (
+from analysis.dkim2.grammar import (
     Address,
     GrammarError,
     decode_base64string,

@@ -11,7 +11,8 @@ import random
 import time
 from collections.abc import Callable
 
-from analysis import ChainReport, State, analyze, limits
+from analysis import State, limits
+from analysis.dkim2 import ChainReport, analyze
 from analysis.resolvers import StaticResolver
 from tests.support.chains import (
     MI,

@@ -14,10 +14,11 @@ import tracemalloc
 
 import pytest
 
-from analysis import ChainReport, Envelope, State, analyze, limits
-from analysis.fields import parse_message_instance
+from analysis import State, limits
+from analysis.dkim2 import ChainReport, Envelope, analyze
+from analysis.dkim2.fields import parse_message_instance
+from analysis.dkim2.recipes import RecipeError, decode_recipe
 from analysis.message import HeaderField
-from analysis.recipes import RecipeError, decode_recipe
 from analysis.resolvers import StaticResolver
 from tests.support.chains import (
     DEFAULT_HEADERS,

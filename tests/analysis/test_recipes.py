@@ -1,4 +1,4 @@
-"""analysis.recipes: decode (every error class), apply (SPEC-NOTES §4.5 a, b, c exactly),
+"""analysis.dkim2.recipes: decode (every error class), apply (SPEC-NOTES §4.5 a, b, c exactly),
 compute (the signer's side), and compute-then-apply round trips."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from analysis.message import Body, HeaderField, parse_message
-from analysis.recipes import (
+from analysis.dkim2.recipes import (
     Copy,
     Data,
     OutputBudget,
@@ -23,6 +22,7 @@ from analysis.recipes import (
     compute_recipe,
     decode_recipe,
 )
+from analysis.message import Body, HeaderField, parse_message
 
 BIG = 1 << 30
 

@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from analysis import ChainReport, State
-from analysis.report import FieldChange
+from analysis import State
+from analysis.dkim2 import ChainReport
+from analysis.dkim2.report import FieldChange
 from tests.support.chains import (
     DEFAULT_HEADERS,
     Chain,

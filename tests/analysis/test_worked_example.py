@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from analysis import Envelope, State, analyze
-from analysis.canonical import header_hash_input, signing_input
-from analysis.keys import load_private_key
+from analysis import State
+from analysis.dkim2 import Envelope, analyze
+from analysis.dkim2.canonical import header_hash_input, signing_input
+from analysis.dkim2.keys import load_private_key
+from analysis.dkim2.sign import SigningKey, sign
 from analysis.message import parse_message
 from analysis.resolvers import StaticResolver
-from analysis.sign import SigningKey, sign
 
 T1 = 1790000000
 NOW = T1 + 200

@@ -17,7 +17,7 @@ A test writes a chain as a starting message and a list of :class:`Hop` values::
     report = chain.analyze()
 
 Each hop applies its ``modify`` function to the message it received, then signs
-with :func:`analysis.sign.sign` (``previous=`` the message as received whenever
+with :func:`analysis.dkim2.sign.sign` (``previous=`` the message as received whenever
 it changed).  :class:`Chain` keeps what a test needs to check the engine:
 
 * ``inputs[k]`` -- the message hop ``k`` signed (after its change, before its
@@ -52,10 +52,10 @@ from cryptography.hazmat.primitives import hashes as crypto_hashes
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from analysis import ChainReport, Envelope, Options, analyze
-from analysis.keys import PrivateKey, public_record_for
+from analysis.dkim2 import ChainReport, Envelope, Options, analyze
+from analysis.dkim2.keys import PrivateKey, public_record_for
+from analysis.dkim2.sign import SigningKey, SignResult, sign
 from analysis.resolvers import StaticResolver
-from analysis.sign import SigningKey, SignResult, sign
 
 CRLF = b"\r\n"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import analysis as engine
+from analysis import dkim2 as engine
 from analysis.lookup import KeyAnswer, KeyQuery, LookupStatus
 from dkim2web.reports import services
 from dkim2web.reports.models import Analysis, AnalysisRun

@@ -25,9 +25,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from analysis.keys import public_record_for
+from analysis.dkim2.keys import public_record_for
+from analysis.dkim2.sign import SigningKey, sign
 from analysis.resolvers import StaticResolver
-from analysis.sign import SigningKey, sign
 from dkim2web.accounts import services as account_services
 from dkim2web.api.schema import SCHEMA
 from dkim2web.reports import services

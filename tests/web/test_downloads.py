@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-import analysis.verify
+import analysis.dkim2.verify
 from analysis.resolvers import StaticResolver
 from dkim2web.reports import services
 from dkim2web.reports.authres import (
@@ -30,7 +30,7 @@ EXAMPLE = "vectors/worked-example"
 
 @pytest.fixture
 def done(alice: Any, shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Analysis:
-    monkeypatch.setattr(analysis.verify, "time", types.SimpleNamespace(time=lambda: CLOCK))
+    monkeypatch.setattr(analysis.dkim2.verify, "time", types.SimpleNamespace(time=lambda: CLOCK))
     zone = {}
     for line in (shared_dir / EXAMPLE / "dns-records.txt").read_text().splitlines():
         name, record = re.fullmatch(r'(\S+?)\.? IN TXT "(.*)"', line).groups()

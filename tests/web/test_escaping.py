@@ -16,9 +16,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from analysis.keys import public_record_for
+from analysis.dkim2.keys import public_record_for
+from analysis.dkim2.sign import SigningKey, sign
 from analysis.resolvers import StaticResolver
-from analysis.sign import SigningKey, sign
 from dkim2web.reports import services
 from dkim2web.reports.models import Analysis
 

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-import analysis.verify
+import analysis.dkim2.verify
 from analysis.resolvers import StaticResolver
 from dkim2web.reports import services
 from dkim2web.reports.models import Analysis
@@ -32,7 +32,7 @@ def worked_example_zone(shared_dir: Path) -> dict[str, str]:
 
 @pytest.fixture
 def done(alice: Any, shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Analysis:
-    monkeypatch.setattr(analysis.verify, "time", types.SimpleNamespace(time=lambda: CLOCK))
+    monkeypatch.setattr(analysis.dkim2.verify, "time", types.SimpleNamespace(time=lambda: CLOCK))
     raw = (shared_dir / "vectors/worked-example/hop2-list-final.eml").read_bytes()
     stored = services.analysis_submit(
         raw=raw, filename="hop2-list-final.eml", owner=alice, enqueue=False
@@ -219,7 +219,7 @@ def test_the_raw_message_is_shown_with_dkim2_fields_highlighted(page: str) -> No
 def test_the_runs_section_shows_engine_and_draft_and_a_rerun_button(
     page: str, done: Analysis
 ) -> None:
-    import analysis as engine
+    from analysis import dkim2 as engine
 
     text = squeeze(page)
     runs = text[text.index('id="runs"') : text.index('id="downloads"')]

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from analysis import Envelope, State, analyze
-from analysis.keys import public_record_for
+from analysis import State
+from analysis.dkim2 import Envelope, analyze
+from analysis.dkim2.keys import public_record_for
 from analysis.lookup import KeyQuery, LookupStatus
 from dkim2web.reports import services
 from dkim2web.reports.models import Analysis

@@ -31,12 +31,12 @@ import email.utils
 import time
 from typing import Any
 
+from ..findings import Finding, Severity, State, Step, aggregate, note
+from ..lookup import KeyAnswer, KeyLookup, KeyQuery
+from ..message import ParsedMessage
 from . import custody, reconstruct, signatures
 from .drafts import detect_artefacts
-from .findings import Finding, Severity, State, Step, aggregate, note
 from .history import build_diffs, summarise
-from .lookup import KeyAnswer, KeyLookup, KeyQuery
-from .message import ParsedMessage
 from .report import (
     ChainReport,
     Envelope,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 
-from . import limits
+from .. import limits
+from ..findings import Finding, Severity, State, Step, note
+from ..message import Body, HeaderField
 from .canonical import b64, header_hash_input
 from .fields import KNOWN_HASHES
-from .findings import Finding, Severity, State, Step, note
-from .message import Body, HeaderField
 from .recipes import (
     OutputBudget,
     Recipe,

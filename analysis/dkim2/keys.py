@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from . import limits
+from .. import limits
 
 # sig-name -> k= key type (S06 §8.9, §11.5: they must match).
 KEY_TYPE_FOR_ALGORITHM = {"rsa-sha256": "rsa", "ed25519-sha256": "ed25519"}

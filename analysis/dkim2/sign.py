@@ -23,11 +23,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..message import Body, HeaderField, ParsedMessage, parse_message
 from .canonical import header_hash_input, signing_input
 from .fields import MI_NAME, SIG_NAME, parse_message_instance, parse_signature
 from .grammar import GrammarError, normalise_envelope_address
 from .keys import PrivateKey, algorithm_for_private_key, sign_bytes
-from .message import Body, HeaderField, ParsedMessage, parse_message
 from .recipes import Recipe, compute_recipe
 
 

@@ -12,9 +12,9 @@ import hashlib
 import re
 from typing import TYPE_CHECKING
 
+from ..findings import Finding, Severity, Step, note
+from ..message import HeaderField
 from .canonical import UNSIGNED_BY_REVISION, header_hash_input
-from .findings import Finding, Severity, Step, note
-from .message import HeaderField
 
 if TYPE_CHECKING:
     from .report import Instance

@@ -35,9 +35,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import limits
+from .. import limits
+from ..message import CRLF, Body, HeaderField
 from .canonical import is_unsigned
-from .message import CRLF, Body, HeaderField
 
 
 class RecipeError(ValueError):

@@ -13,10 +13,10 @@ import difflib
 import re
 from typing import TYPE_CHECKING
 
-from . import limits
+from .. import limits
+from ..findings import State
+from ..message import Body, HeaderField
 from .canonical import is_unsigned
-from .findings import State
-from .message import Body, HeaderField
 from .report import ChainReport, FieldChange, Instance, InstanceDiff
 
 if TYPE_CHECKING:

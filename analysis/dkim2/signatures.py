@@ -8,9 +8,10 @@ Every checkable entry must verify (A15); a signature with none is PERMERROR (A16
 
 from __future__ import annotations
 
+from ..findings import Finding, Severity, State, Step, note
+from ..lookup import KeyQuery, LookupStatus
 from .canonical import signing_input
 from .fields import KNOWN_SIGNATURE_ALGORITHMS
-from .findings import Finding, Severity, State, Step, note
 from .keys import (
     KEY_TYPE_FOR_ALGORITHM,
     KeyRecord,
@@ -18,7 +19,6 @@ from .keys import (
     parse_key_record,
     verify_signature,
 )
-from .lookup import KeyQuery, LookupStatus
 from .report import SelectorResult
 from .structure import sig_string
 from .walk import Walk

@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from .message import CRLF, HeaderField
+from ..message import CRLF, HeaderField
 
 # S06 §4, §4.1, §6.2: fields never covered by the header hash (compared
 # case-insensitively), plus every X-* and Received-* field.

@@ -15,7 +15,7 @@ S06 §8.7, §8.8, §9.2-§9.4, §11.4; SPEC-NOTES §6.2 steps 4-5, §11 A19, A20
 
 from __future__ import annotations
 
-from .findings import Finding, Severity, State, Step, note
+from ..findings import Finding, Severity, State, Step, note
 from .grammar import GrammarError, normalise_envelope_address, relaxed_domain_match
 from .walk import Walk
 

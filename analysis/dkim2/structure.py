@@ -13,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import limits
+from .. import limits
+from ..findings import Finding, State, Step
+from ..lookup import KeyQuery
+from ..message import HeaderField, ParsedMessage, parse_message
 from .fields import (
     KNOWN_SIGNATURE_ALGORITHMS,
     MI_NAME,
@@ -25,9 +28,6 @@ from .fields import (
     parse_message_instance,
     parse_signature,
 )
-from .findings import Finding, State, Step
-from .lookup import KeyQuery
-from .message import HeaderField, ParsedMessage, parse_message
 from .recipes import Recipe, RecipeError, decode_recipe
 
 ENGINE_VERSION = "0.1.0"

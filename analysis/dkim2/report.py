@@ -12,9 +12,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from .findings import Finding, State
-from .lookup import KeyAnswer
-from .message import Body, HeaderField
+from ..findings import Finding, State
+from ..lookup import KeyAnswer
+from ..message import Body, HeaderField
 
 SCHEMA_VERSION = 1
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .findings import Finding
-from .lookup import KeyAnswer, KeyQuery
+from ..findings import Finding
+from ..lookup import KeyAnswer, KeyQuery
 from .report import Envelope, Instance, SelectorResult
 from .structure import Prepared
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from . import limits
+from .. import limits
+from ..message import HeaderField
 from .grammar import (
     Address,
     GrammarError,
@@ -22,7 +23,6 @@ from .grammar import (
     parse_selector,
     parse_tag_list,
 )
-from .message import HeaderField
 
 MI_NAME = "message-instance"
 SIG_NAME = "dkim2-signature"
