@@ -193,7 +193,7 @@ _SCHEMAS: dict[str, Any] = {
             },
         }
     ),
-    # --- the engine's report (analysis/dkim2/report.py, schema_version 1) --------------------------
+    # --- the engine's report (analysis/dkim2/report.py, schema_version 1) ---------------------
     "Report": _open(
         {
             "schema_version": {"type": "integer", "const": 1},
