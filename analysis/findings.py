@@ -39,7 +39,8 @@ class Severity(enum.StrEnum):
 
 
 class Step(enum.IntEnum):
-    """SPEC-NOTES §6.2 step numbers (precedence order of §6.5)."""
+    """Where a finding was made: for DKIM2, the SPEC-NOTES §6.2 step numbers (precedence
+    order of §6.5); from 20, the other mechanisms, one value each."""
 
     MESSAGE = 1
     SYNTAX = 2
@@ -52,6 +53,12 @@ class Step(enum.IntEnum):
     REQUEST = 9
     REPLAY = 10
     DRAFT = 11
+    DKIM1 = 20  # analysis.dkim1
+    ARC = 21  # analysis.arc
+    SPF = 22  # analysis.spf
+    DMARC = 23  # analysis.dmarc
+    RECEIVERS = 24  # analysis.authres, analysis.received: what the receivers wrote
+    VERDICT = 25  # analysis.verdict: the whole message
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,15 @@ TOTAL_RECONSTRUCTION_FACTOR = 16
 #: limit, so a genuine long chain is never refused for its length alone.
 MAX_KEY_LOOKUPS = MAX_SIGNATURES
 
+#: Most distinct DNS questions one message's analysis may send, every mechanism together:
+#: the DKIM2 keys at the signature limit, the DKIM1 and ARC keys, SPF's ten lookups and
+#: their MX and PTR names, and DMARC's tree walks (analysis.evidence.MessageDns).
+MAX_DNS_QUERIES = 200
+
+#: Seconds all of one message's DNS questions may take together (the default of
+#: DKIM2WEB_DNS_BUDGET_SECONDS).
+DNS_BUDGET_SECONDS = 10.0
+
 #: RSA modulus sizes: S06 §3.2 makes signers use at least 1024 bits; shorter
 #: keys are treated as key-record problems (SPEC-NOTES Annex C 2).  Longer than
 #: MAX is refused to bound verification cost.

@@ -1,17 +1,25 @@
-"""The key-lookup seam between the engine and whatever fetches DNS TXT records.
+"""The DNS seam between the engine and whatever answers DNS questions.
 
-The engine never does I/O.  It says which keys a message needs
-(:class:`KeyQuery`, one per ``selector._domainkey.domain`` name) and is handed
-back one :class:`KeyAnswer` per query.  An answer records exactly what the
-resolver saw (the TXT strings, or the kind of failure) so a stored report can
-be reproduced later without asking DNS again.
+The engine never does I/O.  Two shapes of question cross this seam:
 
-Implementations of :class:`KeyLookup`:
+* a DKIM public key (:class:`KeyQuery`, the TXT record at
+  ``selector._domainkey.domain``), answered by a :class:`KeyAnswer` -- what the DKIM2,
+  DKIM1 and ARC verifiers ask, in one batch per message;
+* any other record (:class:`DnsQuery`: a name and a :class:`RecordType`), answered by a
+  :class:`DnsAnswer` -- what SPF and DMARC ask, one step at a time, since each answer
+  decides the next question.
+
+An answer records exactly what the resolver saw (the records, or the kind of failure),
+so a stored report can be reproduced later without asking DNS again.
+
+Implementations (each offers both :class:`KeyLookup` and :class:`DnsLookup`):
 
 * ``analysis.resolvers.StaticResolver`` -- a declarative zone in the interop
   ``dns.json`` layout (tests, offline samples);
-* ``analysis.dns.DnsResolver`` -- dnspython, with per-query timeout, a total
-  budget per message, TCP fallback and a cap on the number of queries.
+* ``analysis.dns.DnsResolver`` -- dnspython, with per-query timeout, a budget per
+  call, TCP fallback and a cap on the number of queries;
+* ``analysis.evidence.MessageDns`` -- wraps one of those for one message: one budget for
+  every mechanism, each question asked once, every answer kept as evidence.
 """
 
 from __future__ import annotations
@@ -102,6 +110,111 @@ class KeyAnswer:
             ttl=int(ttl) if isinstance(ttl, int) else None,
             transport=str(data.get("transport", "")),
         )
+
+
+class RecordType(enum.StrEnum):
+    """The record types the mechanisms ask for."""
+
+    TXT = "TXT"  # DKIM keys, SPF policies, DMARC policies
+    A = "A"  # SPF a, mx, exists mechanisms
+    AAAA = "AAAA"
+    MX = "MX"  # SPF mx mechanism
+    PTR = "PTR"  # SPF ptr mechanism and %{p}
+    CNAME = "CNAME"
+
+
+@dataclass(frozen=True, order=True)
+class DnsQuery:
+    """One question: ``name`` (no trailing dot) and record type ``rtype``."""
+
+    name: str
+    rtype: RecordType
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.rtype.value}"
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    """The raw outcome of one :class:`DnsQuery`, as evidence.
+
+    ``records`` holds one string per resource record of the asked type, CNAMEs
+    followed (``detail`` names them), in the order the server sent:
+
+    * TXT: the record's character-strings concatenated without whitespace (RFC 7208
+      §3.3, RFC 6376 §3.6.2.2, RFC 9989 §4.7);
+    * A, AAAA: the address in its usual text form (``192.0.2.1``, ``2001:db8::1``);
+    * MX: ``"<preference> <exchange>"``, the exchange without its final dot (``.``
+      for a null MX, RFC 7505);
+    * PTR, CNAME: the target name without its final dot.
+    """
+
+    query: DnsQuery
+    status: LookupStatus
+    records: tuple[str, ...] = ()
+    detail: str = ""
+    fetched_at: float = 0.0
+    elapsed_ms: float = 0.0
+    ttl: int | None = None
+    transport: str = ""  # "udp", "tcp", "static", "cache"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.query.name,
+            "type": self.query.rtype.value,
+            "status": self.status.value,
+            "records": list(self.records),
+            "detail": self.detail,
+            "fetched_at": self.fetched_at,
+            "elapsed_ms": round(self.elapsed_ms, 3),
+            "ttl": self.ttl,
+            "transport": self.transport,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> DnsAnswer:
+        ttl = data.get("ttl")
+        records = data.get("records") or []
+        if not isinstance(records, list | tuple):
+            records = []
+        return cls(
+            query=DnsQuery(str(data["name"]), RecordType(str(data.get("type") or "TXT"))),
+            status=LookupStatus(str(data["status"])),
+            records=tuple(str(r) for r in records),
+            detail=str(data.get("detail", "")),
+            fetched_at=float(data.get("fetched_at", 0.0) or 0.0),  # type: ignore[arg-type]
+            elapsed_ms=float(data.get("elapsed_ms", 0.0) or 0.0),  # type: ignore[arg-type]
+            ttl=int(ttl) if isinstance(ttl, int) else None,
+            transport=str(data.get("transport", "")),
+        )
+
+
+@runtime_checkable
+class DnsLookup(Protocol):
+    """Anything that can answer a batch of :class:`DnsQuery` for one message.
+
+    Like :class:`KeyLookup`: one answer per query, never an exception for a DNS failure.
+    ``time_left`` (seconds), when given, is what remains of the message's DNS budget;
+    an implementation that waits on the network must not wait longer.
+    """
+
+    def resolve_many(
+        self, queries: list[DnsQuery], *, time_left: float | None = None
+    ) -> dict[DnsQuery, DnsAnswer]: ...
+
+
+def key_answer(query: KeyQuery, answer: DnsAnswer, notes: tuple[str, ...] = ()) -> KeyAnswer:
+    """``answer`` (to the TXT question of ``query``'s name) as a :class:`KeyAnswer`."""
+    return KeyAnswer(
+        query=query,
+        status=answer.status,
+        records=answer.records,
+        detail="; ".join(p for p in (answer.detail, *notes) if p),
+        fetched_at=answer.fetched_at,
+        elapsed_ms=answer.elapsed_ms,
+        ttl=answer.ttl,
+        transport=answer.transport,
+    )
 
 
 @runtime_checkable

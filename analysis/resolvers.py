@@ -25,13 +25,19 @@ adapter is :mod:`analysis.dns`.
 
     {"example.com": {"sel._domainkey": [["txt", "v=DKIM1; k=ed25519; p=..."]]}}
 
-and tells the outcomes apart the way DNS would:
+and serves every record type the mechanisms ask for (:class:`~analysis.lookup.DnsQuery`):
+in the nested layout ``"@"`` (or ``""``) names the apex and other names are relative to
+it; entries are ``["txt", "..."]``, ``["a", "192.0.2.1"]``, ``["aaaa", "2001:db8::1"]``,
+``["mx", "10 mx.example.com."]``, ``["ptr", "host.example.com."]`` and
+``["cname", "target.example.com."]`` (targets are absolute; the final dot may be left
+out).  It tells the outcomes apart the way DNS would, for every type:
 
 =============================================  ============  ==============
-zone content for the queried name              status        SPEC-NOTES §6.2
+zone content for the queried name and type     status        SPEC-NOTES §6.2
 =============================================  ============  ==============
-one or more ``["txt", record]`` entries        ``FOUND``     (one per entry)
-listed, but no ``txt`` entry (e.g. ``[]``)     ``NODATA``    PERMERROR
+one or more entries of the type                ``FOUND``     (one per entry)
+a ``cname`` entry (another type asked)         followed      (at most 8 links)
+listed, but no entry of the type (e.g. ``[]``) ``NODATA``    PERMERROR
 not listed, but a longer name below it is      ``NODATA``    (empty non-terminal)
 not listed at all                              ``NXDOMAIN``  PERMERROR
 ``["servfail", ""]`` (extension)               ``SERVFAIL``  TEMPERROR
@@ -43,13 +49,15 @@ to (see :meth:`StaticResolver.restrict_to_suffixes`)
 Extensions to the interop layout, for tests and samples:
 
 * the markers ``["servfail", ""]`` and ``["timeout", ""]`` simulate those
-  failures (no waiting happens); a marker wins over ``txt`` entries of the
-  same name;
+  failures for every type (no waiting happens); a marker wins over the other
+  entries of the same name;
 * a flat layout ``{"sel._domainkey.example.com": "v=DKIM1; ..."}`` (used by
   turscar ``testdata/chaos/dns.json``) is read as one TXT record at that full
-  name; both layouts may be mixed in one file;
-* entry types other than ``txt`` (``"a"``, ``"cname"``...) make the name
-  exist but are not followed.
+  name; both layouts may be mixed in one file.
+
+Names in questions other than key names are checked by :func:`dns_name` (LDH labels
+with ``_`` allowed, as in ``_dmarc`` and ``_spf``; U-labels converted); a name it refuses
+is answered ``INVALID_NAME`` by both resolvers without a query.
 
 Domain and name keys match case-insensitively and a trailing dot is
 tolerated.  Each answer carries ``transport="static"``, ``ttl=None`` and is
@@ -72,12 +80,22 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.lookup import KeyAnswer, KeyQuery, LookupStatus
+from analysis.lookup import (
+    DnsAnswer,
+    DnsQuery,
+    KeyAnswer,
+    KeyQuery,
+    LookupStatus,
+    RecordType,
+    key_answer,
+)
 
 __all__ = [
     "InvalidKeyName",
     "NormalisedName",
     "StaticResolver",
+    "dns_name",
+    "key_answers",
     "key_name",
 ]
 
@@ -95,6 +113,12 @@ DOMAINKEY_LABEL = "_domainkey"
 # because selectors such as "_s2048" are published and resolvable.
 _SELECTOR_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\Z")
 _DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\Z")
+# Any other name asked (SPF targets, _dmarc names, reverse names): LDH plus "_" in every
+# label, since underscored labels ("_spf", "_dmarc") are published and resolvable.
+_ANY_LABEL = _SELECTOR_LABEL
+
+#: Most CNAME links the static zone follows for one question (a loop ends here too).
+MAX_CNAME_LINKS = 8
 
 #: Zone entry types that simulate a failure instead of holding data.
 _MARKERS = {"servfail": LookupStatus.SERVFAIL, "timeout": LookupStatus.TIMEOUT}
@@ -165,6 +189,49 @@ def key_name(query: KeyQuery) -> NormalisedName:
     return NormalisedName(name, tuple(sel_notes + dom_notes))
 
 
+def dns_name(name: str) -> NormalisedName:
+    """Validate any name to be asked (not a key name) and return its lower-case A-label
+    form; raises :class:`InvalidKeyName` with a sentence for the report."""
+    if not isinstance(name, str):
+        raise InvalidKeyName("the name must be text")
+    if name.endswith(".") and name != ".":
+        name = name[:-1]
+    labels, notes = _labels(name, "name", _ANY_LABEL)
+    text = ".".join(labels)
+    if len(text) > MAX_NAME_OCTETS:
+        raise InvalidKeyName(f"name is {len(text)} octets (max {MAX_NAME_OCTETS})")
+    return NormalisedName(text, tuple(notes))
+
+
+def key_answers(
+    resolve_many: Callable[[list[DnsQuery]], dict[DnsQuery, DnsAnswer]],
+    queries: list[KeyQuery],
+    *,
+    clock: Callable[[], float] = time.time,
+) -> dict[KeyQuery, KeyAnswer]:
+    """Answer key queries through ``resolve_many`` (TXT questions at their key names).
+
+    A query whose selector or domain is not a usable name is answered ``INVALID_NAME``
+    here, without a question; queries that share a name share one question.
+    """
+    result: dict[KeyQuery, KeyAnswer] = {}
+    names: dict[KeyQuery, tuple[DnsQuery, tuple[str, ...]]] = {}
+    for query in dict.fromkeys(queries):
+        try:
+            normalised = key_name(query)
+        except InvalidKeyName as exc:
+            result[query] = KeyAnswer(
+                query, LookupStatus.INVALID_NAME, detail=str(exc), fetched_at=clock()
+            )
+            continue
+        names[query] = (DnsQuery(normalised.name, RecordType.TXT), normalised.notes)
+    if names:
+        answers = resolve_many(list(dict.fromkeys(q for q, _ in names.values())))
+        for query, (question, notes) in names.items():
+            result[query] = key_answer(query, answers[question], notes)
+    return result
+
+
 def _zone_key(text: str) -> str:
     """Lower-case, drop one trailing dot, A-label any U-label (zone files are trusted)."""
     if text.endswith("."):
@@ -189,16 +256,35 @@ def _under(name: str, suffix: str) -> bool:
     return name == suffix or name.endswith("." + suffix)
 
 
-# One name's data: the TXT records in zone order, and a failure marker if any.
-_Entry = tuple[tuple[str, ...], LookupStatus | None]
+@dataclass(frozen=True)
+class _Entry:
+    """One name's data: its records by type, in zone order, and a failure marker if any."""
+
+    records: Mapping[RecordType, tuple[str, ...]]
+    marker: LookupStatus | None = None
+
+
+def _record_value(kind: RecordType, value: str, name: str) -> str:
+    """A zone value in the text form of :class:`~analysis.lookup.DnsAnswer` records."""
+    if kind in (RecordType.CNAME, RecordType.PTR):
+        return _zone_key(value.strip()) or "."
+    if kind is RecordType.MX:
+        preference, _, exchange = value.strip().partition(" ")
+        if not preference.isdigit() or not exchange.strip():
+            raise ValueError(f"zone entry for {name!r}: MX {value!r} is not 'PREFERENCE HOST'")
+        target = exchange.strip()
+        return f"{int(preference)} {'.' if target == '.' else _zone_key(target)}"
+    if kind in (RecordType.A, RecordType.AAAA):
+        return value.strip()
+    return value
 
 
 def _parse_entries(name: str, entries: object) -> _Entry:
     if isinstance(entries, str):  # flat layout: one TXT record
-        return (entries,), None
+        return _Entry({RecordType.TXT: (entries,)})
     if not isinstance(entries, list):
         raise ValueError(f"zone entry for {name!r} must be a list of [type, value] pairs")
-    records: list[str] = []
+    records: dict[RecordType, list[str]] = {}
     marker: LookupStatus | None = None
     for item in entries:
         if (
@@ -209,11 +295,18 @@ def _parse_entries(name: str, entries: object) -> _Entry:
         ):
             raise ValueError(f"zone entry for {name!r} has a malformed item {item!r}")
         kind = item[0].lower()
-        if kind == "txt":
-            records.append(item[1])
-        elif kind in _MARKERS:
+        if kind in _MARKERS:
             marker = marker or _MARKERS[kind]
-    return tuple(records), marker
+            continue
+        try:
+            rtype = RecordType(kind.upper())
+        except ValueError:
+            raise ValueError(
+                f"zone entry for {name!r} has an unknown type {item[0]!r} "
+                f"(txt, a, aaaa, mx, ptr, cname, servfail, timeout)"
+            ) from None
+        records.setdefault(rtype, []).append(_record_value(rtype, item[1], name))
+    return _Entry({k: tuple(v) for k, v in records.items()}, marker)
 
 
 def _parse_zone(zone: Mapping[str, object]) -> dict[str, _Entry]:
@@ -255,8 +348,10 @@ class StaticResolver:
         self._clock = clock
         self._lock = threading.Lock()
         self._existing = self._existing_names(self._names)
-        #: Every answer given, in order (the "records every query" of STYLE.md).
+        #: Every key answer given, in order (the "records every query" of STYLE.md).
         self.answers: list[KeyAnswer] = []
+        #: Every answer to a :class:`~analysis.lookup.DnsQuery`, in order.
+        self.dns_answers: list[DnsAnswer] = []
 
     @staticmethod
     def _existing_names(names: Iterable[str]) -> frozenset[str]:
@@ -348,15 +443,24 @@ class StaticResolver:
     def _serves_name(self, name: str) -> bool:
         return self._suffixes is None or any(_under(name, s) for s in self._suffixes)
 
-    def serves(self, query: KeyQuery) -> bool:
+    def serves(self, query: KeyQuery | DnsQuery) -> bool:
         """Whether this resolver may answer ``query`` (False outside its suffixes)."""
         try:
+            if isinstance(query, DnsQuery):
+                return self._serves_name(dns_name(query.name).name)
             return self._serves_name(key_name(query).name)
         except InvalidKeyName:
             return True  # it answers INVALID_NAME itself
 
     def lookup(self, query: KeyQuery) -> KeyAnswer:
-        status, records, detail = self._resolve(query)
+        records: tuple[str, ...] = ()
+        try:
+            normalised = key_name(query)
+        except InvalidKeyName as exc:
+            status, detail = LookupStatus.INVALID_NAME, str(exc)
+        else:
+            status, records, detail = self._resolve(normalised.name, RecordType.TXT)
+            detail = "; ".join(p for p in (detail, *normalised.notes) if p)
         answer = KeyAnswer(
             query=query,
             status=status,
@@ -374,31 +478,61 @@ class StaticResolver:
     def lookup_many(self, queries: list[KeyQuery]) -> dict[KeyQuery, KeyAnswer]:
         return {q: self.lookup(q) for q in dict.fromkeys(queries)}
 
-    def _resolve(self, query: KeyQuery) -> tuple[LookupStatus, tuple[str, ...], str]:
+    def resolve(self, query: DnsQuery) -> DnsAnswer:
+        """One question of any type (see the module docs for the outcomes)."""
+        records: tuple[str, ...] = ()
         try:
-            normalised = key_name(query)
+            normalised = dns_name(query.name)
         except InvalidKeyName as exc:
-            return LookupStatus.INVALID_NAME, (), str(exc)
-        name = normalised.name
-        notes = list(normalised.notes)
-        if not self._serves_name(name):
-            served = ", ".join("." + s for s in self._suffixes or ())
-            return LookupStatus.ERROR, (), f"{name} is not served by this static zone ({served})"
-        entry = self._names.get(name)
-        if entry is None:
-            if name in self._existing:
-                notes.insert(0, f"{name} exists only as a parent of other names (static zone)")
+            status, detail = LookupStatus.INVALID_NAME, str(exc)
+        else:
+            status, records, detail = self._resolve(normalised.name, query.rtype)
+            detail = "; ".join(p for p in (detail, *normalised.notes) if p)
+        answer = DnsAnswer(
+            query=query,
+            status=status,
+            records=records,
+            detail=detail,
+            fetched_at=self._clock(),
+            transport=self.transport,
+        )
+        with self._lock:
+            self.dns_answers.append(answer)
+        return answer
+
+    def resolve_many(
+        self, queries: list[DnsQuery], *, time_left: float | None = None
+    ) -> dict[DnsQuery, DnsAnswer]:
+        return {q: self.resolve(q) for q in dict.fromkeys(queries)}
+
+    def _resolve(self, name: str, rtype: RecordType) -> tuple[LookupStatus, tuple[str, ...], str]:
+        notes: list[str] = []
+        for _ in range(MAX_CNAME_LINKS + 1):
+            if not self._serves_name(name):
+                served = ", ".join("." + s for s in self._suffixes or ())
+                notes.insert(0, f"{name} is not served by this static zone ({served})")
+                return LookupStatus.ERROR, (), "; ".join(notes)
+            entry = self._names.get(name)
+            if entry is None:
+                if name in self._existing:
+                    notes.insert(0, f"{name} exists only as a parent of other names (static zone)")
+                    return LookupStatus.NODATA, (), "; ".join(notes)
+                notes.insert(0, f"{name} is not in the static zone")
+                return LookupStatus.NXDOMAIN, (), "; ".join(notes)
+            if entry.marker is not None:
+                notes.insert(0, f"simulated {entry.marker.value} (static zone marker)")
+                return entry.marker, (), "; ".join(notes)
+            records = entry.records.get(rtype, ())
+            if records:
+                return LookupStatus.FOUND, records, "; ".join(notes)
+            target = entry.records.get(RecordType.CNAME, ())
+            if rtype is RecordType.CNAME or not target:
+                notes.insert(0, f"{name} is in the static zone without a {rtype.value} record")
                 return LookupStatus.NODATA, (), "; ".join(notes)
-            notes.insert(0, f"{name} is not in the static zone")
-            return LookupStatus.NXDOMAIN, (), "; ".join(notes)
-        records, marker = entry
-        if marker is not None:
-            notes.insert(0, f"simulated {marker.value} (static zone marker)")
-            return marker, (), "; ".join(notes)
-        if not records:
-            notes.insert(0, f"{name} is in the static zone without a TXT record")
-            return LookupStatus.NODATA, (), "; ".join(notes)
-        return LookupStatus.FOUND, records, "; ".join(notes)
+            notes.append(f"CNAME {name} -> {target[0]}")
+            name = target[0]
+        notes.insert(0, f"more than {MAX_CNAME_LINKS} CNAME links (a loop?)")
+        return LookupStatus.ERROR, (), "; ".join(notes)
 
     def __repr__(self) -> str:
         limit = "" if self._suffixes is None else f", suffixes={list(self._suffixes)!r}"

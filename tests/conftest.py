@@ -264,3 +264,24 @@ def shared_dir() -> Path:
             pytrace=False,
         )
     return path
+
+
+# --- (d) other projects' test data (tests/fixtures.txt, unpacked by `make fixtures`) --------
+
+FIXTURES_DIR = Path(os.environ.get("DKIM2WEB_FIXTURES_DIR") or REPO / ".venv" / "fixtures")
+
+
+def require_fixture(*parts: str) -> Path:
+    """A file or folder of an unpacked fixture distribution, e.g.
+    ``require_fixture("pyspf-2.0.14", "test", "rfc7208-tests.yml")``. ``make test`` fetches
+    them first; a bare ``pytest`` without them skips loudly (fails on CI)."""
+    path = FIXTURES_DIR.joinpath(*parts)
+    if not path.exists():
+        _missing(f"fixture {path} is missing (run `make fixtures`: see tests/fixtures.txt)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """The folder of unpacked fixture distributions (see :func:`require_fixture`)."""
+    return FIXTURES_DIR

@@ -32,5 +32,3 @@ class Explanation:
     responsible: str  # one of RESPONSIBLE
     spec: str  # e.g. "S06 §11.6"
     severity_hint: str  # "error", "warning" or "info"
-
-

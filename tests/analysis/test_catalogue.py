@@ -31,7 +31,10 @@ from analysis.resolvers import StaticResolver
 
 ENGINE = Path(__file__).resolve().parents[2] / "analysis"
 
-FAMILIES = "mi|sig|key|hash|custody|envelope|message|limits|draft|recipe|request|replay|dsn"
+FAMILIES = (
+    "mi|sig|key|hash|custody|envelope|message|limits|draft|recipe|request|replay|dsn"
+    "|dkim1|arc|spf|dmarc|receivers|verdict"
+)
 CODE_LITERAL = re.compile(rf'"((?:{FAMILIES})\.[a-z0-9-]+)"')
 CODE_SHAPE = re.compile(rf"(?:{FAMILIES})\.[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 

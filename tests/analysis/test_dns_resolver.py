@@ -24,7 +24,15 @@ from analysis.dns import (
     InMemoryTtlCache,
     TieredAnswerCache,
 )
-from analysis.lookup import KeyAnswer, KeyLookup, KeyQuery, LookupStatus
+from analysis.lookup import (
+    DnsAnswer,
+    DnsQuery,
+    KeyAnswer,
+    KeyLookup,
+    KeyQuery,
+    LookupStatus,
+    RecordType,
+)
 from tests.support.dns_server import DnsTestServer
 
 TIMEOUT = 0.3
@@ -32,6 +40,7 @@ DOMAIN = "example.com"
 RSA_P = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" + "x" * 340 + "IDAQAB"
 
 F = LookupStatus.FOUND
+TXT_Q = DnsQuery("s._domainkey.example.com", RecordType.TXT)
 
 
 def name(selector: str) -> str:
@@ -332,7 +341,7 @@ def test_failures_and_zero_ttl_are_not_cached(server: DnsTestServer, selector: s
 def test_cache_entries_expire() -> None:
     now = [1000.0]
     cache = InMemoryTtlCache(clock=lambda: now[0])
-    answer = KeyAnswer(KeyQuery("s", DOMAIN), F, ("v=DKIM1; p=x",), ttl=30)
+    answer = DnsAnswer(TXT_Q, F, ("v=DKIM1; p=x",), ttl=30)
     cache.set("k", answer, 30)
     now[0] += 29.9
     assert cache.get("k") == answer
@@ -344,7 +353,7 @@ def test_cache_entries_expire() -> None:
 
 def test_cache_is_bounded() -> None:
     cache = InMemoryTtlCache(max_entries=2)
-    answer = KeyAnswer(KeyQuery("s", DOMAIN), F)
+    answer = DnsAnswer(TXT_Q, F)
     for key in ("a", "b", "c"):
         cache.set(key, answer, 60)
     assert (cache.get("a"), len(cache)) == (None, 2)
@@ -354,15 +363,15 @@ class RecordingCache:
     """A far cache that records what it is asked."""
 
     def __init__(self) -> None:
-        self.data: dict[str, KeyAnswer] = {}
+        self.data: dict[str, DnsAnswer] = {}
         self.gets: list[str] = []
         self.sets: list[tuple[str, int]] = []
 
-    def get(self, key: str) -> KeyAnswer | None:
+    def get(self, key: str) -> DnsAnswer | None:
         self.gets.append(key)
         return self.data.get(key)
 
-    def set(self, key: str, answer: KeyAnswer, ttl: int) -> None:
+    def set(self, key: str, answer: DnsAnswer, ttl: int) -> None:
         self.sets.append((key, ttl))
         self.data[key] = answer
 
@@ -376,7 +385,7 @@ def _tiered(now: list[float]) -> tuple[TieredAnswerCache, RecordingCache]:
 def test_the_tiered_cache_writes_both_and_reads_near_first() -> None:
     now = [1000.0]
     tiered, far = _tiered(now)
-    answer = KeyAnswer(KeyQuery("s", DOMAIN), F, ("v=DKIM1; p=x",), fetched_at=1000.0, ttl=300)
+    answer = DnsAnswer(TXT_Q, F, ("v=DKIM1; p=x",), fetched_at=1000.0, ttl=300)
     tiered.set("k", answer, 300)
     assert far.sets == [("k", 300)]
     assert tiered.get("k") == answer and far.gets == []  # from this process's memory
@@ -388,24 +397,24 @@ def test_the_tiered_cache_writes_both_and_reads_near_first() -> None:
 def test_the_tiered_cache_never_keeps_a_copy_past_the_answers_ttl() -> None:
     now = [1000.0]
     tiered, far = _tiered(now)
-    far.data["k"] = KeyAnswer(KeyQuery("s", DOMAIN), F, fetched_at=990.0, ttl=25)
+    far.data["k"] = DnsAnswer(TXT_Q, F, fetched_at=990.0, ttl=25)
     assert tiered.get("k") is not None  # 15 s of its TTL left: kept near for 15 s
     now[0] += 14.9
     assert tiered.get("k") is not None and far.gets == ["k"]
     now[0] += 0.2
     tiered.get("k")
     assert far.gets == ["k", "k"]
-    far.data["old"] = KeyAnswer(KeyQuery("s", DOMAIN), F, fetched_at=0.0, ttl=25)
+    far.data["old"] = DnsAnswer(TXT_Q, F, fetched_at=0.0, ttl=25)
     tiered.get("old")
     tiered.get("old")
     assert far.gets[-2:] == ["old", "old"]  # expired by its TTL: never copied near
 
 
 class BrokenCache:
-    def get(self, key: str) -> KeyAnswer | None:
+    def get(self, key: str) -> DnsAnswer | None:
         raise ConnectionError("cache down")
 
-    def set(self, key: str, answer: KeyAnswer, ttl: int) -> None:
+    def set(self, key: str, answer: DnsAnswer, ttl: int) -> None:
         raise ConnectionError("cache down")
 
 

@@ -21,6 +21,8 @@ A test says, per name, how the server behaves::
         server.nxdomain(...); server.nodata(...); server.servfail(...)
         server.refused(...); server.drop(...)                # drop = never answer
         server.cname(alias, target)
+        server.records("example.com", "MX", "10 mx.example.com.")  # any other type
+        server.load_zone({"example.com": {"@": [["a", "192.0.2.1"]]}})  # a dns.json zone
         ... server.port ...
         assert server.count("sel._domainkey.example.com", "udp") == 1
 
@@ -49,6 +51,7 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.CNAME
@@ -67,8 +70,10 @@ Record = str | bytes | Sequence[str | bytes]
 class Behaviour:
     """How the server answers one name."""
 
-    kind: str  # "txt", "nxdomain", "nodata", "servfail", "refused", "drop", "cname"
+    kind: str  # "txt", "records", "nxdomain", "nodata", "servfail", "refused", "drop", "cname"
     records: list[list[bytes]] = field(default_factory=list)  # one list of strings per RR
+    # "records": rdata in zone-file text, by type (TXT too, as one string per RR)
+    rrsets: dict[int, list[str]] = field(default_factory=dict)
     target: str = ""  # for "cname"
     ttl: int = 300
     negative_ttl: int = 60
@@ -97,6 +102,15 @@ def _rr_strings(record: Record) -> list[bytes]:
         # way zone tooling does.
         return [raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""]
     return [_as_bytes(part) for part in record]
+
+
+def _quoted(record: str) -> str:
+    """A TXT record as zone-file text: its 255-octet character-strings, each quoted."""
+    parts = []
+    for part in _rr_strings(record):
+        text = part.decode("latin-1").replace("\\", "\\\\").replace('"', '\\"')
+        parts.append(f'"{text}"')
+    return " ".join(parts)
 
 
 def _key(name: str) -> str:
@@ -144,6 +158,42 @@ class DnsTestServer:
                 truncate_udp=truncate_udp,
             ),
         )
+
+    def records(self, name: str, rdtype: str, *values: str, ttl: int = 300) -> None:
+        """Serve RRs of any type at ``name`` (zone-file text: ``"10 mx.example.com."``),
+        beside what ``records`` already serves there for other types."""
+        code = dns.rdatatype.from_text(rdtype)
+        with self._lock:
+            current = self._behaviours.get(_key(name))
+            if current is None or current.kind != "records":
+                current = Behaviour("records", ttl=ttl)
+                self._behaviours[_key(name)] = current
+            current.rrsets.setdefault(code, []).extend(values)
+
+    def load_zone(self, zone: dict[str, object]) -> None:
+        """Serve a zone in the dns.json layout of ``analysis.resolvers.StaticResolver``:
+        ``{"example.com": {"@": [["txt", "v=spf1 -all"]], "mail": [["a", "192.0.2.1"]]}}``.
+        ``[]`` is NODATA, the servfail/timeout markers become SERVFAIL and silence."""
+        for domain, content in zone.items():
+            names = content if isinstance(content, dict) else {"@": content}
+            for rel, entries in names.items():
+                full = domain if rel in ("@", "") else f"{rel}.{domain}"
+                if isinstance(entries, str):
+                    entries = [["txt", entries]]
+                if not entries:
+                    self.nodata(full)
+                for kind, value in entries:
+                    kind = kind.lower()
+                    if kind == "servfail":
+                        self.servfail(full)
+                    elif kind == "timeout":
+                        self.drop(full)
+                    elif kind == "cname":
+                        self.cname(full, value)
+                    elif kind == "txt":
+                        self.records(full, "TXT", _quoted(value))
+                    else:
+                        self.records(full, kind.upper(), value)
 
     def nxdomain(self, name: str, *, negative_ttl: int = 60, delay_ms: int = 0) -> None:
         self.set(name, Behaviour("nxdomain", negative_ttl=negative_ttl, delay_ms=delay_ms))
@@ -385,6 +435,19 @@ class DnsTestServer:
                     behaviour.ttl,
                 )
             response.answer.append(rrset)
+        elif kind == "records" and behaviour.rrsets.get(rdtype):
+            rrset = dns.rrset.RRset(owner, dns.rdataclass.IN, rdtype)
+            for text in behaviour.rrsets[rdtype]:
+                rrset.add(
+                    dns.rdata.from_text(
+                        dns.rdataclass.IN, rdtype, text, origin=dns.name.root, relativize=False
+                    ),
+                    behaviour.ttl,
+                )
+            response.answer.append(rrset)
+        elif kind == "records" and behaviour.rrsets.get(dns.rdatatype.CNAME):
+            target = behaviour.rrsets[dns.rdatatype.CNAME][0]
+            self._fill(response, owner, rdtype, Behaviour("cname", target=_key(target)), depth)
         else:  # nodata, or a type we do not hold
             response.authority.append(self._soa(behaviour.negative_ttl))
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache, caches
 
 from analysis.dns import DnsResolver, TieredAnswerCache
-from analysis.lookup import KeyAnswer, KeyQuery, LookupStatus
+from analysis.lookup import DnsAnswer, DnsQuery, KeyAnswer, KeyQuery, LookupStatus, RecordType
 from dkim2web.reports.lookup import AppKeyLookup
 from tests.support.dns_server import DnsTestServer
 
@@ -80,12 +80,12 @@ def test_the_settings_name_the_dns_server_the_default_lookup_asks(settings: Any)
         settings.DKIM2WEB_DNS_PORT = server.port
         settings.DKIM2WEB_DNS_TIMEOUT_SECONDS = 2
         settings.DKIM2WEB_DNS_BUDGET_SECONDS = 4
-        cache.delete("dkim2:key:sel._domainkey.example.org")
+        cache.delete("dns:TXT:sel._domainkey.example.org")
         try:
             lookup = AppKeyLookup()
             answer = lookup.lookup_many([REAL])[REAL]
         finally:
-            cache.delete("dkim2:key:sel._domainkey.example.org")
+            cache.delete("dns:TXT:sel._domainkey.example.org")
         asked = [record.name.lower() for record in server.log]
     assert (lookup.resolver.timeout, lookup.resolver.budget) == (2.0, 4.0)
     assert asked == ["sel._domainkey.example.org"]
@@ -116,14 +116,20 @@ def test_a_cached_answer_comes_from_djangos_cache_without_a_query(
 ) -> None:
     # The resolver stores answers in Django's cache; a later analysis (a new lookup) gets
     # them from there, and no query is sent (the network guard would fail the test).
-    cached = KeyAnswer(REAL, LookupStatus.FOUND, ("v=DKIM1; p=",), fetched_at=1.0, ttl=300)
-    cache.set("dkim2:key:sel._domainkey.example.org", cached, 300)
+    cached = DnsAnswer(
+        DnsQuery("sel._domainkey.example.org", RecordType.TXT),
+        LookupStatus.FOUND,
+        ("v=DKIM1; p=",),
+        fetched_at=1.0,
+        ttl=300,
+    )
+    cache.set("dns:TXT:sel._domainkey.example.org", cached, 300)
     try:
         lookup = AppKeyLookup()
         monkeypatch.setattr(lookup.resolver, "clock", lambda: 61.0)
         answer = lookup.lookup_many([REAL])[REAL]
     finally:
-        cache.delete("dkim2:key:sel._domainkey.example.org")
+        cache.delete("dns:TXT:sel._domainkey.example.org")
     assert (answer.status, answer.transport, answer.ttl) == (LookupStatus.FOUND, "cache", 240)
 
 
