@@ -47,8 +47,18 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from .explanations import RESPONSIBLE, SEVERITY_HINTS, Explanation
-from .explanations import dkim2 as _dkim2
+from .explanations import (
+    RESPONSIBLE,
+    SEVERITY_HINTS,
+    Explanation,
+    arc,
+    dkim1,
+    dkim2,
+    dmarc,
+    receivers,
+    spf,
+    verdict,
+)
 from .findings import Finding
 
 __all__ = [
@@ -62,7 +72,15 @@ __all__ = [
 ]
 
 #: Every entry of every mechanism, in the order the mechanisms are reported.
-ENTRIES: tuple[Explanation, ...] = (*_dkim2.ENTRIES,)
+ENTRIES: tuple[Explanation, ...] = (
+    *verdict.ENTRIES,
+    *dkim2.ENTRIES,
+    *dkim1.ENTRIES,
+    *arc.ENTRIES,
+    *spf.ENTRIES,
+    *dmarc.ENTRIES,
+    *receivers.ENTRIES,
+)
 
 CATALOGUE: Mapping[str, Explanation] = MappingProxyType({e.code: e for e in ENTRIES})
 

@@ -83,3 +83,28 @@ FUTURE_SKEW_SECONDS = 15 * 60
 
 #: Longest unified body diff kept in a report, in lines.
 MAX_DIFF_LINES = 5000
+
+
+# -- the other mechanisms (issue #9) ---------------------------------------------------------
+
+#: Most DKIM-Signature (DKIM1) fields verified in one message; the rest are listed as not
+#: verified, saying this limit was reached (RFC 6376 §6.1 lets a verifier stop early).
+MAX_DKIM1_SIGNATURES = 20
+
+#: Most ARC sets: RFC 8617 §4.2.1 caps the instance number at 50, and a chain longer than
+#: that fails (§5.2).
+MAX_ARC_INSTANCES = 50
+
+#: Most Authentication-Results and ARC-Authentication-Results fields read in one message.
+MAX_AUTHRES_FIELDS = 100
+
+#: Longest Authentication-Results field parsed, in octets; a longer one is shown, not parsed.
+MAX_AUTHRES_FIELD_BYTES = 16 * 1024
+
+#: Most Received fields read (the trace of a long path; RFC 5321 §6.3 loop detection
+#: counts a hundred or so).
+MAX_RECEIVED_FIELDS = 200
+
+#: Longest text of any one value copied from the message into a report (a field, a
+#: comment, a reason), in characters; longer text is cut and says so.
+MAX_REPORT_TEXT_CHARS = 2000
