@@ -45,6 +45,7 @@ from .lookup import (
     KeyQuery,
     LookupStatus,
     RecordType,
+    key_answer,
 )
 from .resolvers import InvalidKeyName, key_answers, key_name
 
@@ -90,9 +91,13 @@ class MessageDns:
     # -- the two shapes of question ---------------------------------------------------------
 
     def resolve_many(self, queries: list[DnsQuery], *, purpose: str) -> dict[DnsQuery, DnsAnswer]:
+        return self._resolve_tagged([(q, purpose) for q in queries])
+
+    def _resolve_tagged(self, tagged: list[tuple[DnsQuery, str]]) -> dict[DnsQuery, DnsAnswer]:
+        """Questions with their purposes, asked of the inner lookup in one call."""
         result: dict[DnsQuery, DnsAnswer] = {}
-        to_ask: dict[tuple[str, RecordType], list[DnsQuery]] = {}
-        for query in dict.fromkeys(queries):
+        to_ask: dict[tuple[str, RecordType], list[tuple[DnsQuery, str]]] = {}
+        for query, purpose in dict.fromkeys(tagged):
             key = _question(query)
             known = self._memo.get(key)
             if known is not None:
@@ -100,15 +105,49 @@ class MessageDns:
                     known.purposes.append(purpose)
                 result[query] = _as_asked(known.answer, query)
                 continue
-            to_ask.setdefault(key, []).append(query)
+            to_ask.setdefault(key, []).append((query, purpose))
         if to_ask:
-            answers = self._ask([waiting[0] for waiting in to_ask.values()])
+            answers = self._ask([waiting[0][0] for waiting in to_ask.values()])
             for key, waiting in to_ask.items():
-                answer = answers[waiting[0]]
-                self._remember(key, answer, purpose)
-                for query in waiting:
+                answer = answers[waiting[0][0]]
+                self._remember(key, answer, waiting[0][1])
+                for query, purpose in waiting:
+                    if purpose not in self._memo[key].purposes:
+                        self._memo[key].purposes.append(purpose)
                     result[query] = _as_asked(answer, query)
         return result
+
+    def lookup_keys(
+        self, by_purpose: dict[str, list[KeyQuery]]
+    ) -> dict[str, dict[KeyQuery, KeyAnswer]]:
+        """Every mechanism's key queries in one call to the inner lookup (so they are
+        resolved in parallel), each answer tagged with the purposes that asked for it."""
+        out: dict[str, dict[KeyQuery, KeyAnswer]] = {p: {} for p in by_purpose}
+        if not hasattr(self.inner, "resolve_many"):
+            for purpose, queries in by_purpose.items():
+                out[purpose] = self._keys_only(queries, purpose) if queries else {}
+            return out
+        tagged: list[tuple[DnsQuery, str]] = []
+        names: dict[tuple[str, KeyQuery], tuple[DnsQuery, tuple[str, ...]]] = {}
+        for purpose, queries in by_purpose.items():
+            for query in dict.fromkeys(queries):
+                try:
+                    normalised = key_name(query)
+                except InvalidKeyName as exc:
+                    out[purpose][query] = KeyAnswer(
+                        query,
+                        LookupStatus.INVALID_NAME,
+                        detail=str(exc),
+                        fetched_at=self.wall_clock(),
+                    )
+                    continue
+                question = DnsQuery(normalised.name, RecordType.TXT)
+                names[(purpose, query)] = (question, normalised.notes)
+                tagged.append((question, purpose))
+        answers = self._resolve_tagged(tagged) if tagged else {}
+        for (purpose, query), (question, notes) in names.items():
+            out[purpose][query] = key_answer(query, answers[question], notes)
+        return out
 
     def resolve(self, query: DnsQuery, *, purpose: str) -> DnsAnswer:
         return self.resolve_many([query], purpose=purpose)[query]
@@ -195,7 +234,7 @@ class MessageDns:
             if known is not None:
                 if purpose not in known.purposes:
                     known.purposes.append(purpose)
-                result[query] = _key_answer(query, known.answer)
+                result[query] = key_answer(query, known.answer)
             else:
                 missing.append(query)
         if missing:
@@ -237,19 +276,6 @@ def _as_asked(answer: DnsAnswer, query: DnsQuery) -> DnsAnswer:
     if answer.query == query:
         return answer
     return DnsAnswer(
-        query,
-        answer.status,
-        answer.records,
-        answer.detail,
-        answer.fetched_at,
-        answer.elapsed_ms,
-        answer.ttl,
-        answer.transport,
-    )
-
-
-def _key_answer(query: KeyQuery, answer: DnsAnswer) -> KeyAnswer:
-    return KeyAnswer(
         query,
         answer.status,
         answer.records,
