@@ -555,7 +555,9 @@ def _outcome_for_exception(
 
 def _ask_server(name: str, rtype: RecordType, server: str, port: int, timeout: float) -> _Outcome:
     """One server: UDP, then TCP if truncated.  Raises on failures worth another server."""
-    qname = dns.name.from_text(name)
+    # Built from the labels, not parsed as zone-file text, so a label holding "@", "(" or
+    # a space (SPF macro expansions) is asked exactly as it is.
+    qname = dns.name.Name([label.encode("ascii") for label in name.split(".")] + [b""])
     request = dns.message.make_query(
         qname,
         dns.rdatatype.from_text(rtype.value),

@@ -61,8 +61,9 @@ MAX_KEY_LOOKUPS = MAX_SIGNATURES
 
 #: Most distinct DNS questions one message's analysis may send, every mechanism together:
 #: the DKIM2 keys at the signature limit, the DKIM1 and ARC keys, SPF's ten lookups and
-#: their MX and PTR names, and DMARC's tree walks (analysis.evidence.MessageDns).
-MAX_DNS_QUERIES = 200
+#: their MX and PTR names for both identities (about 250 at worst), and DMARC's tree
+#: walks (analysis.evidence.MessageDns).
+MAX_DNS_QUERIES = 500
 
 #: Seconds all of one message's DNS questions may take together (the default of
 #: DKIM2WEB_DNS_BUDGET_SECONDS).
@@ -108,3 +109,74 @@ MAX_RECEIVED_FIELDS = 200
 #: Longest text of any one value copied from the message into a report (a field, a
 #: comment, a reason), in characters; longer text is cut and says so.
 MAX_REPORT_TEXT_CHARS = 2000
+
+# -- SPF (analysis.spf; the first four are RFC 7208 §4.6.4's own) ----------------------------
+
+#: Terms that query DNS (include, a, mx, ptr, exists, redirect) per check.
+SPF_DNS_TERM_LIMIT = 10
+
+#: DNS questions per check that find nothing (NODATA or NXDOMAIN).
+SPF_VOID_LOOKUP_LIMIT = 2
+
+#: MX records one ``mx`` term may bring (more: permerror).
+SPF_MX_NAME_LIMIT = 10
+
+#: PTR names validated for ``ptr`` and ``%{p}`` (the rest are ignored).
+SPF_PTR_NAME_LIMIT = 10
+
+#: Longest SPF record evaluated, in characters (pyspf's parser is quadratic on some long
+#: terms; RFC 7208 §3.4 advises records under 450 octets).  Longer: permerror.
+MAX_SPF_RECORD_CHARS = 4096
+
+#: Longest exp= text used (§6.2; an SMTP reply line holds 512 octets); longer: ignored.
+MAX_SPF_EXPLANATION_CHARS = 1024
+
+#: Most DNS questions one check may send: the RFC's worst case is 10 terms of 11 questions
+#: (an mx name and its 10 exchanges) plus the first record and the exp= texts.
+MAX_SPF_DNS_QUESTIONS = 150
+
+#: Most trace steps kept in one report (both identities); the rest are counted.
+MAX_SPF_TRACE_STEPS = 200
+
+#: Longest text of one trace step, in characters.
+MAX_SPF_TRACE_TEXT_CHARS = 300
+
+# -- DMARC (analysis.dmarc) ------------------------------------------------------------------
+
+#: Most DMARC questions one DNS Tree Walk asks (RFC 9989 §4.10: "Author Domains with more
+#: than eight labels do not result in more than eight DNS queries").  Not a local choice.
+MAX_DMARC_WALK_QUESTIONS = 8
+
+#: Longest From field read, in characters (a list of a hundred addresses fits; hostile
+#: input beyond this is refused with a finding instead of being scanned).
+MAX_FROM_FIELD_CHARS = 16 * 1024
+
+#: Most authenticated identifiers read (one SPF, MAX_DKIM1_SIGNATURES, MAX_SIGNATURES and
+#: some slack); the rest are not evaluated, and the report says so.
+MAX_DMARC_IDENTIFIERS = 100
+
+#: Most identifier domains whose Organizational Domain is looked up by a tree walk (each
+#: walk asks at most eight questions, most of them shared with the others).
+MAX_DMARC_ALIGNMENT_WALKS = 8
+
+# -- Authentication-Results (analysis.authres) -----------------------------------------------
+
+#: Most results read from one field; the rest are counted, not read.
+MAX_AUTHRES_METHODS_PER_FIELD = 50
+
+#: Deepest comment nesting handed to the ``authres`` package (its parser recurses once per
+#: level); a field nested deeper is read by the tolerant reader only.
+MAX_AUTHRES_COMMENT_DEPTH = 8
+
+#: Most octets of one message's fields handed to the ``authres`` package altogether (it
+#: costs about 10 microseconds per octet); the fields past this budget are read by the
+#: tolerant reader only.
+MAX_AUTHRES_STRICT_BYTES = 32 * 1024
+
+# -- Received fields (analysis.received) -----------------------------------------------------
+
+#: Longest date text handed to the date parser (a real date is about 40 characters).
+MAX_RECEIVED_DATE_CHARS = 200
+
+#: Most problem descriptions listed in one finding's detail; the rest are counted.
+MAX_RECEIVED_LISTED_PROBLEMS = 10

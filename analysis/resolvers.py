@@ -113,9 +113,12 @@ DOMAINKEY_LABEL = "_domainkey"
 # because selectors such as "_s2048" are published and resolvable.
 _SELECTOR_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\Z")
 _DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\Z")
-# Any other name asked (SPF targets, _dmarc names, reverse names): LDH plus "_" in every
-# label, since underscored labels ("_spf", "_dmarc") are published and resolvable.
-_ANY_LABEL = _SELECTOR_LABEL
+# Any other name asked (SPF targets, _dmarc names, reverse names): DNS itself allows any
+# octet in a label (RFC 2181 §11), and SPF builds names from macros that carry ":", "/",
+# "%", "+" or a space (RFC 7208 §7.3, §4.8), so only what the wire form cannot carry here
+# is refused: control characters, a backslash (zone-file escapes), non-ASCII after the
+# U-label conversion.
+_ANY_LABEL = re.compile(r"[\x20-\x5b\x5d-\x7e]+\Z")
 
 #: Most CNAME links the static zone follows for one question (a loop ends here too).
 MAX_CNAME_LINKS = 8
@@ -162,10 +165,12 @@ def _labels(text: str, part: str, pattern: re.Pattern[str]) -> tuple[list[str], 
                 f"{part} label {label[:20]!r}... is {len(label)} octets (max {MAX_LABEL_OCTETS})"
             )
         if not pattern.match(label):
-            allowed = "letters, digits, '-', '_'" if part == "selector" else "letters, digits, '-'"
-            raise InvalidKeyName(
-                f"{part} label {raw!r} is not a valid DNS label ({allowed}; no '-' first or last)"
-            )
+            allowed = {
+                "selector": "letters, digits, '-', '_'",
+                "name": "printable ASCII without '\\'",
+            }.get(part, "letters, digits, '-'")
+            rule = allowed if part == "name" else f"{allowed}; no '-' first or last"
+            raise InvalidKeyName(f"{part} label {raw!r} is not a valid DNS label ({rule})")
         labels.append(label)
     return labels, notes
 

@@ -43,7 +43,9 @@ CASES: list[tuple[DnsQuery, LookupStatus, tuple[str, ...]]] = [
     (DnsQuery("long.example.com", R.TXT), LookupStatus.FOUND, ("x" * 600,)),
     (DnsQuery("nullmx.example.com", R.MX), LookupStatus.FOUND, ("0 .",)),
     (DnsQuery("_dmarc.example.com", R.TXT), LookupStatus.FOUND, ("v=DMARC1; p=reject",)),
-    (DnsQuery("not a name.example.com", R.A), LookupStatus.INVALID_NAME, ()),
+    (DnsQuery("a\\b.example.com", R.A), LookupStatus.INVALID_NAME, ()),
+    (DnsQuery("x" * 64 + ".example.com", R.A), LookupStatus.INVALID_NAME, ()),
+    (DnsQuery("colon:and/slash.example.com", R.A), LookupStatus.NXDOMAIN, ()),
 ]
 
 
