@@ -117,13 +117,9 @@ from . import limits
 from .findings import Finding, Severity, State, Step, note
 from .lookup import DnsAnswer, DnsLookup, DnsQuery, LookupStatus, RecordType
 from .message import ParsedMessage
-from .resolvers import InvalidKeyName, dns_name
+from .resolvers import InvalidKeyName, host_name
 
 __all__ = [
-    "limits.MAX_DMARC_ALIGNMENT_WALKS",
-    "limits.MAX_FROM_FIELD_CHARS",
-    "limits.MAX_DMARC_IDENTIFIERS",
-    "limits.MAX_DMARC_WALK_QUESTIONS",
     "AlignmentCheck",
     "AppliedPolicy",
     "AuthenticatedIdentifier",
@@ -237,7 +233,7 @@ def a_label_domain(text: str) -> tuple[str, bool]:
         converted = converted or was
         labels.append(label)
     try:
-        name = dns_name(".".join(labels)).name
+        name = host_name(".".join(labels)).name
     except InvalidKeyName as exc:
         raise _DomainError(str(exc)) from None
     return name, converted
@@ -1378,8 +1374,9 @@ def evaluate(
                 "Not every authenticated identifier was evaluated",
                 Step.DMARC,
                 detail=(
-                    f"{len(given)} identifiers were given; only the first {limits.MAX_DMARC_IDENTIFIERS} "
-                    "were evaluated (RFC 9989 §11.5: a limited evaluation is incomplete)"
+                    f"{len(given)} identifiers were given; only the first "
+                    f"{limits.MAX_DMARC_IDENTIFIERS} were evaluated (RFC 9989 §11.5: a limited "
+                    "evaluation is incomplete)"
                 ),
                 spec=f"{_SPEC} §11.5",
             )
@@ -1455,8 +1452,9 @@ def evaluate(
                 Step.DMARC,
                 detail=(
                     f"{skipped} identifier domain{'s' if skipped != 1 else ''} beyond the "
-                    f"first {limits.MAX_DMARC_ALIGNMENT_WALKS} were not looked up; their alignment is "
-                    "not evaluated (RFC 9989 §11.5: a limited evaluation is incomplete)"
+                    f"first {limits.MAX_DMARC_ALIGNMENT_WALKS} were not looked up; their "
+                    "alignment is not evaluated (RFC 9989 §11.5: a limited evaluation is "
+                    "incomplete)"
                 ),
                 spec=f"{_SPEC} §11.5",
             )

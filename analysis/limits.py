@@ -92,6 +92,26 @@ MAX_DIFF_LINES = 5000
 #: verified, saying this limit was reached (RFC 6376 §6.1 lets a verifier stop early).
 MAX_DKIM1_SIGNATURES = 20
 
+# DKIM1 and ARC fields (analysis.dkim1, analysis.arc)
+
+#: Longest DKIM-Signature (or ARC) field value parsed, in octets.  A 16384-bit RSA ``b=`` is
+#: 2.8 KB of base64 and a long ``h=`` a few KB; anything longer is reported, not parsed.
+MAX_DKIM1_FIELD_BYTES = 32 * 1024
+
+#: Most tags in one tag list (RFC 6376 §3.5 defines 14 for a signature).
+MAX_DKIM1_TAGS = 64
+
+#: Most header field names in one ``h=`` (each costs a walk over the header block).
+MAX_DKIM1_SIGNED_FIELDS = 256
+
+#: Longest RSA public exponent accepted, in bits (real keys use 65537, 17 bits; dkimpy's
+#: RSA is pure Python and a modulus-sized exponent costs about a second per check).
+MAX_RSA_EXPONENT_BITS = 64
+
+#: DKIM-Signature fields listed (not verified) after the first MAX_DKIM1_SIGNATURES;
+#: beyond that they are only counted, so a hostile message cannot grow the report.
+MAX_DKIM1_UNVERIFIED_LISTED = 20
+
 #: Most ARC sets: RFC 8617 §4.2.1 caps the instance number at 50, and a chain longer than
 #: that fails (§5.2).
 MAX_ARC_INSTANCES = 50

@@ -95,6 +95,7 @@ __all__ = [
     "NormalisedName",
     "StaticResolver",
     "dns_name",
+    "host_name",
     "key_answers",
     "key_name",
 ]
@@ -119,6 +120,12 @@ _DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\Z")
 # is refused: control characters, a backslash (zone-file escapes), non-ASCII after the
 # U-label conversion.
 _ANY_LABEL = re.compile(r"[\x20-\x5b\x5d-\x7e]+\Z")
+
+_RULES = {
+    _SELECTOR_LABEL.pattern: "letters, digits, '-', '_'; no '-' first or last",
+    _DOMAIN_LABEL.pattern: "letters, digits, '-'; no '-' first or last",
+    _ANY_LABEL.pattern: "printable ASCII without '\\'",
+}
 
 #: Most CNAME links the static zone follows for one question (a loop ends here too).
 MAX_CNAME_LINKS = 8
@@ -165,12 +172,9 @@ def _labels(text: str, part: str, pattern: re.Pattern[str]) -> tuple[list[str], 
                 f"{part} label {label[:20]!r}... is {len(label)} octets (max {MAX_LABEL_OCTETS})"
             )
         if not pattern.match(label):
-            allowed = {
-                "selector": "letters, digits, '-', '_'",
-                "name": "printable ASCII without '\\'",
-            }.get(part, "letters, digits, '-'")
-            rule = allowed if part == "name" else f"{allowed}; no '-' first or last"
-            raise InvalidKeyName(f"{part} label {raw!r} is not a valid DNS label ({rule})")
+            raise InvalidKeyName(
+                f"{part} label {raw!r} is not a valid DNS label ({_RULES[pattern.pattern]})"
+            )
         labels.append(label)
     return labels, notes
 
@@ -202,6 +206,21 @@ def dns_name(name: str) -> NormalisedName:
     if name.endswith(".") and name != ".":
         name = name[:-1]
     labels, notes = _labels(name, "name", _ANY_LABEL)
+    text = ".".join(labels)
+    if len(text) > MAX_NAME_OCTETS:
+        raise InvalidKeyName(f"name is {len(text)} octets (max {MAX_NAME_OCTETS})")
+    return NormalisedName(text, tuple(notes))
+
+
+def host_name(name: str) -> NormalisedName:
+    """Validate a domain name as mail uses it (RFC 5321 §4.1.2: LDH labels, as in a From
+    address or a DKIM ``d=``) and return its lower-case A-label form; raises
+    :class:`InvalidKeyName` with a sentence for the report."""
+    if not isinstance(name, str):
+        raise InvalidKeyName("the name must be text")
+    if name.endswith(".") and name != ".":
+        name = name[:-1]
+    labels, notes = _labels(name, "name", _DOMAIN_LABEL)
     text = ".".join(labels)
     if len(text) > MAX_NAME_OCTETS:
         raise InvalidKeyName(f"name is {len(text)} octets (max {MAX_NAME_OCTETS})")

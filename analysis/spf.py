@@ -149,7 +149,7 @@ import spf as pyspf  # type: ignore[import-untyped]
 from analysis import limits
 from analysis.findings import Finding, Severity, State, Step, note
 from analysis.lookup import DnsAnswer, DnsLookup, DnsQuery, LookupStatus, RecordType
-from analysis.resolvers import InvalidKeyName, dns_name
+from analysis.resolvers import InvalidKeyName, host_name
 
 __all__ = [
     "RESULTS",
@@ -928,7 +928,7 @@ def _checked_domain(domain: str) -> tuple[str, str]:
     if text.startswith("["):
         return "", f"{_show(text, 100)} is an address literal, not a domain name"
     try:
-        name = dns_name(text).name
+        name = host_name(text).name
     except InvalidKeyName as exc:
         return "", str(exc)
     if "." not in name:

@@ -9,7 +9,6 @@ import pytest
 
 from analysis import limits
 from analysis.dmarc import (
-    MAX_FROM_FIELD_CHARS,
     AuthenticatedIdentifier,
     DmarcReport,
     a_label_domain,
@@ -261,7 +260,7 @@ def test_a_from_field_longer_than_the_limit_is_not_scanned() -> None:
     assert (report.result, codes(report)) == ("permerror", ["dmarc.from-too-long"])
     assert report.findings[0].detail == (
         f"the From field has {len(addresses) + 1} octets; this analyser reads at most "
-        f"{MAX_FROM_FIELD_CHARS}"
+        f"{limits.MAX_FROM_FIELD_CHARS}"
     )
 
 

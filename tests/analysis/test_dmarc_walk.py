@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
+from analysis import limits
 from analysis.dmarc import (
-    MAX_ALIGNMENT_WALKS,
-    MAX_IDENTIFIERS,
     AuthenticatedIdentifier,
     DmarcRecord,
     DmarcReport,
@@ -460,18 +459,19 @@ def test_a_name_too_long_for_the_dmarc_label_is_not_asked_and_the_walk_goes_on()
 
 def test_alignment_walks_beyond_the_limit_are_not_made_and_the_report_says_so() -> None:
     zone = {"example.com": {"_dmarc": [["txt", "v=DMARC1; p=reject"]]}}
-    many = [dkim(f"d{n}.example.net", n=n) for n in range(MAX_ALIGNMENT_WALKS + 2)]
+    many = [dkim(f"d{n}.example.net", n=n) for n in range(limits.MAX_DMARC_ALIGNMENT_WALKS + 2)]
     report, lookup = run(zone, "example.com", many)
     assert report.result == "fail"  # not temperror: the limit is not a DNS failure
     limit = [f for f in report.findings if f.code == "dmarc.limit"]
     assert [f.detail for f in limit] == [
-        f"2 identifier domains beyond the first {MAX_ALIGNMENT_WALKS} were not looked up; "
-        "their alignment is not evaluated (RFC 9989 §11.5: a limited evaluation is incomplete)"
+        f"2 identifier domains beyond the first {limits.MAX_DMARC_ALIGNMENT_WALKS} were not "
+        "looked up; their alignment is not evaluated (RFC 9989 §11.5: a limited evaluation "
+        "is incomplete)"
     ]
     assert [a.aligned for a in report.alignment[-3:]] == [False, None, None]
     assert report.alignment[-1].why == (
         f"Not checked: this analyser looks up the Organizational Domains of at most "
-        f"{MAX_ALIGNMENT_WALKS} identifier domains per message."
+        f"{limits.MAX_DMARC_ALIGNMENT_WALKS} identifier domains per message."
     )
     assert "_dmarc.d9.example.net TXT" not in questions(lookup)
     assert "_dmarc.d7.example.net TXT" in questions(lookup)
@@ -479,13 +479,14 @@ def test_alignment_walks_beyond_the_limit_are_not_made_and_the_report_says_so() 
 
 def test_identifiers_beyond_the_limit_are_not_read() -> None:
     zone = {"example.com": {"_dmarc": [["txt", "v=DMARC1; p=reject"]]}}
-    many = [dkim("example.com", "fail", n) for n in range(MAX_IDENTIFIERS + 5)]
+    many = [dkim("example.com", "fail", n) for n in range(limits.MAX_DMARC_IDENTIFIERS + 5)]
     report, _ = run(zone, "example.com", [*many, dkim("example.com")])
     assert report.result == "fail"  # the passing one came too late
-    assert len(report.alignment) == MAX_IDENTIFIERS
+    assert len(report.alignment) == limits.MAX_DMARC_IDENTIFIERS
     assert report.findings[0].detail == (
-        f"{MAX_IDENTIFIERS + 6} identifiers were given; only the first {MAX_IDENTIFIERS} were "
-        "evaluated (RFC 9989 §11.5: a limited evaluation is incomplete)"
+        f"{limits.MAX_DMARC_IDENTIFIERS + 6} identifiers were given; only the first "
+        f"{limits.MAX_DMARC_IDENTIFIERS} were evaluated (RFC 9989 §11.5: a limited evaluation "
+        "is incomplete)"
     )
 
 

@@ -100,10 +100,25 @@ def test_each_lookup_status_reaches_pyspf_as_the_rfc_says(
         )
 
 
+def test_a_macro_name_with_characters_dns_allows_is_asked_as_it_is() -> None:
+    # RFC 7208 §7.3 puts the local part in the name; "+" is no problem for DNS (RFC 2181).
+    zone = {
+        "example.com": {"@": [["txt", "v=spf1 exists:%{l}.x.example.com -all"]]},
+        "a+tag.x.example.com": {"@": [["a", "127.0.0.2"]]},
+    }
+    resolver = StaticResolver(zone)
+    report = check(resolver, mail_from="<a+tag@example.com>")
+    assert (report.result, report.void_lookups) == ("pass", 0)
+    assert [(a.query.name, a.status) for a in resolver.dns_answers] == [
+        ("example.com", LookupStatus.FOUND),
+        ("a+tag.x.example.com", LookupStatus.FOUND),
+    ]
+
+
 def test_an_invalid_name_is_not_asked_and_not_a_void_lookup() -> None:
     zone = {"example.com": {"@": [["txt", "v=spf1 exists:%{l}.x.example.com -all"]]}}
     resolver = StaticResolver(zone)
-    report = check(resolver, mail_from="<a+tag@example.com>")
+    report = check(resolver, mail_from="<a\\b@example.com>")
     assert (report.result, report.void_lookups) == ("fail", 0)
     assert [a.status for a in resolver.dns_answers] == [
         LookupStatus.FOUND,
@@ -113,9 +128,9 @@ def test_an_invalid_name_is_not_asked_and_not_a_void_lookup() -> None:
     assert notes == [
         (
             "note",
-            "A a+tag.x.example.com",
-            "not asked: name label 'a+tag' is not a valid DNS label (letters, digits, '-'; no "
-            "'-' first or last); treated as no answer",
+            "A a\\b.x.example.com",
+            "not asked: name label 'a\\\\b' is not a valid DNS label (printable ASCII without "
+            "'\\'); treated as no answer",
         )
     ]
 

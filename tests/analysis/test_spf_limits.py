@@ -309,7 +309,7 @@ def test_the_trace_keeps_a_bounded_number_of_steps() -> None:
 
 
 def test_the_dns_question_bound_gives_temperror(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(spf, "MAX_SPF_DNS_QUESTIONS", 3)
+    monkeypatch.setattr(limits, "MAX_SPF_DNS_QUESTIONS", 3)
     record = "v=spf1 a:h1.example.com a:h2.example.com a:h3.example.com -all"
     report = check({"example.com": {"@": [["txt", record]], **hosts(3, last="198.51.100.2")}})
     assert report.result == "temperror"
