@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
         for domain, key in keys.items():
             dns.txt(f"{DNS_SELECTOR}._domainkey.{domain}", public_record_for(key.private_key))
         env = {
-            "DKIM2_KEY_LOOKUP": "dkim2web.reports.lookup.AppKeyLookup",
+            "DKIM2_KEY_LOOKUP": "dkim2web.reports.lookup.AppDnsLookup",
             "DKIM2WEB_DNS_SERVERS": "127.0.0.1",
             "DKIM2WEB_DNS_PORT": str(dns.port),
         }

@@ -92,7 +92,7 @@ def main() -> int:
         "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-production-use-0123456789",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
         "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-        "DKIM2_KEY_LOOKUP": "dkim2web.samples.keys.DemoKeyLookup",
+        "DKIM2_KEY_LOOKUP": "dkim2web.samples.keys.DemoDnsLookup",
     }
     os.environ.update(env)
     import django

@@ -245,7 +245,7 @@ class BenchStack:
             if not k.startswith(("CELERY_", "DJANGO_", "DKIM2", "DATABASE_", "CACHE_URL"))
         }
         self.env.update(
-            DKIM2_KEY_LOOKUP="dkim2web.samples.keys.DemoKeyLookup",
+            DKIM2_KEY_LOOKUP="dkim2web.samples.keys.DemoDnsLookup",
             DJANGO_SECRET_KEY="bench",
             DJANGO_STATIC_ROOT=str(self.log_dir / "static"),
         )

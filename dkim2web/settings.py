@@ -200,7 +200,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_DB_REUSE_MAX = 1000
 
 # The key lookup the engine is handed, chosen by dotted path like Django's EMAIL_BACKEND.
-DKIM2_KEY_LOOKUP = env_str("DKIM2_KEY_LOOKUP", "dkim2web.reports.lookup.AppKeyLookup")
+DKIM2_KEY_LOOKUP = env_str("DKIM2_KEY_LOOKUP", "dkim2web.reports.lookup.AppDnsLookup")
 # DNS for the default lookup: the resolvers to ask (comma-separated addresses; empty: the
 # system's, /etc/resolv.conf), their port, seconds per query and per message in all.
 DKIM2WEB_DNS_SERVERS = env_list("DKIM2WEB_DNS_SERVERS")

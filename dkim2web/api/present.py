@@ -81,7 +81,7 @@ def analysis_detail(
             "json": urls["url"],
         },
         "run": run_summary(latest) if latest else None,
-        # Exactly what `dkim2 verify --json` prints for this message.
-        "report": latest.report if latest else None,
+        # The whole-message report (schema 2; earlier runs upgraded on reading).
+        "report": latest.document if latest else None,
         "runs": [run_summary(row) for row in earlier],
     }

@@ -36,6 +36,19 @@ _DATE_TIME = {"type": "string", "format": "date-time"}
 _URI = {"type": "string", "format": "uri"}
 _STRINGS = {"type": "array", "items": _STRING}
 _RESULT_STATES = ["pass", "fail", "permerror", "temperror", "none"]
+# The verdict of the whole message (analysis.verdict.RESULTS).
+_VERDICT_RESULTS = ["pass", "fail", "neutral", "temperror", "permerror", "none"]
+# RFC 8601 result words of the other mechanisms (dkim, spf, arc, dmarc).
+_AUTH_RESULTS = [
+    "pass",
+    "fail",
+    "softfail",
+    "neutral",
+    "policy",
+    "none",
+    "temperror",
+    "permerror",
+]
 
 _UNAUTHORIZED = {"$ref": "#/components/responses/Unauthorized"}
 _NOT_FOUND = {"$ref": "#/components/responses/NotFound"}
@@ -99,8 +112,9 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Result": {
         "type": ["string", "null"],
-        "enum": [*_RESULT_STATES, None],
-        "description": "The verdict of the latest finished run; null before the first run ends.",
+        "enum": [*_VERDICT_RESULTS, None],
+        "description": "The verdict of the whole message in the latest finished run (every "
+        "mechanism together: see Verdict); null before the first run ends.",
     },
     "AnalysisCreated": _closed(
         {
@@ -140,7 +154,7 @@ _SCHEMAS: dict[str, Any] = {
         {
             "id": _INT,
             "created_at": _DATE_TIME,
-            "result": {"type": "string", "enum": _RESULT_STATES},
+            "result": {"type": "string", "enum": _VERDICT_RESULTS},
             "engine_version": _STRING,
             "draft": _STRING,
         }
@@ -182,8 +196,8 @@ _SCHEMAS: dict[str, Any] = {
             },
             "report": {
                 "oneOf": [_ref("Report"), {"type": "null"}],
-                "description": "The latest run's report, exactly as `dkim2 verify --json` "
-                "prints it; null unless status is done.",
+                "description": "The latest run's whole-message report (schema 2); null "
+                "unless status is done.",
             },
             "runs": {
                 "type": "array",
@@ -196,12 +210,74 @@ _SCHEMAS: dict[str, Any] = {
     # --- the engine's report (analysis/dkim2/report.py, schema_version 1) ---------------------
     "Report": _open(
         {
-            "schema_version": {"type": "integer", "const": 1},
+            "schema_version": {"type": "integer", "const": 2},
+            "engine_version": _nullable(_STRING),
+            "result": {"type": "string", "enum": _VERDICT_RESULTS},
+            "summary": _STRING,
+            "verdict": _ref("Verdict"),
+            "message": {"type": "object"},
+            "smtp": {"oneOf": [_ref("SmtpContext"), {"type": "null"}]},
+            "verified_at": {"type": ["number", "null"]},
+            "dkim2": _ref("Dkim2Chain"),
+            "dkim1": {"oneOf": [_ref("Dkim1Report"), {"type": "null"}]},
+            "arc": {"oneOf": [_ref("ArcReport"), {"type": "null"}]},
+            "spf": {"oneOf": [_ref("SpfReport"), {"type": "null"}]},
+            "dmarc": {"oneOf": [_ref("DmarcReport"), {"type": "null"}]},
+            "receivers": {"oneOf": [_ref("ReceiverClaims"), {"type": "null"}]},
+            "received": {"oneOf": [{"type": "object"}, {"type": "null"}]},
+            "dns": {"type": "array", "items": _ref("DnsEvidence")},
+        },
+        description="The whole-message report (schema 2): the verdict, then one section per "
+        "mechanism. A section is null when the run did not check it (runs stored before "
+        "dkim2web checked DKIM1, ARC, SPF and DMARC are served upgraded, with those sections "
+        "null and `upgraded_from` set).",
+    ),
+    "Verdict": _open(
+        {
+            "result": {"type": "string", "enum": _VERDICT_RESULTS},
+            "trusted": {"type": ["boolean", "null"]},
+            "headline": _STRING,
+            "points": _STRINGS,
+            "mechanisms": {
+                "type": "array",
+                "items": _open(
+                    {
+                        "mechanism": {
+                            "type": "string",
+                            "enum": ["dkim2", "dkim1", "arc", "spf", "dmarc"],
+                        },
+                        "label": _STRING,
+                        "result": _STRING,
+                        "summary": _STRING,
+                        "claimed": _nullable(_STRING),
+                        "claimed_by": _nullable(_STRING),
+                        "agrees": {"type": ["boolean", "null"]},
+                    }
+                ),
+            },
+            "disagreements": {
+                "type": "array",
+                "items": _open(
+                    {
+                        "mechanism": _STRING,
+                        "subject": _STRING,
+                        "claimed": _STRING,
+                        "found": _STRING,
+                        "cause": _STRING,
+                    }
+                ),
+            },
+            "findings": {"type": "array", "items": _ref("Finding")},
+        },
+        description="Would the message be trusted, and if not, who broke what; every "
+        "mechanism's result beside what the final receiver recorded.",
+    ),
+    "Dkim2Chain": _open(
+        {
             "result": {"type": "string", "enum": _RESULT_STATES},
             "summary": _STRING,
             "draft": _STRING,
             "engine_version": _STRING,
-            "message": _ref("MessageSummary"),
             "envelope": {
                 "oneOf": [_open({"mail_from": _STRING, "rcpt_to": _STRINGS}), {"type": "null"}]
             },
@@ -223,7 +299,147 @@ _SCHEMAS: dict[str, Any] = {
             "dns": {"type": "array", "items": _ref("KeyAnswer")},
             "replay": _open({"key": _nullable(_STRING), "exploded": {"type": "boolean"}}),
         },
-        description="The engine's versioned report, as printed by `dkim2 verify --json`.",
+        description="The DKIM2 chain, as `dkim2 verify --json` prints it (without its "
+        "message summary, which the report holds once).",
+    ),
+    "Dkim1Report": _open(
+        {
+            "result": {"type": "string", "enum": _AUTH_RESULTS},
+            "summary": _STRING,
+            "signatures": {
+                "type": "array",
+                "items": _open(
+                    {
+                        "index": _INT,
+                        "domain": _nullable(_STRING),
+                        "selector": _nullable(_STRING),
+                        "algorithm": _nullable(_STRING),
+                        "result": {"type": "string", "enum": _AUTH_RESULTS},
+                        "failed_step": _nullable(_STRING),
+                        "body_hash_matches": {"type": ["boolean", "null"]},
+                        "reason": _STRING,
+                        "raw": _STRING,
+                        "findings": {"type": "array", "items": _ref("Finding")},
+                    }
+                ),
+            },
+            "findings": {"type": "array", "items": _ref("Finding")},
+        },
+        description="Every DKIM-Signature field, verified (RFC 6376).",
+    ),
+    "ArcReport": _open(
+        {
+            "result": {"type": "string", "enum": ["none", "pass", "fail"]},
+            "summary": _STRING,
+            "broken_at": {"type": ["integer", "null"]},
+            "oldest_pass": {"type": ["integer", "null"]},
+            "instances": {
+                "type": "array",
+                "items": _open(
+                    {
+                        "i": _INT,
+                        "sealer": _nullable(_STRING),
+                        "seal_result": _nullable(_STRING),
+                        "cv": _nullable(_STRING),
+                        "ams_result": _nullable(_STRING),
+                        "aar_authserv_id": _nullable(_STRING),
+                    }
+                ),
+            },
+            "findings": {"type": "array", "items": _ref("Finding")},
+        },
+        description="The ARC chain (RFC 8617 §5.2), oldest set first.",
+    ),
+    "SpfReport": _open(
+        {
+            "result": {"type": "string", "enum": _AUTH_RESULTS},
+            "identity": {"type": "string", "enum": ["mailfrom", "helo"]},
+            "domain": _STRING,
+            "ip": _nullable(_STRING),
+            "source": {"type": "string", "enum": ["smtp", "given", "reconstructed", "none"]},
+            "summary": _STRING,
+            "findings": {"type": "array", "items": _ref("Finding")},
+        },
+        description="SPF (RFC 7208) for the hop that took the message in from the outside.",
+    ),
+    "DmarcReport": _open(
+        {
+            "result": {"type": "string", "enum": _AUTH_RESULTS},
+            "result_without_dkim2": {"type": "string", "enum": _AUTH_RESULTS},
+            "author_domain": _nullable(_STRING),
+            "policy_domain": _nullable(_STRING),
+            "record": _STRING,
+            "alignment": {"type": "array", "items": {"type": "object"}},
+            "walk": {"type": "array", "items": {"type": "object"}},
+            "summary": _STRING,
+            "findings": {"type": "array", "items": _ref("Finding")},
+        },
+        description="DMARC (RFC 9989): `result` counts an aligned DKIM2 hop as DKIM does; "
+        "`result_without_dkim2` is what a receiver following RFC 9989 alone computes.",
+    ),
+    "ReceiverClaims": _open(
+        {
+            "fields": {
+                "type": "array",
+                "items": _open(
+                    {
+                        "kind": {
+                            "type": "string",
+                            "enum": ["Authentication-Results", "ARC-Authentication-Results"],
+                        },
+                        "authserv_id": _STRING,
+                        "trust": {"type": "string", "enum": ["trusted", "upstream", "untrusted"]},
+                        "trust_reason": _STRING,
+                        "methods": {"type": "array", "items": {"type": "object"}},
+                        "raw": _STRING,
+                    }
+                ),
+            },
+            "receiver_authserv_id": _nullable(_STRING),
+            "claims": {"type": "object"},
+            "arc_override": _nullable(_STRING),
+            "summary": _STRING,
+            "findings": {"type": "array", "items": _ref("Finding")},
+        },
+        description="Every Authentication-Results and ARC-Authentication-Results field, and "
+        "how far each can be trusted (RFC 8601 §5).",
+    ),
+    "SmtpContext": _open(
+        {
+            "client_ip": _nullable(_STRING),
+            "helo": _nullable(_STRING),
+            "mail_from": _nullable(_STRING),
+            "rcpt_to": _STRINGS,
+            "source": {"type": "string", "enum": ["smtp", "given", "reconstructed", "none"]},
+            "detail": _STRING,
+        },
+        description="The SMTP transaction SPF judged, and where each value came from.",
+    ),
+    "DnsEvidence": _open(
+        {
+            "name": _STRING,
+            "type": {"type": "string", "enum": ["TXT", "A", "AAAA", "MX", "PTR", "CNAME"]},
+            "status": {
+                "type": "string",
+                "enum": [
+                    "found",
+                    "nxdomain",
+                    "nodata",
+                    "servfail",
+                    "timeout",
+                    "budget",
+                    "invalid-name",
+                    "error",
+                ],
+            },
+            "records": _STRINGS,
+            "detail": _STRING,
+            "fetched_at": {"type": "number"},
+            "ttl": {"type": ["integer", "null"]},
+            "transport": _STRING,
+            "purposes": _STRINGS,
+        },
+        description="One DNS answer the run used, with what it was used for.",
     ),
     "MessageSummary": _open(
         {

@@ -64,7 +64,8 @@ def _dsn(part: IntakePart, analysis: Analysis) -> dict[str, Any] | None:
     # Where the bounce went is judged at intake; whether its own signature verifies is the
     # engine's answer, known once the analysis has run.
     run = analysis_latest_run(analysis=analysis)
-    hops = (run.report.get("hops") if run is not None else None) or []
+    chain = (run.document.get("dkim2") if run is not None else None) or {}
+    hops = chain.get("hops") or []
     first = next((h for h in hops if isinstance(h, dict) and h.get("i") == 1), None)
     if first is not None:
         selectors = [s for s in first.get("selectors") or [] if isinstance(s, dict)]

@@ -8,20 +8,22 @@ victim's address in MAIL FROM or From:. So the intake replies only to
   above the MAIL FROM domain, and the Message-Instance it vouches for verified
   (SPEC-NOTES §6.6: the same conditions under which DKIM2 lets a system bounce); or
 * the From: address, when a DKIM1 signature of the delivered message (the wrapper of a
-  forward) verifies for a ``d=`` at or above the From: domain (DMARC-style relaxed
-  alignment, without a public suffix list: the From: domain equals ``d=`` or is below it);
+  forward) verified in the analysis, for a ``d=`` at or above the From: domain
+  (DMARC-style relaxed alignment, without a public suffix list: the From: domain equals
+  ``d=`` or is below it);
 
 and never to the null sender ``<>``, nor to a message that announces itself as automatic
 (RFC 3834 ``Auto-Submitted`` other than ``no``), which also keeps two robots from
 answering each other forever.
 
-DKIM1 is checked with dkimpy; its key lookups go through the ``dnsfunc`` it is handed
-(dnspython by default; a static zone in tests).
+Both come from the message's analysis (its whole-message report): the DKIM1 verdicts are
+the engine's (analysis.dkim1), reached through the app's DNS lookup, its budget and cache,
+so deciding whom to answer asks DNS nothing more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -31,10 +33,6 @@ from typing import Any
 from analysis.dkim2.grammar import GrammarError, normalise_envelope_address, relaxed_domain_match
 
 from .mime import header_block
-
-MAX_DKIM1_SIGNATURES = 5
-
-DnsFunc = Callable[..., bytes | str | None]
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,8 @@ def is_automatic(raw: bytes) -> bool:
 
 
 def dkim2_authenticated(report: Mapping[str, Any], mail_from: str) -> Decision:
-    """Did the newest DKIM2 signature pass for the delivery's MAIL FROM?"""
+    """Did the newest DKIM2 signature pass for the delivery's MAIL FROM? (``report`` is the
+    DKIM2 chain: the ``dkim2`` section of the whole-message report.)"""
     sender = _address(mail_from, allow_null=True)
     if sender is None:
         return Decision(False, "", f"the MAIL FROM {mail_from!r} is not an address")
@@ -117,48 +116,38 @@ def from_address(raw: bytes) -> tuple[str, str] | None:
     return parsed[0].strip("<>"), parsed[1]
 
 
-def dkim1_authenticated(raw: bytes, *, dnsfunc: DnsFunc | None = None) -> Decision:
-    """Does a DKIM1 signature of ``raw`` pass for its From: domain?"""
-    import dkim  # type: ignore[import-untyped]  # dkimpy ships no type information
-
+def dkim1_authenticated(raw: bytes, report: Mapping[str, Any]) -> Decision:
+    """Did a DKIM1 signature of ``raw`` pass, in its analysis ``report``, for its From:
+    domain?"""
     sender = from_address(raw)
     if sender is None:
         return Decision(False, "", "the From: field does not name exactly one address")
     address, domain = sender
-    kwargs: dict[str, Any] = {} if dnsfunc is None else {"dnsfunc": dnsfunc}
-    try:
-        verifier = dkim.DKIM(raw, minkey=1024, timeout=5)
-        count = sum(1 for name, _ in verifier.headers if name.lower() == b"dkim-signature")
-    except Exception as exc:
-        return Decision(False, "", f"the message could not be read for DKIM ({exc})")
-    if count == 0:
+    section = report.get("dkim1")
+    if not isinstance(section, Mapping):
+        return Decision(False, "", "DKIM1 was not checked in this analysis")
+    signatures = [s for s in section.get("signatures") or [] if isinstance(s, Mapping)]
+    if not signatures:
         return Decision(False, "", "the message carries no DKIM1 signature")
     tried = []
-    for idx in range(min(count, MAX_DKIM1_SIGNATURES)):
-        try:
-            passed = bool(verifier.verify(idx=idx, **kwargs))
-        except Exception as exc:  # dkimpy raises for malformed signatures and keys
-            tried.append(f"signature {idx + 1}: {str(exc)[:120] or type(exc).__name__}")
-            continue
-        signer = (verifier.domain or b"").decode("ascii", "replace").lower()
-        if passed and relaxed_domain_match(domain, signer):
+    for sig in signatures:  # the engine verified at most limits.MAX_DKIM1_SIGNATURES
+        signer = str(sig.get("domain") or "").lower()
+        result = str(sig.get("result") or "")
+        if result == "pass" and relaxed_domain_match(domain, signer):
             return Decision(
                 True, address, f"a DKIM1 signature (d={signer}) passed for {domain}", "dkim1"
             )
-        tried.append(f"d={signer}: {'pass, not aligned with ' + domain if passed else 'fail'}")
+        why = "pass, not aligned with " + domain if result == "pass" else result
+        step = str(sig.get("failed_step") or "")
+        tried.append(f"d={signer or '?'}: {why}" + (f" at the {step} step" if step else ""))
     return Decision(
         False, "", "no DKIM1 signature passed for the From: domain (" + "; ".join(tried) + ")"
     )
 
 
-def decide(
-    *,
-    raw: bytes,
-    mail_from: str,
-    report: Mapping[str, Any] | None,
-    dnsfunc: DnsFunc | None = None,
-) -> Decision:
-    """Whom to answer about the delivered message ``raw``, if anyone."""
+def decide(*, raw: bytes, mail_from: str, report: Mapping[str, Any] | None) -> Decision:
+    """Whom to answer about the delivered message ``raw``, if anyone (``report``: its
+    analysis, the whole-message report)."""
     sender = _address(mail_from, allow_null=True)
     if sender is None or sender[0] == "<>":
         return Decision(
@@ -174,13 +163,14 @@ def decide(
             "the message says it was sent automatically "
             "(Auto-Submitted or Precedence): robots are not answered",
         )
+    if report is None:
+        return Decision(False, "", "the message has not been analysed")
     reasons = []
-    if report is not None:
-        first = dkim2_authenticated(report, mail_from)
-        if first.ok:
-            return first
-        reasons.append(first.reason)
-    second = dkim1_authenticated(raw, dnsfunc=dnsfunc)
+    first = dkim2_authenticated(report.get("dkim2") or {}, mail_from)
+    if first.ok:
+        return first
+    reasons.append(first.reason)
+    second = dkim1_authenticated(raw, report)
     if second.ok:
         return second
     reasons.append(second.reason)

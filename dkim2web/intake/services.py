@@ -17,10 +17,10 @@ import hashlib
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -183,6 +183,10 @@ def _store_owner(
             envelope_source=str(
                 Analysis.EnvelopeSource.SMTP if top else Analysis.EnvelopeSource.NONE
             ),
+            # The session's client is the delivered message's SMTP client; an attached
+            # original travelled elsewhere (its own Received fields tell where).
+            client_ip=delivery.client_ip if top else "",
+            helo=delivery.helo if top else "",
             enqueue=enqueue,
         )
         IntakePart.objects.create(
@@ -254,23 +258,6 @@ def delivery_store(
 # -- replies -----------------------------------------------------------------------------------
 
 
-def dkim1_dnsfunc() -> Callable[..., Any] | None:
-    """How DKIM1 keys are looked up for replies: dnspython through dkimpy, except that a
-    name under a demo suffix (``.example``) is never sent to DNS."""
-    from dkim2web.samples.keys import DEMO_SUFFIX
-
-    def lookup(name: bytes | str, timeout: float = 5) -> bytes | None:
-        text = name.decode("ascii", "replace") if isinstance(name, bytes) else name
-        if text.rstrip(".").lower().endswith("." + DEMO_SUFFIX):
-            return None
-        from dkim.dnsplug import get_txt  # type: ignore[import-untyped]
-
-        result: bytes | None = get_txt(name, timeout=timeout)
-        return result
-
-    return lookup
-
-
 def _top_part(delivery: Delivery) -> IntakePart | None:
     return (
         IntakePart.objects.select_related("analysis")
@@ -291,7 +278,8 @@ def _reply_text(
         f"Your message “{subject}” reached dkim2web on "
         f"{delivery.received_at:%Y-%m-%d %H:%M:%S} UTC and was analysed.",
         "",
-        f"DKIM2 result: {result}" + (f" — {run.summary}" if run and run.summary else ""),
+        f"Verdict: {result}" + (f" — {run.summary}" if run and run.summary else ""),
+        *_dkim2_line(run),
         f"Report: {site}/analyses/{analysis.pk}/",
     ]
     children = (
@@ -324,8 +312,15 @@ def _reply_text(
     return f"DKIM2 report ({result}): {subject}"[:200], "\n".join(lines) + "\n"
 
 
+def _dkim2_line(run: AnalysisRun | None) -> list[str]:
+    chain = (run.document.get("dkim2") if run is not None else None) or {}
+    if not chain.get("hops"):
+        return []
+    return [f"DKIM2: {str(chain.get('result') or '?').upper()} — {chain.get('summary') or ''}"]
+
+
 def _reply_prepare(
-    delivery: Delivery, top: IntakePart, dnsfunc: Any
+    delivery: Delivery, top: IntakePart
 ) -> sender_auth.Decision | tuple[sender_auth.Decision, EmailMessage]:
     """The decision not to answer, or the decision to and the answer, ready to send."""
     from dkim2web.reports.selectors import analysis_latest_run
@@ -335,8 +330,7 @@ def _reply_prepare(
         decision = sender_auth.decide(
             raw=top.analysis.raw_bytes,
             mail_from=delivery.mail_from,
-            report=run.report if run is not None else None,
-            dnsfunc=dnsfunc if dnsfunc is not None else dkim1_dnsfunc(),
+            report=run.document if run is not None else None,
         )
     except Exception as exc:
         logger.exception("intake: deciding whether to answer delivery %s failed", delivery.pk)
@@ -359,7 +353,7 @@ def _reply_prepare(
     return decision, message
 
 
-def delivery_reply(*, delivery_id: uuid.UUID | str, dnsfunc: Any = None) -> str | None:
+def delivery_reply(*, delivery_id: uuid.UUID | str) -> str | None:
     """Answer the sender of a delivery whose analysis has finished, if it authenticated.
 
     Returns the new reply state, or None when there is nothing to do yet (the analysis is
@@ -385,7 +379,7 @@ def delivery_reply(*, delivery_id: uuid.UUID | str, dnsfunc: Any = None) -> str 
         pk=delivery.pk, reply_state=Delivery.Reply.SENDING, reply_started_at=claimed_at
     )
     try:
-        prepared = _reply_prepare(delivery, top, dnsfunc)
+        prepared = _reply_prepare(delivery, top)
     except Exception:
         # Nothing was sent (the database blinked, say): put the claim back, so that the
         # retry or the poll answers, instead of it waiting to be settled as half sent.
@@ -415,9 +409,7 @@ def delivery_reply(*, delivery_id: uuid.UUID | str, dnsfunc: Any = None) -> str 
     return str(Delivery.Reply.SENT)
 
 
-def deliveries_reply_pending(
-    *, limit: int = 100, dnsfunc: Any = None, now: datetime | None = None
-) -> int:
+def deliveries_reply_pending(*, limit: int = 100, now: datetime | None = None) -> int:
     """The poll: answer what the finished-analysis hook missed, and settle what a dead
     process left half done. Returns how many deliveries were settled.
 
@@ -453,7 +445,7 @@ def deliveries_reply_pending(
     )
     settled = stuck
     for pk in ids:
-        if delivery_reply(delivery_id=pk, dnsfunc=dnsfunc) is not None:
+        if delivery_reply(delivery_id=pk) is not None:
             settled += 1
     return settled
 

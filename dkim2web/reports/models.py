@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -43,6 +44,10 @@ class Analysis(models.Model):
     envelope_source = models.CharField(
         max_length=8, choices=EnvelopeSource.choices, default=EnvelopeSource.NONE
     )
+    # The SMTP client of that transaction (the intake's session, or given on the command
+    # line): what SPF evaluates. Empty: reconstructed from the message's Received fields.
+    client_ip = models.CharField(max_length=64, blank=True)
+    helo = models.TextField(blank=True)
     status = models.CharField(
         max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
@@ -72,8 +77,11 @@ class AnalysisRun(models.Model):
     """One engine run over an analysis; a re-run adds a row and keeps the earlier ones."""
 
     class Result(models.TextChoices):
+        """The verdict of the whole message (analysis.verdict): every mechanism together."""
+
         PASS = "pass"
         FAIL = "fail"
+        NEUTRAL = "neutral", "Neutral"  # authenticated, but not for the From domain
         PERMERROR = "permerror"
         TEMPERROR = "temperror"
         NONE = "none"
@@ -92,11 +100,21 @@ class AnalysisRun(models.Model):
         return f"{self.result} ({self.engine_version}, {self.draft})"
 
     @property
+    def document(self) -> dict[str, Any]:
+        """The stored report in the current schema (earlier runs upgraded on reading)."""
+        cached = self.__dict__.get("_document")
+        if cached is None:
+            from analysis.message_report import upgrade_report
+
+            cached = self.__dict__["_document"] = upgrade_report(self.report)
+        return cached
+
+    @property
     def summary(self) -> str:
         """The verdict in words, as the engine wrote it."""
-        return str(self.report.get("summary", ""))
+        return str(self.document.get("summary", ""))
 
     @property
     def dns_evidence(self) -> list[dict[str, object]]:
-        """Each key lookup of the run: TXT records or the error, and when it was fetched."""
-        return list(self.report.get("dns", []))
+        """Each DNS answer the run used: the records or the error, and when it was fetched."""
+        return list(self.document.get("dns", []))

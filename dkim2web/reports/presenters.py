@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .authres import authentication_results_for_report, blamed_finding
+from analysis.authres_field import authentication_results, blamed_finding
 
 RESULT_LABELS = {
     "pass": "Pass",
@@ -210,27 +210,63 @@ class VerdictView:
     result: str
     label: str
     summary: str
-    action: FindingView | None  # the one thing to do, when it did not pass
+    points: list[str]
+    action: FindingView | None  # the one thing to do, when the message is not trusted
+    action_anchor: str = ""  # where on the page the action's finding is
 
 
-def verdict_view(report: Mapping[str, Any]) -> VerdictView:
-    result = str(report.get("result") or "none")
-    action = None
-    if result != "pass":
-        finding = blamed_finding(report)
-        if finding is None:
-            findings = report.get("findings") or []
-            finding = next(
-                (f for f in findings if f.get("state") in VERDICT_STATES),
-                next((f for f in findings if f.get("severity") in ("error", "warning")), None),
-            )
-        if finding is not None:
-            action = finding_view(finding)
+# Where to look for the one thing to do, in order: the mechanism sections of the report.
+_ACTION_SECTIONS = (("dmarc", "dmarc"), ("dkim1", "dkim1"), ("dkim2", "timeline"), ("spf", "spf"))
+
+
+def _section_findings(section: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(section, Mapping):
+        return []
+    found = [f for f in section.get("findings") or [] if isinstance(f, Mapping)]
+    for signature in section.get("signatures") or []:  # DKIM1 keeps them per signature too
+        if isinstance(signature, Mapping):
+            found.extend(f for f in signature.get("findings") or [] if isinstance(f, Mapping))
+    return found
+
+
+def verdict_action(document: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, str]:
+    """The finding whose advice is the one thing to do, and its section's anchor."""
+    verdict = document.get("verdict") or {}
+    if verdict.get("result") == "pass":
+        chain = document.get("dkim2") or {}
+        if chain.get("result") not in (None, "pass", "none"):
+            return blamed_finding(chain), "timeline"  # trusted, but the DKIM2 chain broke
+        return None, ""
+    for key, anchor in _ACTION_SECTIONS:
+        section = document.get(key)
+        if key == "dkim2" and isinstance(section, Mapping):
+            finding = blamed_finding(section)
+            if finding is not None:
+                return finding, anchor
+            continue
+        for f in _section_findings(section):
+            if f.get("state") in VERDICT_STATES:
+                return f, anchor
+    own = [f for f in verdict.get("findings") or [] if isinstance(f, Mapping)]
+    chosen = next((f for f in own if f.get("severity") in ("error", "warning")), None)
+    return chosen, "glance"
+
+
+def verdict_view(document: Mapping[str, Any]) -> VerdictView:
+    verdict = document.get("verdict") or {}
+    result = str(verdict.get("result") or document.get("result") or "none")
+    action, anchor = verdict_action(document)
+    from .mechanism_views import VERDICT_LABELS
+
+    # A run stored before every mechanism was checked judged DKIM2 alone: its words.
+    upgraded = bool(document.get("upgraded_from"))
     return VerdictView(
         result=result,
-        label=result_label(result),
-        summary=str(report.get("summary") or ""),
-        action=action,
+        label=result_label(result) if upgraded else VERDICT_LABELS.get(result, result),
+        summary=str(verdict.get("headline") or document.get("summary") or ""),
+        points=[str(p) for p in verdict.get("points") or []],
+        action=finding_view(action) if action is not None else None,
+        action_anchor=anchor,
     )
 
 
@@ -474,39 +510,6 @@ def reconstruct_instance(raw: bytes, m: int) -> bytes | None:
     return instance.message_bytes() if instance is not None else None
 
 
-# -- DNS evidence ---------------------------------------------------------------------------------
-
-
-@dataclass
-class DnsRow:
-    name: str
-    status: str
-    records: list[str]
-    detail: str
-    fetched_at: str
-    ttl: int | None
-    transport: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "found"
-
-
-def dns_rows(report: Mapping[str, Any]) -> list[DnsRow]:
-    return [
-        DnsRow(
-            name=str(a.get("name") or ""),
-            status=str(a.get("status") or ""),
-            records=[str(r) for r in a.get("records") or []],
-            detail=str(a.get("detail") or ""),
-            fetched_at=format_utc(a.get("fetched_at")) if a.get("fetched_at") else "",
-            ttl=a.get("ttl"),
-            transport=str(a.get("transport") or ""),
-        )
-        for a in report.get("dns") or []
-    ]
-
-
 # -- the message summary and the envelope ---------------------------------------------------------
 
 
@@ -590,138 +593,6 @@ def header_hints(raw: bytes) -> Hints:
                 if label not in hints.sources:
                     hints.sources.append(label)
     return hints
-
-
-# -- the Received path ---------------------------------------------------------------------------
-
-_RECEIVED_WORDS = ("from", "by", "via", "with", "id", "for")
-
-
-@dataclass
-class ReceivedHop:
-    number: int  # 1 = oldest
-    clauses: dict[str, str]
-    date_text: str
-    when: str  # UTC, or "" when the date cannot be read
-    delay: str
-    raw: str
-
-    @property
-    def from_(self) -> str:
-        return self.clauses.get("from", "")
-
-    @property
-    def by(self) -> str:
-        return self.clauses.get("by", "")
-
-    @property
-    def with_(self) -> str:
-        return self.clauses.get("with", "")
-
-    @property
-    def id(self) -> str:
-        return self.clauses.get("id", "")
-
-    @property
-    def for_(self) -> str:
-        return self.clauses.get("for", "")
-
-
-def _received_tokens(text: str) -> list[str]:
-    """Words and whole (nested) comments, in order."""
-    tokens: list[str] = []
-    k, n = 0, len(text)
-    while k < n:
-        c = text[k]
-        if c.isspace():
-            k += 1
-        elif c == "(":
-            depth, start = 0, k
-            while k < n:
-                if text[k] == "\\":
-                    k += 2
-                    continue
-                if text[k] == "(":
-                    depth += 1
-                elif text[k] == ")":
-                    depth -= 1
-                    if depth == 0:
-                        k += 1
-                        break
-                k += 1
-            tokens.append(text[start:k])
-        else:
-            start = k
-            while k < n and not text[k].isspace() and text[k] != "(":
-                k += 1
-            tokens.append(text[start:k])
-    return tokens
-
-
-def parse_received(value: str) -> tuple[dict[str, str], str]:
-    """The clauses (from, by, via, with, id, for) and the date text of one Received value."""
-    head, sep, date_text = value.rpartition(";")
-    if not sep:
-        head, date_text = value, ""
-    clauses: dict[str, str] = {}
-    current: str | None = None
-    for token in _received_tokens(head):
-        word = token.lower()
-        if word in _RECEIVED_WORDS and (current is None or clauses.get(current)):
-            current = word
-            clauses.setdefault(current, "")
-            continue
-        if current is None:
-            current = "from"
-        clauses[current] = (clauses.get(current, "") + " " + token).strip()
-    return clauses, date_text.strip()
-
-
-def _parse_date(text: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000": the time is UTC, the zone unknown (RFC 5322 §3.3)
-        when = when.replace(tzinfo=UTC)
-    return when
-
-
-def _unfold(value: bytes) -> str:
-    text = value.decode("utf-8", "replace")
-    return " ".join(text.split())
-
-
-def received_path(raw: bytes) -> list[ReceivedHop]:
-    """Every Received field, oldest first, with the delay since the one before."""
-    from analysis.message import parse_message
-
-    msg = parse_message(raw)
-    fields = [f for f in msg.fields if f.lname == "received" and f.valid]
-    hops: list[ReceivedHop] = []
-    previous: datetime | None = None
-    for number, f in enumerate(reversed(fields), start=1):
-        value = _unfold(f.value)
-        clauses, date_text = parse_received(value)
-        when = _parse_date(date_text)
-        delay = ""
-        if when is not None and previous is not None:
-            delay = format_delay((when - previous).total_seconds())
-        hops.append(
-            ReceivedHop(
-                number=number,
-                clauses=clauses,
-                date_text=date_text,
-                when=when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else "",
-                delay=delay,
-                raw=value,
-            )
-        )
-        if when is not None:
-            previous = when
-    return hops
 
 
 # -- the raw message -------------------------------------------------------------------------------
@@ -944,24 +815,33 @@ def build_result_context(
     }
     if run is None:
         return context
-    report = run.report
-    envelope = envelope_view(report, source=analysis.get_envelope_source_display())
+    from . import mechanism_views as mv
+
+    document = run.document
+    chain = document.get("dkim2") or {}
+    envelope = envelope_view(chain, source=analysis.get_envelope_source_display())
     context.update(
-        verdict=verdict_view(report),
-        headers=message_headers(report),
-        hops=hop_views(report),
-        message_findings=message_findings(report),
-        diffs=diff_views(report),
-        instances=instance_views(report),
-        dns=dns_rows(report),
+        verdict=verdict_view(document),
+        whole=mv.whole_verdict(document),
+        headers=message_headers(document),
+        hops=hop_views(chain),
+        message_findings=message_findings(chain),
+        diffs=diff_views(chain),
+        instances=instance_views(chain),
+        dkim1=mv.dkim1_view(document.get("dkim1")),
+        arc=mv.arc_view(document.get("arc"), document.get("receivers")),
+        spf=mv.spf_view(document.get("spf")),
+        dmarc=mv.dmarc_view(document.get("dmarc")),
+        receivers=mv.receivers_view(document.get("receivers")),
+        received_v=mv.received_view(document.get("received"), document.get("smtp")),
+        evidence=mv.evidence_rows(document),
         envelope=envelope,
         envelope_initial={
             "mail_from": envelope.mail_from if envelope.checked else envelope.hint_mail_from,
             "rcpt_to": "\n".join(envelope.rcpt_to if envelope.checked else envelope.hint_rcpt_to),
         },
-        received=received_path(raw),
         raw=raw_view(raw),
-        authres=authentication_results_for_report(report, authserv_id=authserv_id, newline="\n"),
-        verified_at=format_utc(report.get("verified_at")),
+        authres=authentication_results(document, authserv_id=authserv_id, newline="\n"),
+        verified_at=format_utc(document.get("verified_at")),
     )
     return context

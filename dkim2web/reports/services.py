@@ -80,18 +80,22 @@ def analysis_submit(
     rcpt_to: list[str] | None = None,
     owner: AbstractBaseUser | None = None,
     envelope_source: str | None = None,
+    client_ip: str = "",
+    helo: str = "",
     enqueue: bool = True,
 ) -> Analysis:
     """Store a message exactly as given and queue its verification after the commit.
 
     ``envelope_source`` defaults to "user" when an envelope is given and "none" otherwise.
+    ``client_ip`` and ``helo`` are the SMTP client of that envelope's transaction, when
+    known (the intake's session; the command line); SPF evaluates them.
     ``enqueue=False`` is for callers that run the analysis themselves (the CLI command).
     If the broker cannot be reached the analysis is still stored, queued, and the sweep
     publishes it later.
     """
     recipients = list(rcpt_to or [])
     if envelope_source is None:
-        has_envelope = bool(mail_from or recipients)
+        has_envelope = bool(mail_from or recipients or client_ip)
         envelope_source = str(
             Analysis.EnvelopeSource.USER if has_envelope else Analysis.EnvelopeSource.NONE
         )
@@ -104,6 +108,8 @@ def analysis_submit(
         mail_from=mail_from,
         rcpt_to=recipients,
         envelope_source=envelope_source,
+        client_ip=client_ip[:64],
+        helo=helo,
         status=Analysis.Status.QUEUED,
     )
     if enqueue:
@@ -132,7 +138,9 @@ def analysis_rerun(*, analysis: Analysis) -> bool:
 
 
 @with_analysis_id
-def analysis_run(*, analysis_id: uuid.UUID | str, lookup: Any = None) -> AnalysisRun | None:
+def analysis_run(
+    *, analysis_id: uuid.UUID | str, lookup: Any = None, now: float | None = None
+) -> AnalysisRun | None:
     """Verify a queued analysis with the engine and store the run.
 
     The row is claimed with a conditional UPDATE (queued -> running, or a stale running
@@ -142,7 +150,8 @@ def analysis_run(*, analysis_id: uuid.UUID | str, lookup: Any = None) -> Analysi
     Database errors propagate, for the task to retry. Once the outcome (done or failed) is
     committed, ``signals.analysis_finished`` is sent.
 
-    ``lookup`` overrides the key lookup named by ``settings.DKIM2_KEY_LOOKUP``.
+    ``lookup`` overrides the DNS lookup named by ``settings.DKIM2_KEY_LOOKUP``; ``now``
+    the verification clock (unix seconds; 0 leaves timestamps unchecked).
     """
     claimed_at = timezone.now()
     claimable = Q(status=Analysis.Status.QUEUED) | Q(
@@ -168,7 +177,7 @@ def analysis_run(*, analysis_id: uuid.UUID | str, lookup: Any = None) -> Analysi
         pk=analysis_id, status=Analysis.Status.RUNNING, started_at=claimed_at
     )
     try:
-        outcome = _run_engine(analysis, lookup=lookup)
+        outcome = _run_engine(analysis, lookup=lookup, now=now)
     except SoftTimeLimitExceeded:
         logger.warning("analysis %s: soft time limit reached", analysis_id)
         if ours.update(
@@ -359,24 +368,50 @@ def key_lookup_from_settings() -> Any:
     return import_string(settings.DKIM2_KEY_LOOKUP)()
 
 
-def _run_engine(analysis: Analysis, *, lookup: Any = None) -> EngineOutcome:
+def _smtp_context(analysis: Analysis) -> Any:
+    """What the stored analysis knows of the delivering SMTP transaction (None: nothing;
+    the engine reconstructs it from the message's own trace fields)."""
+    from analysis.received import SmtpContext
+
+    source = analysis.envelope_source
+    if source == Analysis.EnvelopeSource.NONE:
+        return None
+    seen = source == Analysis.EnvelopeSource.SMTP
+    parts = []
+    if analysis.client_ip:
+        parts.append(f"client {analysis.client_ip}")
+    if analysis.helo:
+        parts.append(f"HELO {analysis.helo}")
+    parts.append(f"MAIL FROM {analysis.mail_from or '<>'}")
+    how = "seen by the dkim2web mail intake" if seen else "given with the analysis"
+    return SmtpContext(
+        client_ip=analysis.client_ip or None,
+        helo=analysis.helo or None,
+        mail_from=analysis.mail_from,
+        rcpt_to=list(analysis.rcpt_to),
+        source="smtp" if seen else "given",
+        detail=f"{', '.join(parts)}: {how}",
+    )
+
+
+def _run_engine(
+    analysis: Analysis, *, lookup: Any = None, now: float | None = None
+) -> EngineOutcome:
     # Imported here, not at module level, so the web half starts (and marks runs failed
     # with the reason) even while the engine cannot be imported.
-    from analysis import dkim2 as engine
+    from analysis.dkim2 import DRAFT
+    from analysis.message_report import ENGINE_VERSION, analyze_message
 
-    envelope = None
-    if analysis.envelope_source != Analysis.EnvelopeSource.NONE:
-        envelope = engine.Envelope(mail_from=analysis.mail_from, rcpt_to=list(analysis.rcpt_to))
-    report = engine.analyze(
+    report = analyze_message(
         analysis.raw_bytes,
         lookup=lookup if lookup is not None else key_lookup_from_settings(),
-        envelope=envelope,
-        now=None,
+        smtp=_smtp_context(analysis),
+        now=now,
+        dns_budget=settings.DKIM2WEB_DNS_BUDGET_SECONDS,
     )
     return EngineOutcome(
-        # A str-valued enum would print as "State.PASS" through str(); take its value.
-        result=str(getattr(report.result, "value", report.result)),
+        result=report.result,
         report=report.to_json(),
-        engine_version=engine.ENGINE_VERSION,
-        draft=engine.DRAFT,
+        engine_version=ENGINE_VERSION,
+        draft=DRAFT,
     )

@@ -22,8 +22,9 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from analysis.authres_field import authentication_results
+
 from . import presenters, selectors, services
-from .authres import authentication_results_for_report
 from .forms import TOO_LARGE, TOO_MANY, EnvelopeForm, UploadForm, max_files, max_message_bytes
 from .models import Analysis, AnalysisRun
 
@@ -311,7 +312,7 @@ def download_report(request: HttpRequest, analysis_id: uuid.UUID) -> HttpRespons
     run = _selected_run(request, analysis)
     if run is None:
         raise Http404("No report yet")
-    content = (json.dumps(run.report, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    content = (json.dumps(run.document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     suffix = "" if request.GET.get("run") is None else f"-run{run.pk}"
     return _attachment(
         content,
@@ -326,7 +327,7 @@ def download_authres(request: HttpRequest, analysis_id: uuid.UUID) -> HttpRespon
     run = _selected_run(request, analysis)
     if run is None:
         raise Http404("No report yet")
-    line = authentication_results_for_report(run.report, authserv_id=_authserv_id(request))
+    line = authentication_results(run.document, authserv_id=_authserv_id(request))
     return _attachment(
         (line + "\r\n").encode("utf-8"),
         filename=f"{analysis.pk}-authentication-results.txt",

@@ -1,4 +1,5 @@
-"""Demo signing keys for the sample gallery, and the static zone that publishes them.
+"""Demo signing keys for the sample gallery, and the static zone that publishes them with
+each demo domain's SPF record and DMARC policy.
 
 Every demo domain is under ``.example`` (RFC 2606: reserved, never delegated), so a demo
 key can never speak for a real domain, and the zone is restricted to that suffix as well.
@@ -15,7 +16,7 @@ import hashlib
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from analysis.dkim2.sign import SigningKey
-from analysis.lookup import KeyAnswer, KeyQuery
+from analysis.lookup import DnsAnswer, DnsQuery, KeyAnswer, KeyQuery
 from analysis.resolvers import StaticResolver
 
 #: The only suffix the demo zone answers for.
@@ -46,12 +47,37 @@ def signing_key(domain: str) -> SigningKey:
     return SigningKey(DEMO_DOMAINS[domain], private_key(domain))
 
 
+#: Demo domain -> the address of its outgoing mail server (documentation ranges, RFC 5737),
+#: published in its SPF record, and the DMARC policy it publishes.
+DEMO_SERVERS: dict[str, str] = {
+    "origin.example": "192.0.2.10",
+    "lists.example": "198.51.100.20",
+    "forwarder.example": "203.0.113.30",
+    "relay.example": "203.0.113.40",
+    "billing.example": "192.0.2.50",
+    "news.example": "192.0.2.60",
+}
+DEMO_DMARC: dict[str, str] = {
+    "origin.example": "v=DMARC1; p=reject",
+    "lists.example": "v=DMARC1; p=none",
+    "forwarder.example": "v=DMARC1; p=none",
+    "relay.example": "v=DMARC1; p=none",
+    "billing.example": "v=DMARC1; p=quarantine",
+    "news.example": "v=DMARC1; p=none",
+}
+
+
 @functools.cache
 def _zone_data() -> dict[str, dict[str, list[list[str]]]]:
     from analysis.dkim2.keys import public_record_for
 
     return {
-        domain: {f"{selector}._domainkey": [["txt", public_record_for(private_key(domain))]]}
+        domain: {
+            f"{selector}._domainkey": [["txt", public_record_for(private_key(domain))]],
+            "@": [["txt", f"v=spf1 ip4:{DEMO_SERVERS[domain]} -all"]],
+            "mail": [["a", DEMO_SERVERS[domain]]],
+            "_dmarc": [["txt", DEMO_DMARC[domain]]],
+        }
         for domain, selector in DEMO_DOMAINS.items()
     }
 
@@ -64,8 +90,8 @@ def demo_zone() -> StaticResolver:
     return StaticResolver(_zone_data()).restrict_to_suffixes(DEMO_SUFFIX)
 
 
-class DemoKeyLookup:
-    """A key lookup serving the demo zone alone: ``DKIM2_KEY_LOOKUP`` for offline workers.
+class DemoDnsLookup:
+    """A DNS lookup serving the demo zone alone: ``DKIM2_KEY_LOOKUP`` for offline workers.
 
     Names outside ``.example`` are answered "not served by this static zone" (a temporary
     error), never looked up.
@@ -76,3 +102,8 @@ class DemoKeyLookup:
 
     def lookup_many(self, queries: list[KeyQuery]) -> dict[KeyQuery, KeyAnswer]:
         return self.zone.lookup_many(queries)
+
+    def resolve_many(
+        self, queries: list[DnsQuery], *, time_left: float | None = None
+    ) -> dict[DnsQuery, DnsAnswer]:
+        return self.zone.resolve_many(queries)

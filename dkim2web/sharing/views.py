@@ -141,7 +141,7 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
     run = report_selectors.analysis_latest_run(analysis=analysis)
     if run is None:
         raise Http404("This analysis has no report yet.")
-    response = JsonResponse(run.report)
+    response = JsonResponse(run.document)
     response.headers["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=f"dkim2-report-{analysis.sha256[:12]}.json"
     )

@@ -73,7 +73,7 @@ def base_env() -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         DJANGO_LOG_FORMAT="json",
         DKIM2WEB_SECURE="0",
-        DKIM2_KEY_LOOKUP="fault_slowkeys.HeldDemoKeyLookup",
+        DKIM2_KEY_LOOKUP="fault_slowkeys.HeldDemoDnsLookup",
         PYTHONPATH=os.pathsep.join([str(HERE), str(REPO)]),
         PYTHONUNBUFFERED="1",
     )

@@ -1,6 +1,6 @@
 """Test-only key lookup for the fault tests: the demo zone, with one run held up on demand.
 
-``DKIM2_KEY_LOOKUP=fault_slowkeys.HeldDemoKeyLookup`` (with ``tests/faults`` on
+``DKIM2_KEY_LOOKUP=fault_slowkeys.HeldDemoDnsLookup`` (with ``tests/faults`` on
 PYTHONPATH). When the file named by ``DKIM2WEB_TEST_HOLD`` exists, the first lookup to
 remove it (so exactly one run) writes its process id to ``<file>.pid`` and waits until
 ``<file>.go`` appears (or ``DKIM2WEB_TEST_HOLD_SECONDS``, default 30, pass): the test
@@ -14,12 +14,16 @@ import os
 import time
 from pathlib import Path
 
-from analysis.lookup import KeyAnswer, KeyQuery
-from dkim2web.samples.keys import DemoKeyLookup
+from analysis.lookup import DnsAnswer, DnsQuery
+from dkim2web.samples.keys import DemoDnsLookup
 
 
-class HeldDemoKeyLookup(DemoKeyLookup):
-    def lookup_many(self, queries: list[KeyQuery]) -> dict[KeyQuery, KeyAnswer]:
+class HeldDemoDnsLookup(DemoDnsLookup):
+    """Held at a message's first DNS question (its batch of keys)."""
+
+    def resolve_many(
+        self, queries: list[DnsQuery], *, time_left: float | None = None
+    ) -> dict[DnsQuery, DnsAnswer]:
         hold = os.environ.get("DKIM2WEB_TEST_HOLD")
         if hold:
             try:
@@ -33,4 +37,4 @@ class HeldDemoKeyLookup(DemoKeyLookup):
                 limit = time.monotonic() + float(os.environ.get("DKIM2WEB_TEST_HOLD_SECONDS", "30"))
                 while not go.exists() and time.monotonic() < limit:
                     time.sleep(0.05)
-        return super().lookup_many(queries)
+        return super().resolve_many(queries, time_left=time_left)

@@ -2,7 +2,7 @@
 
 Each message is signed by a domain of its own (``<case>.test``: not a demo domain, so the
 app's key lookup sends it to DNS) and run through the app's pipeline,
-``services.analysis_run`` with an ``AppKeyLookup`` whose resolver asks the test server.
+``services.analysis_run`` with an ``AppDnsLookup`` whose resolver asks the test server.
 The verdict and the finding are the spec's (SPEC-NOTES §6.2 step 6): a key that could not
 be fetched is TEMPERROR, a key that does not exist PERMERROR; all within the message's DNS
 budget. Nothing is lost: every analysis is done, with one run that says what DNS did.
@@ -19,11 +19,14 @@ from django.core.cache import caches
 
 from analysis.dns import DnsResolver
 from dkim2web.reports import services
-from dkim2web.reports.lookup import AppKeyLookup
+from dkim2web.reports.lookup import AppDnsLookup
 from dkim2web.reports.models import Analysis
 from tests.support.chains import Hop, build_chain, key_record, message
 from tests.support.dns_server import DnsTestServer
 
+# The whole message's verdict for each DKIM2 result: the test message is From example.com,
+# not the signing <case>.test, so a passing hop vouches for another domain (neutral).
+VERDICT = {"pass": "neutral", "temperror": "temperror", "permerror": "fail"}
 NOT_FETCHED = "TEMPERROR: DKIM2-Signature i=1 public key ed1 could not be fetched"
 DOES_NOT_EXIST = "PERMERROR: DKIM2-Signature i=1 public key ed1 does not exist"
 TIMEOUT = 1.0  # seconds per query
@@ -101,13 +104,20 @@ def test_each_dns_fault_gives_the_spec_verdict(server: DnsTestServer, case: str)
     )  # fmt: skip
 
     started = time.monotonic()
-    run = services.analysis_run(analysis_id=analysis.pk, lookup=AppKeyLookup(resolver=resolver))
+    run = services.analysis_run(analysis_id=analysis.pk, lookup=AppDnsLookup(resolver=resolver))
     took = time.monotonic() - started
 
     assert run is not None
-    failures = [f["message"] for f in run.report["findings"] if f["state"] != "none"]
-    assert (run.result, failures[0] if failures else None) == (expected.result, expected.finding)
-    (evidence,) = run.report["dns"]
+    chain = run.document["dkim2"]
+    failures = [f["message"] for f in chain["findings"] if f["state"] != "none"]
+    assert (chain["result"], failures[0] if failures else None) == (
+        expected.result,
+        expected.finding,
+    )
+    # The whole message: no DMARC record anywhere, so the verdict rests on the DKIM2 hop
+    # alone: authenticated (not as From), undecided while DNS fails, or nothing vouches.
+    assert run.result == VERDICT[expected.result]
+    (evidence,) = [e for e in run.dns_evidence if e["purposes"] == ["dkim2 key"]]
     assert (evidence["status"], evidence["transport"]) == (expected.status, expected.transport)
     assert expected.at_least <= took <= expected.at_most, took
     if case == "truncated-needs-tcp":
@@ -128,12 +138,12 @@ def test_answers_are_kept_in_djangos_cache_for_the_next_message(server: DnsTestS
             resolver = DnsResolver(
                 nameservers=["127.0.0.1"], port=server.port, timeout=TIMEOUT, cache=cache
             )
-            lookup = AppKeyLookup(resolver=resolver)
+            lookup = AppDnsLookup(resolver=resolver)
             runs.append(services.analysis_run(analysis_id=_submit("cached.test").pk, lookup=lookup))
     finally:
         cache.delete(f"dns:TXT:{name}")
-    assert [r.result for r in runs if r] == ["pass", "pass"]
+    assert [r.document["dkim2"]["result"] for r in runs if r] == ["pass", "pass"]
     assert server.count(name) == 1  # the second message asked no one
-    first, second = (r.report["dns"][0] for r in runs if r)
+    first, second = (r.dns_evidence[0] for r in runs if r)
     assert (first["transport"], second["transport"]) == ("udp", "cache")
     assert 0 < second["ttl"] <= 120

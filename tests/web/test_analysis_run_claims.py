@@ -19,7 +19,9 @@ def engine_calls(monkeypatch: pytest.MonkeyPatch) -> list[Analysis]:
     """Replace the engine with one that answers "pass" and records what it was given."""
     calls: list[Analysis] = []
 
-    def fake_engine(analysis: Analysis, *, lookup: Any = None) -> services.EngineOutcome:
+    def fake_engine(
+        analysis: Analysis, *, lookup: Any = None, now: float | None = None
+    ) -> services.EngineOutcome:
         calls.append(analysis)
         return services.EngineOutcome(
             result="pass", report={"schema_version": 1}, engine_version="9.9", draft="test-00"
@@ -102,7 +104,9 @@ def test_an_unknown_id_does_nothing(engine_calls: list[Analysis]) -> None:
 def test_an_engine_exception_marks_the_analysis_failed_with_the_reason(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def broken_engine(analysis: Analysis, *, lookup: Any = None) -> services.EngineOutcome:
+    def broken_engine(
+        analysis: Analysis, *, lookup: Any = None, now: float | None = None
+    ) -> services.EngineOutcome:
         raise ValueError("cannot parse header block")
 
     monkeypatch.setattr(services, "_run_engine", broken_engine)
@@ -183,7 +187,9 @@ def test_the_end_of_a_run_is_announced_once_after_the_commit(
 def test_a_failed_run_and_a_given_up_one_are_announced_too(
     monkeypatch: pytest.MonkeyPatch, announced: list[str], django_capture_on_commit_callbacks: Any
 ) -> None:
-    def broken_engine(analysis: Analysis, *, lookup: Any = None) -> services.EngineOutcome:
+    def broken_engine(
+        analysis: Analysis, *, lookup: Any = None, now: float | None = None
+    ) -> services.EngineOutcome:
         raise ValueError("no")
 
     monkeypatch.setattr(services, "_run_engine", broken_engine)

@@ -490,13 +490,15 @@ def test_the_answers_of_get_analysis(api: Client, alice: Any, bob: Any) -> None:
     raw, zone = signed_message()
     passing = done(alice, raw, zone, mail_from="carol@example.com", rcpt_to=["dave@example.net"])
     report = get(passing.pk).json()["report"]
-    assert report["result"] == "pass"
-    assert report["hops"] and report["instances"] and report["dns"]
+    assert (report["schema_version"], report["result"]) == (2, "pass")
+    assert report["dkim2"]["hops"] and report["dkim2"]["instances"] and report["dns"]
+    assert {"dkim1", "arc", "spf", "dmarc", "receivers"} <= set(report)
 
     keyless = done(alice, raw, {})  # the key is missing: a finding with data, a DNS error
     report = get(keyless.pk).json()["report"]
     assert report["result"] != "pass"
-    assert report["findings"] or any(hop["findings"] for hop in report["hops"])
+    chain = report["dkim2"]
+    assert chain["findings"] or any(hop["findings"] for hop in chain["hops"])
 
     services.analysis_rerun(analysis=keyless)
     services.analysis_run(analysis_id=keyless.pk, lookup=StaticResolver(zone))

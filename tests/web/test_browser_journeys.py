@@ -94,7 +94,12 @@ def test_a_sample_is_analysed_while_the_page_watches(
     verdict = page.locator("#verdict-summary")
     verdict.wait_for(timeout=20_000)  # progress.js polls and reloads when done
     assert verdict.inner_text() == (
-        "Pass: 3 hops verified; lists.example changed Subject, added List-Id and added 3 body lines"
+        "Trusted: origin.example is authenticated by DKIM2 hop i=1 (d=origin.example), so "
+        "DMARC passes."
+    )
+    assert page.locator(".verdict-points li").first.inner_text() == (
+        "DKIM2: 3 hops verified; lists.example changed Subject, added List-Id and added 3 body "
+        "lines."
     )
     hops = page.locator("article.hop")
     assert hops.count() == 3
@@ -115,7 +120,9 @@ def test_a_sample_is_analysed_while_the_page_watches(
 def test_a_failure_explains_itself(page: Any, live_server: Any) -> None:
     run_sample(page, live_server, "replayed")
     assert page.locator("#verdict-summary").inner_text() == (
-        "Permerror: DKIM2-Signature i=3 RCPT TO <carol@inbox.example> did not match (3 hops)"
+        "Not trusted: DMARC fails for origin.example, whose policy asks receivers to reject it "
+        "— the DKIM2 chain fails (DKIM2-Signature i=3 RCPT TO <carol@inbox.example> did not "
+        "match)."
     )
     assert page.locator(".verdict-action").inner_text().startswith("What to do:")
     finding = page.locator("#hop-3 details.finding").first
@@ -149,7 +156,11 @@ def test_a_shared_link_opens_logged_out_without_owner_data(
     try:
         shared = stranger.new_page()
         shared.goto(link)
-        assert shared.locator("#verdict-summary").inner_text().startswith("Fail:")
+        assert (
+            shared.locator("#verdict-summary")
+            .inner_text()
+            .startswith("Not trusted: DMARC fails for billing.example")
+        )
         body = shared.content()
         assert "alice" not in body
         assert "Delete" not in shared.locator("main").inner_text()
@@ -184,7 +195,8 @@ def test_a_hostile_message_runs_no_script(page: Any, live_server: Any, tmp_path:
     page.wait_for_url("**/analyses/*/")
     page.locator("#verdict-summary").wait_for()
     assert page.locator("#verdict-summary").inner_text() == (
-        "None: the message carries no DKIM2 signature"
+        "No authentication at all: the message carries no DKIM1, DKIM2 or ARC signature, and "
+        "neither SPF nor DMARC could vouch for attacker.example."
     )
     raw = page.locator("#raw").inner_text()
     assert "<script>window.__pwned='html'</script>" in raw  # shown as text
@@ -192,3 +204,53 @@ def test_a_hostile_message_runs_no_script(page: Any, live_server: Any, tmp_path:
     assert page.locator("main script, main iframe, main img[onerror]").count() == 0
     assert page.js_errors == []
     shot(page, "result-hostile-message.png")
+
+
+def test_a_real_message_shows_every_mechanism_and_the_receivers_testimony(
+    page: Any, live_server: Any, settings: Any, shared_dir: Path
+) -> None:
+    """brong-final.eml is real mail: IETF list traffic delivered to Fastmail, carrying four
+    DKIM1 signatures, an ARC set and Fastmail's Authentication-Results. Offline (an empty
+    zone), its keys cannot be fetched; the page still shows each mechanism beside what the
+    receiver recorded, and the envelope it reads back from the Received fields."""
+    settings.DKIM2_KEY_LOOKUP = "analysis.resolvers.StaticResolver"
+    page.goto(live_server.url + reverse("reports:new"))
+    page.set_input_files("input[type=file]", str(shared_dir / "interop/brong/brong-final.eml"))
+    page.locator("button[value=analyse]").click()
+    page.wait_for_url("**/analyses/*/")
+    page.locator("#verdict-summary").wait_for()
+    assert (
+        page.locator("#verdict-summary")
+        .inner_text()
+        .startswith("Not trusted: nothing authenticates dmarc.ietf.org — DKIM1 for ietf.org")
+    )
+    rows = page.locator("#glance table.glance tbody tr")
+    assert [rows.nth(k).locator("th").inner_text() for k in range(rows.count())] == [
+        "DKIM2",
+        "DKIM1",
+        "ARC",
+        "SPF",
+        "DMARC",
+    ]
+    found = [rows.nth(k).locator("td").nth(0).inner_text() for k in range(rows.count())]
+    claimed = [rows.nth(k).locator("td").nth(1).inner_text() for k in range(rows.count())]
+    # DKIM1: today, two of the signatures have expired (x=), which ranks above no key.
+    assert found == ["Permanent error", "Policy", "Fail", "None", "None"]
+    assert claimed == [
+        "nothing recorded",
+        "Pass differs",
+        "None",  # the receiver's own seal came after its arc= check: not comparable
+        "Pass differs",
+        "Pass differs",
+    ]
+    assert page.locator("#dkim1 article.mech").count() == 4
+    assert page.locator("#arc article.mech").count() == 1
+    assert "50.223.129.194" in page.locator("#spf").inner_text()
+    assert "Reconstructed envelope." in page.locator("#spf").inner_text()
+    receivers = page.locator("#receivers article.authres")
+    assert receivers.count() >= 6
+    assert "mx6.messagingengine.com" in receivers.first.inner_text()
+    border = page.locator("#received tr.received-border")
+    assert border.count() == 1 and "mail.ietf.org" in border.inner_text()
+    assert page.js_errors == []
+    shot(page, "result-real-message-every-mechanism.png")

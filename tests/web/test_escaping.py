@@ -27,6 +27,14 @@ XSS = "<script>alert(1)</script>"
 FILENAME = "<script>alert(1)</script>.eml"
 
 HOSTILE = (
+    # What receivers and relays wrote is attacker-controlled too: a forged
+    # Authentication-Results field, a Received field and a DKIM1 signature with markup.
+    "Authentication-Results: mx<script>alert(7)</script>.example.net;\r\n"
+    ' spf=pass (<script>alert(8)</script>) smtp.mailfrom="<script>alert(9)</script>"\r\n'
+    "Received: from <script>alert(10)</script> (x [192.0.2.1])\r\n"
+    " by mx.example.net; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+    "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=<script>alert(11)</script>;\r\n"
+    " h=from; bh=AAAA; b=BBBB\r\n"
     f'From: "{XSS}" <alice@example.com>\r\n'
     "To: bob@example.net\r\n"
     f"Subject: {XSS} =?utf-8?q?=3Cscript=3Ealert(2)=3C/script=3E?=\r\n"
@@ -58,6 +66,8 @@ def hostile(alice: Any) -> Analysis:
     zone = {
         "example.com": {
             "ed1._domainkey": [["txt", public_record_for(key)]],
+            "@": [["txt", "v=spf1 include:<script>alert(12)</script> -all"]],
+            "_dmarc": [["txt", "v=DMARC1; p=none; rua=mailto:<script>alert(13)</script>"]],
         }
     }
     stored = services.analysis_submit(raw=signed, filename=FILENAME, owner=alice, enqueue=False)
@@ -104,7 +114,10 @@ def test_the_result_page_shows_every_hostile_value_escaped(
     # The From display name, the filename, another header value, the HTML part.
     assert f"<dd>&quot;{escaped}&quot; &lt;alice@example.com&gt;</dd>" in body
     assert f'<span class="filename">{escaped}.eml</span>' in body
-    assert "<title>Pass: &lt;script&gt;alert(1)&lt;/script&gt;.eml · dkim2web</title>" in body
+    assert "<title>Trusted: &lt;script&gt;alert(1)&lt;/script&gt;.eml · dkim2web</title>" in body
+    # Every section beside DKIM2 shows what it read from the message and from DNS escaped.
+    for n in (7, 8, 9, 10, 11, 12, 13):
+        assert f"&lt;script&gt;alert({n})&lt;/script&gt;" in body, n
     assert '<span class="raw-name">X-Evil</span>: &lt;img src=x onerror=alert(3)&gt;' in body
     assert (
         "&lt;html&gt;&lt;body&gt;&lt;script&gt;alert(5)&lt;/script&gt;"

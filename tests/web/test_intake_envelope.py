@@ -37,24 +37,37 @@ def _deliver(raw: bytes, *, mail_from: str, rcpt: str) -> Any:
 def test_a_multi_hop_chain_delivered_with_the_matching_envelope_passes(address: str) -> None:
     analysis, run = _deliver(chain_to(address), mail_from=FORWARDER, rcpt=address)
     assert analysis.envelope_source == "smtp"
-    assert run.result == "pass", run.summary
-    assert run.report["envelope_checked"] is True
-    assert run.report["envelope"] == {"mail_from": f"<{FORWARDER}>", "rcpt_to": [f"<{address}>"]}
-    assert [h["i"] for h in run.report["hops"]] == [1, 2, 3]
-    assert all(h["result"] == "pass" for h in run.report["hops"])
+    assert run.document["dkim2"]["result"] == "pass", run.summary
+    assert run.document["dkim2"]["envelope_checked"] is True
+    assert run.document["dkim2"]["envelope"] == {
+        "mail_from": f"<{FORWARDER}>",
+        "rcpt_to": [f"<{address}>"],
+    }
+    assert [h["i"] for h in run.document["dkim2"]["hops"]] == [1, 2, 3]
+    assert all(h["result"] == "pass" for h in run.document["dkim2"]["hops"])
+    # SPF judged the intake's real SMTP client (loopback here, not forwarder.example's
+    # published server), and DMARC passes through the DKIM2 chain.
+    spf = run.document["spf"]
+    assert (spf["source"], spf["ip"], spf["helo"], spf["result"]) == (
+        "smtp",
+        "127.0.0.1",
+        "mx.forwarder.example",
+        "fail",
+    )
+    assert (run.result, run.document["dmarc"]["result"]) == ("pass", "pass")
 
 
 def test_the_same_chain_signed_for_another_recipient_is_a_replay(address: str) -> None:
     _, run = _deliver(chain_to("bob@inbox.example"), mail_from=FORWARDER, rcpt=address)
-    assert run.result == "permerror"
-    messages = [f["message"] for f in run.report["findings"]]
+    assert run.document["dkim2"]["result"] == "permerror"
+    messages = [f["message"] for f in run.document["dkim2"]["findings"]]
     assert f"PERMERROR: DKIM2-Signature i=3 RCPT TO <{address}> did not match" in messages
 
 
 def test_a_different_mail_from_does_not_match_either(address: str) -> None:
     _, run = _deliver(chain_to(address), mail_from="mallory@relay.example", rcpt=address)
-    assert run.result == "permerror"
+    assert run.document["dkim2"]["result"] == "permerror"
     assert any(
         "MAIL FROM <mallory@relay.example> did not match" in f["message"]
-        for f in run.report["findings"]
+        for f in run.document["dkim2"]["findings"]
     )

@@ -10,6 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from analysis.message_report import analyze_message
+from analysis.resolvers import StaticResolver
 from dkim2web.intake import sender_auth
 from dkim2web.intake.testing import message
 
@@ -63,7 +65,7 @@ def test_dkim2_authenticates_the_mail_from_only_when_the_newest_hop_passed_for_i
 
 
 @functools.cache
-def _key() -> tuple[bytes, bytes]:
+def _key() -> tuple[bytes, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -71,15 +73,13 @@ def _key() -> tuple[bytes, bytes]:
     der = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return pem, b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+    return pem, "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
 
 
-def _zone(queries: list[bytes]):
-    def dnsfunc(name, timeout=5):
-        queries.append(name)
-        return _key()[1] if name == b"sel._domainkey.origin.example." else None
-
-    return dnsfunc
+def _analysed(raw: bytes) -> dict:
+    """The whole-message report of ``raw``, its keys from a static zone (no network)."""
+    zone = {"origin.example": {"sel._domainkey": [["txt", _key()[1]]]}}
+    return analyze_message(raw, lookup=StaticResolver(zone)).to_json()
 
 
 def _dkim1_signed(sender: str = "Alice <alice@mail.origin.example>", domain=b"origin.example"):
@@ -89,19 +89,25 @@ def _dkim1_signed(sender: str = "Alice <alice@mail.origin.example>", domain=b"or
 
 
 def test_a_dkim1_signature_aligned_with_the_from_domain_authenticates_it() -> None:
-    queries: list[bytes] = []
-    decision = sender_auth.dkim1_authenticated(_dkim1_signed(), dnsfunc=_zone(queries))
+    raw = _dkim1_signed()
+    decision = sender_auth.dkim1_authenticated(raw, _analysed(raw))
     assert decision.ok and decision.method == "dkim1"
     assert decision.to == "alice@mail.origin.example"
-    assert queries == [b"sel._domainkey.origin.example."]
+    assert decision.reason == "a DKIM1 signature (d=origin.example) passed for mail.origin.example"
 
 
 @pytest.mark.parametrize(
     ("raw", "why"),
     [
-        (lambda: _dkim1_signed("Mallory <m@relay.example>"), "not aligned"),
-        (lambda: _dkim1_signed().replace(b"hi\r\n", b"ho\r\n"), "body hash mismatch"),
-        (lambda: _dkim1_signed(domain=b"lists.example"), "fail"),
+        (lambda: _dkim1_signed("Mallory <m@relay.example>"), "pass, not aligned with"),
+        (
+            lambda: _dkim1_signed().replace(b"hi\r\n", b"ho\r\n"),
+            "d=origin.example: fail at the body-hash step",
+        ),
+        (
+            lambda: _dkim1_signed(domain=b"lists.example"),
+            "d=lists.example: permerror at the key step",
+        ),
         (
             lambda: message(sender="a@origin.example", to="x", subject="s", body="b"),
             "no DKIM1 signature",
@@ -111,39 +117,44 @@ def test_a_dkim1_signature_aligned_with_the_from_domain_authenticates_it() -> No
     ids=["not-aligned", "body-changed", "no-key", "unsigned", "two-authors"],
 )
 def test_dkim1_does_not_authenticate(raw, why: str) -> None:
-    decision = sender_auth.dkim1_authenticated(raw(), dnsfunc=_zone([]))
+    message_bytes = raw()
+    decision = sender_auth.dkim1_authenticated(message_bytes, _analysed(message_bytes))
     assert not decision.ok and why in decision.reason
 
 
 def test_the_null_sender_is_never_answered_even_when_everything_passed() -> None:
-    decision = sender_auth.decide(
-        raw=_dkim1_signed(), mail_from="<>", report=_report(), dnsfunc=_zone([])
-    )
+    raw = _dkim1_signed()
+    decision = sender_auth.decide(raw=raw, mail_from="<>", report=_with_chain(raw, _report()))
     assert not decision.ok and "null sender" in decision.reason
 
 
 def test_automatic_mail_is_never_answered() -> None:
     raw = b"Auto-Submitted: auto-replied\r\n" + _dkim1_signed()
     decision = sender_auth.decide(
-        raw=raw, mail_from="bob@forwarder.example", report=_report(), dnsfunc=_zone([])
+        raw=raw, mail_from="bob@forwarder.example", report=_with_chain(raw, _report())
     )
     assert not decision.ok and "automatically" in decision.reason
 
 
+def _with_chain(raw: bytes, chain: dict) -> dict:
+    """The report of ``raw`` (its DKIM1 verdicts) with this DKIM2 chain in it."""
+    return {**_analysed(raw), "dkim2": chain}
+
+
 def test_dkim2_first_then_dkim1_and_otherwise_no_answer() -> None:
-    zone = _zone([])
-    first = sender_auth.decide(
-        raw=_dkim1_signed(), mail_from="bob@forwarder.example", report=_report(), dnsfunc=zone
-    )
+    signed = _dkim1_signed()
+    report = _with_chain(signed, _report())
+    first = sender_auth.decide(raw=signed, mail_from="bob@forwarder.example", report=report)
     assert first.ok and first.method == "dkim2" and first.to == "<bob@forwarder.example>"
-    second = sender_auth.decide(
-        raw=_dkim1_signed(), mail_from="someone@else.example", report=_report(), dnsfunc=zone
-    )
+    second = sender_auth.decide(raw=signed, mail_from="someone@else.example", report=report)
     assert second.ok and second.method == "dkim1" and second.to == "alice@mail.origin.example"
+    plain = message(sender="a@b.example", to="x", subject="s", body="b")
     neither = sender_auth.decide(
-        raw=message(sender="a@b.example", to="x", subject="s", body="b"),
-        mail_from="a@b.example",
-        report=_report(),
-        dnsfunc=zone,
+        raw=plain, mail_from="a@b.example", report=_with_chain(plain, _report())
     )
     assert not neither.ok and neither.reason.startswith("the sender did not authenticate")
+
+
+def test_a_message_not_analysed_yet_is_not_answered() -> None:
+    decision = sender_auth.decide(raw=_dkim1_signed(), mail_from="a@b.example", report=None)
+    assert (decision.ok, decision.reason) == (False, "the message has not been analysed")

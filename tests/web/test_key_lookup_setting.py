@@ -6,13 +6,13 @@ from django.test import override_settings
 
 from analysis.dns import DnsResolver
 from analysis.resolvers import StaticResolver
-from dkim2web.reports.lookup import AppKeyLookup
+from dkim2web.reports.lookup import AppDnsLookup
 from dkim2web.reports.services import key_lookup_from_settings
 
 
 def test_the_default_lookup_is_the_app_lookup_over_the_dns_resolver() -> None:
     lookup = key_lookup_from_settings()
-    assert isinstance(lookup, AppKeyLookup)
+    assert isinstance(lookup, AppDnsLookup)
     assert isinstance(lookup.resolver, DnsResolver)
 
 

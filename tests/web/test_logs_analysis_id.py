@@ -118,9 +118,9 @@ def test_every_line_of_a_run_carries_its_id(
 
 
 def _demo() -> Any:
-    from dkim2web.samples.keys import DemoKeyLookup
+    from dkim2web.samples.keys import DemoDnsLookup
 
-    return DemoKeyLookup()
+    return DemoDnsLookup()
 
 
 def _record(message: str, *, exc: bool = False) -> logging.LogRecord:

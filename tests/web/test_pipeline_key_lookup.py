@@ -1,4 +1,4 @@
-"""AppKeyLookup: demo domains from the samples' static zone, never DNS; the rest from DNS."""
+"""AppDnsLookup: demo domains from the samples' static zone, never DNS; the rest from DNS."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.core.cache import cache, caches
 
 from analysis.dns import DnsResolver, TieredAnswerCache
 from analysis.lookup import DnsAnswer, DnsQuery, KeyAnswer, KeyQuery, LookupStatus, RecordType
-from dkim2web.reports.lookup import AppKeyLookup
+from dkim2web.reports.lookup import AppDnsLookup
 from tests.support.dns_server import DnsTestServer
 
 
@@ -34,7 +34,7 @@ BAD_NAME = KeyQuery("bad selector", "example.org")
 
 def test_demo_domains_never_reach_the_resolver() -> None:
     stub = StubResolver()
-    answers = AppKeyLookup(resolver=stub).lookup_many([DEMO, DEMO_MISSING, DEMO_UPPER])
+    answers = AppDnsLookup(resolver=stub).lookup_many([DEMO, DEMO_MISSING, DEMO_UPPER])
     assert stub.asked == []
     assert answers[DEMO].status == LookupStatus.FOUND
     assert answers[DEMO].transport == "static"
@@ -44,7 +44,7 @@ def test_demo_domains_never_reach_the_resolver() -> None:
 
 def test_other_domains_go_to_the_resolver_in_one_batch() -> None:
     stub = StubResolver()
-    answers = AppKeyLookup(resolver=stub).lookup_many([DEMO, REAL, LOOKALIKE])
+    answers = AppDnsLookup(resolver=stub).lookup_many([DEMO, REAL, LOOKALIKE])
     assert stub.asked == [[REAL, LOOKALIKE]]  # .example.org is not .example
     assert answers[REAL].transport == "stub"
     assert answers[LOOKALIKE].transport == "stub"
@@ -54,17 +54,17 @@ def test_other_domains_go_to_the_resolver_in_one_batch() -> None:
 
 def test_an_invalid_name_is_refused_without_any_lookup() -> None:
     stub = StubResolver()
-    answers = AppKeyLookup(resolver=stub).lookup_many([BAD_NAME])
+    answers = AppDnsLookup(resolver=stub).lookup_many([BAD_NAME])
     assert stub.asked == []
     assert answers[BAD_NAME].status == LookupStatus.INVALID_NAME
 
 
 def test_by_default_the_rest_goes_to_dns_with_djangos_cache() -> None:
-    lookup = AppKeyLookup()
+    lookup = AppDnsLookup()
     assert isinstance(lookup.resolver, DnsResolver)
     assert isinstance(lookup.resolver.cache, TieredAnswerCache)
     assert lookup.resolver.cache.far is caches["default"]
-    assert lookup.resolver.cache.near is AppKeyLookup().resolver.cache.near  # per process
+    assert lookup.resolver.cache.near is AppDnsLookup().resolver.cache.near  # per process
     assert lookup.resolver.nameservers is None  # the system's resolvers
     assert (lookup.resolver.port, lookup.resolver.timeout, lookup.resolver.budget) == (
         53,
@@ -82,7 +82,7 @@ def test_the_settings_name_the_dns_server_the_default_lookup_asks(settings: Any)
         settings.DKIM2WEB_DNS_BUDGET_SECONDS = 4
         cache.delete("dns:TXT:sel._domainkey.example.org")
         try:
-            lookup = AppKeyLookup()
+            lookup = AppDnsLookup()
             answer = lookup.lookup_many([REAL])[REAL]
         finally:
             cache.delete("dns:TXT:sel._domainkey.example.org")
@@ -125,7 +125,7 @@ def test_a_cached_answer_comes_from_djangos_cache_without_a_query(
     )
     cache.set("dns:TXT:sel._domainkey.example.org", cached, 300)
     try:
-        lookup = AppKeyLookup()
+        lookup = AppDnsLookup()
         monkeypatch.setattr(lookup.resolver, "clock", lambda: 61.0)
         answer = lookup.lookup_many([REAL])[REAL]
     finally:
@@ -137,7 +137,7 @@ def test_against_a_real_dns_server_only_the_other_names_are_asked() -> None:
     with DnsTestServer() as server:
         server.txt("sel._domainkey.example.org", "v=DKIM1; k=ed25519; p=AAAA")
         resolver = DnsResolver(nameservers=["127.0.0.1"], port=server.port, timeout=2.0)
-        answers = AppKeyLookup(resolver=resolver).lookup_many([DEMO, REAL, LOOKALIKE])
+        answers = AppDnsLookup(resolver=resolver).lookup_many([DEMO, REAL, LOOKALIKE])
         asked = sorted(record.name.lower() for record in server.log)
     assert asked == ["demo1._domainkey.lists.example.org", "sel._domainkey.example.org"]
     assert answers[REAL].records == ("v=DKIM1; k=ed25519; p=AAAA",)

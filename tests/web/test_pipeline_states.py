@@ -39,7 +39,7 @@ def test_the_task_is_configured_for_at_least_once_delivery() -> None:
 @pytest.mark.django_db
 def test_the_same_task_delivered_twice_stores_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Analysis] = []
-    _engine(monkeypatch, lambda a, lookup=None: calls.append(a) or PASS)
+    _engine(monkeypatch, lambda a, lookup=None, now=None: calls.append(a) or PASS)
     analysis = _queued()
     run_analysis.apply(args=[str(analysis.pk)])
     run_analysis.apply(args=[str(analysis.pk)])
@@ -53,7 +53,9 @@ def test_the_same_task_delivered_twice_stores_one_run(monkeypatch: pytest.Monkey
 def test_a_soft_time_limit_fails_the_analysis_with_the_reason(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def slow(analysis: Analysis, *, lookup: Any = None) -> services.EngineOutcome:
+    def slow(
+        analysis: Analysis, *, lookup: Any = None, now: float | None = None
+    ) -> services.EngineOutcome:
         raise SoftTimeLimitExceeded()
 
     _engine(monkeypatch, slow)
@@ -114,7 +116,7 @@ def test_database_errors_are_retried_three_times_then_the_analysis_fails(
 def test_a_failure_reason_never_overwrites_a_finished_analysis(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _engine(monkeypatch, lambda a, lookup=None: PASS)
+    _engine(monkeypatch, lambda a, lookup=None, now=None: PASS)
     analysis = _queued()
     services.analysis_run(analysis_id=analysis.pk)
     assert services.analysis_fail(analysis_id=analysis.pk, reason="late") is False
@@ -129,7 +131,9 @@ def test_a_worker_whose_claim_was_taken_over_stores_nothing(
     analysis = _queued()
     other_claim = timezone.now() + timedelta(seconds=1)
 
-    def overran(a: Analysis, *, lookup: Any = None) -> services.EngineOutcome:
+    def overran(
+        a: Analysis, *, lookup: Any = None, now: float | None = None
+    ) -> services.EngineOutcome:
         # Meanwhile the row was reclaimed by another worker (this one overran its claim).
         Analysis.objects.filter(pk=a.pk).update(started_at=other_claim)
         return PASS
@@ -146,7 +150,7 @@ def test_a_stale_claim_is_not_taken_again_once_the_attempts_are_used_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[Analysis] = []
-    _engine(monkeypatch, lambda a, lookup=None: calls.append(a) or PASS)
+    _engine(monkeypatch, lambda a, lookup=None, now=None: calls.append(a) or PASS)
     analysis = _queued()
     long_ago = timezone.now() - services.STALE_AFTER - timedelta(seconds=1)
     Analysis.objects.filter(pk=analysis.pk).update(
@@ -158,7 +162,7 @@ def test_a_stale_claim_is_not_taken_again_once_the_attempts_are_used_up(
 
 @pytest.mark.django_db
 def test_a_rerun_resets_the_attempts_and_the_queue_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    _engine(monkeypatch, lambda a, lookup=None: PASS)
+    _engine(monkeypatch, lambda a, lookup=None, now=None: PASS)
     analysis = _queued()
     services.analysis_run(analysis_id=analysis.pk)
     Analysis.objects.filter(pk=analysis.pk).update(

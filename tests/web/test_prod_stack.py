@@ -85,7 +85,7 @@ def stack(require_postgres: str, require_redis: str, tmp_path: Path) -> Iterator
         if not k.startswith(("CELERY_", "DJANGO_", "DKIM2", "DATABASE_", "CACHE_URL"))
     }
     env.update(
-        DKIM2_KEY_LOOKUP="dkim2web.samples.keys.DemoKeyLookup",
+        DKIM2_KEY_LOOKUP="dkim2web.samples.keys.DemoDnsLookup",
         DKIM2WEB_LARGE_MESSAGE_BYTES="20000",
         DJANGO_STATIC_ROOT=str(tmp_path / "static"),
     )

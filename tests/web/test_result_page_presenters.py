@@ -1,5 +1,6 @@
-"""The presenters behind the result page: the Received path, the raw message view, input
-recognition, time formatting, explanations rebuilt from stored findings."""
+"""The presenters behind the result page: the Received path (read by the engine), the raw
+message view, input recognition, time formatting, explanations rebuilt from stored
+findings."""
 
 from __future__ import annotations
 
@@ -20,38 +21,42 @@ RECEIVED = (
 )
 
 
-def test_the_received_path_is_oldest_first_with_delays() -> None:
-    hops = presenters.received_path(RECEIVED)
-    assert [h.number for h in hops] == [1, 2, 3, 4]
-    assert [h.from_ for h in hops] == [
-        "[192.0.2.10] (helo=laptop)",
+def test_the_received_path_is_oldest_first_with_delays_and_the_border_hop() -> None:
+    from analysis.message import parse_message
+    from analysis.received import read_received, reconstruct_smtp
+    from dkim2web.reports.mechanism_views import received_view
+
+    message = parse_message(RECEIVED)
+    hops = read_received(message)
+    smtp = reconstruct_smtp(message, hops)
+    view = received_view(hops.to_json(), smtp.to_json())
+    assert view is not None
+    rows = view.rows
+    assert [r.index for r in rows] == [1, 2, 3, 4]
+    assert [r.from_ for r in rows] == ["laptop", "", "mx.lists.example.org", "mx.fwd.example.net"]
+    assert [r.client for r in rows] == [
+        "192.0.2.10",
         "",
-        "mx.lists.example.org (mx.lists.example.org [198.51.100.5])",
-        "mx.fwd.example.net (mx.fwd.example.net [203.0.113.7])",
+        "mx.lists.example.org 198.51.100.5",
+        "mx.fwd.example.net 203.0.113.7",
     ]
-    assert [h.by for h in hops] == [
+    assert [r.by for r in rows] == [
         "submit.example.com",
-        "submit.example.com (Postfix, from userid 1000)",
+        "submit.example.com",
         "mx.fwd.example.net",
         "mx.example.org",
     ]
-    assert [h.with_ for h in hops] == ["ESMTPSA", "", "ESMTPS", "ESMTPS"]
-    assert [h.id for h in hops] == ["", "77", "C3", "D4"]
-    assert hops[3].for_ == "<bob@example.org>"
+    assert [r.with_ for r in rows] == ["ESMTPSA", "", "ESMTPS", "ESMTPS"]
     # "-0000" is UTC with the zone unknown; "+0100" is converted; a bad date is skipped.
-    assert [h.when for h in hops] == [
+    assert [r.when for r in rows] == [
         "2026-11-28 16:40:00 UTC",
         "",
         "2026-11-28 16:40:31 UTC",
         "2026-11-28 16:41:02 UTC",
     ]
-    assert [h.delay for h in hops] == ["", "", "+31 s", "+31 s"]
-    assert hops[1].date_text == "garbage date"
-
-
-def test_a_received_field_without_a_date_or_keywords() -> None:
-    clauses, date = presenters.parse_received("local delivery")
-    assert (clauses, date) == ({"from": "local delivery"}, "")
+    assert [r.delay for r in rows] == ["", "", "+31 s", "+31 s"]
+    # The newest hop came from a public address: the final receiver took the message in there.
+    assert [r.border for r in rows] == [False, False, False, True]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ lists.example.org tags the Subject, adds List-Id and a footer, and signs again).
 from __future__ import annotations
 
 import re
-import types
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-import analysis.dkim2.verify
 from analysis.resolvers import StaticResolver
 from dkim2web.reports import services
 from dkim2web.reports.models import Analysis
@@ -31,14 +29,13 @@ def worked_example_zone(shared_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def done(alice: Any, shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Analysis:
-    monkeypatch.setattr(analysis.dkim2.verify, "time", types.SimpleNamespace(time=lambda: CLOCK))
+def done(alice: Any, shared_dir: Path) -> Analysis:
     raw = (shared_dir / "vectors/worked-example/hop2-list-final.eml").read_bytes()
     stored = services.analysis_submit(
         raw=raw, filename="hop2-list-final.eml", owner=alice, enqueue=False
     )
     lookup = StaticResolver(worked_example_zone(shared_dir), clock=lambda: CLOCK)
-    assert services.analysis_run(analysis_id=stored.pk, lookup=lookup) is not None
+    assert services.analysis_run(analysis_id=stored.pk, lookup=lookup, now=CLOCK) is not None
     stored.refresh_from_db()
     assert stored.status == Analysis.Status.DONE, stored.error
     return stored
@@ -61,10 +58,16 @@ def squeeze(html: str) -> str:
 def test_the_first_line_is_the_verdict_in_words_coloured_by_result(page: str) -> None:
     verdict = page.index('<section class="verdict verdict-pass"')
     assert page.index("<main>") < verdict < page.index('<dl class="message-summary">')
-    assert '<p class="verdict-label">Pass</p>' in page
+    assert '<p class="verdict-label">Trusted</p>' in page
     assert (
-        '<h1 id="verdict-summary" class="verdict-summary">Pass: 2 hops verified; '
-        "lists.example.org changed Subject, added List-Id and added 2 body lines</h1>"
+        '<h1 id="verdict-summary" class="verdict-summary">Authenticated: example.com is vouched '
+        "for by DKIM2 hop i=1 (d=example.com).</h1>"
+    ) in page
+    assert (
+        '<ul class="verdict-points"><li>DKIM2: 2 hops verified; lists.example.org changed '
+        "Subject, added List-Id and added 2 body lines.</li><li>example.com publishes no DMARC "
+        "policy, so receivers enforce nothing and anyone can send in its name "
+        "unchallenged.</li></ul>"
     ) in page
     assert "What to do:" not in page  # nothing to do when it passed
 
@@ -142,7 +145,7 @@ def test_each_finding_has_its_catalogue_explanation_in_details(page: str) -> Non
 @pytest.mark.django_db
 def test_the_changes_section_names_the_hop_and_shows_header_and_body_diffs(page: str) -> None:
     text = squeeze(page)
-    changes = text[text.index('id="changes"') : text.index('id="received"')]
+    changes = text[text.index('id="changes"') : text.index('id="dkim1"')]
     assert (
         '<h3>m=1 → m=2: changed by <a href="#hop-2">hop 2</a> (lists.example.org)</h3>'
     ) in changes
@@ -168,16 +171,29 @@ def test_the_changes_section_names_the_hop_and_shows_header_and_body_diffs(page:
 
 
 @pytest.mark.django_db
-def test_the_dns_evidence_table_lists_each_key_answer(page: str, shared_dir: Path) -> None:
+def test_the_dns_evidence_table_lists_every_answer_and_its_use(page: str, shared_dir: Path) -> None:
     text = squeeze(page)
     dns = text[text.index('id="dns"') : text.index('id="envelope"')]
     zone = worked_example_zone(shared_dir)
     for name in ("ed1._domainkey.example.com", "rsa1._domainkey.lists.example.org"):
-        assert f'<td class="mono wrap">{name}</td>' in dns
         assert f"<div>{zone[name]}</div>" in dns
+    rows = re.findall(r'<td class="mono wrap">([^<]+)</td> <td>(\w+)</td>', dns)
+    assert rows == [
+        ("ed1._domainkey.example.com", "TXT"),
+        ("rsa1._domainkey.lists.example.org", "TXT"),
+        # DMARC: the From domain's tree walk, then the Organizational Domain of the list's
+        # d= (RFC 9989 §4.10.2), to say whether that hop aligns.
+        ("_dmarc.example.com", "TXT"),
+        ("_dmarc.com", "TXT"),
+        ("_dmarc.lists.example.org", "TXT"),
+        ("_dmarc.example.org", "TXT"),
+        ("_dmarc.org", "TXT"),
+    ]
+    assert dns.count('<td class="small">dkim2 key</td>') == 2
+    assert dns.count('<td class="small">dmarc</td>') == 5
     assert dns.count('<span class="badge badge-pass">found</span>') == 2
-    assert dns.count("2026-09-21 14:16:20 UTC") == 2
-    assert dns.count('<span class="muted">static</span>') == 2
+    assert dns.count('<span class="badge badge-permerror">nxdomain</span>') == 5
+    assert dns.count('<span class="muted">static</span>') == 7
 
 
 @pytest.mark.django_db
@@ -220,10 +236,11 @@ def test_the_runs_section_shows_engine_and_draft_and_a_rerun_button(
     page: str, done: Analysis
 ) -> None:
     from analysis import dkim2 as engine
+    from analysis.message_report import ENGINE_VERSION
 
     text = squeeze(page)
     runs = text[text.index('id="runs"') : text.index('id="downloads"')]
-    assert f"This run: draft <code>{engine.DRAFT}</code>, engine {engine.ENGINE_VERSION}" in runs
+    assert f"This run: draft <code>{engine.DRAFT}</code>, engine {ENGINE_VERSION}" in runs
     assert "verified at 2026-09-21 14:16:20 UTC" in runs
     assert runs.count("<tr") == 2  # the header row and the one run
     assert '<span class="badge badge-pass">Pass</span>' in runs
@@ -248,6 +265,10 @@ def test_the_downloads_section_links_every_file_and_shows_the_ar_field(
     assert '<span class="muted">.eml, rebuilt from the recipes, made by hop 1</span>' in downloads
     assert (
         '<pre class="authres mono wrap">Authentication-Results: testserver;\n'
+        "  spf=none (no client address known);\n"
+        "  dkim=none;\n"
+        "  arc=none;\n"
+        "  dmarc=none header.from=example.com;\n"
         "  dkim2=pass (i=1 example.com pass,\n"
         "   i=2 lists.example.org pass) header.d=example.com</pre>"
     ) in page
@@ -257,8 +278,14 @@ def test_the_downloads_section_links_every_file_and_shows_the_ar_field(
 @pytest.mark.django_db
 def test_the_section_navigation_links_every_section(page: str) -> None:
     for anchor in (
+        "glance",
         "timeline",
         "changes",
+        "dkim1",
+        "arc",
+        "spf",
+        "dmarc",
+        "receivers",
         "received",
         "dns",
         "envelope",
@@ -267,7 +294,7 @@ def test_the_section_navigation_links_every_section(page: str) -> None:
         "downloads",
     ):
         assert f'<a href="#{anchor}">' in page
-        assert f'<section id="{anchor}" class="section">' in page
+        assert f'<section id="{anchor}" class="section"' in page
 
 
 @pytest.mark.django_db

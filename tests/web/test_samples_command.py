@@ -16,12 +16,13 @@ def test_it_prints_every_samples_verdict(capsys: pytest.CaptureFixture[str]) -> 
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":", 1)[0] for line in lines] == [s.slug for s in SAMPLES]
     assert lines[0] == (
-        "clean-list: Pass: 3 hops verified; lists.example changed Subject, added List-Id "
-        "and added 3 body lines"
+        "clean-list: Trusted: origin.example is authenticated by DKIM2 hop i=1 "
+        "(d=origin.example), so DMARC passes."
     )
     assert lines[2] == (
-        "replayed: Permerror: DKIM2-Signature i=3 RCPT TO <carol@inbox.example> "
-        "did not match (3 hops)"
+        "replayed: Not trusted: DMARC fails for origin.example, whose policy asks receivers "
+        "to reject it — the DKIM2 chain fails (DKIM2-Signature i=3 RCPT TO "
+        "<carol@inbox.example> did not match)."
     )
     assert Analysis.objects.filter(status=Analysis.Status.DONE).count() == len(SAMPLES)
 

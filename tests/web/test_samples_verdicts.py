@@ -1,4 +1,6 @@
-"""Every gallery sample yields exactly its verdict and first failure, offline."""
+"""Every gallery sample yields exactly its verdict and first failure, offline: the DKIM2
+chain's, and the whole message's (the demo zone publishes each demo domain's SPF record and
+DMARC policy, so DMARC judges the From domain as a receiver would)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from analysis.lookup import KeyQuery, LookupStatus
 from dkim2web.reports import services
 from dkim2web.reports.models import Analysis
 from dkim2web.samples.gallery import SAMPLES, BuiltSample, get_sample
-from dkim2web.samples.keys import DEMO_DOMAINS, DemoKeyLookup, demo_zone, private_key
+from dkim2web.samples.keys import DEMO_DOMAINS, DemoDnsLookup, demo_zone, private_key
 
 NOW = 1_800_000_000
 
@@ -111,7 +113,7 @@ def test_the_demo_zone_serves_only_example_names() -> None:
     outside = zone.lookup(KeyQuery("demo1", "lists.example.org"))
     assert outside.status == LookupStatus.ERROR  # "not served here", never "does not exist"
     assert (
-        DemoKeyLookup()
+        DemoDnsLookup()
         .lookup_many([KeyQuery("demo1", "origin.example")])[KeyQuery("demo1", "origin.example")]
         .status
         == LookupStatus.FOUND
@@ -125,14 +127,22 @@ def test_through_the_service_with_the_default_lookup_and_no_network(slug: str) -
     analysis = services.analysis_submit(
         raw=built.raw, mail_from=built.mail_from, rcpt_to=built.rcpt_to, enqueue=False
     )
-    run = services.analysis_run(analysis_id=analysis.pk)  # AppKeyLookup from settings
+    run = services.analysis_run(analysis_id=analysis.pk)  # AppDnsLookup from settings
     analysis.refresh_from_db()
     assert analysis.status == Analysis.Status.DONE, analysis.error
     assert run is not None
     expected_state, expected_first = EXPECTED[slug]
-    assert run.result == expected_state.value
-    failures = [f["message"] for f in run.report["findings"] if f["state"] != "none"]
+    chain = run.document["dkim2"]
+    assert chain["result"] == expected_state.value
+    failures = [f["message"] for f in chain["findings"] if f["state"] != "none"]
     assert (failures[0] if failures else None) == expected_first
-    # The DNS evidence is stored with the run: every key came from the demo zone.
+    # The whole message: DMARC passes only where the DKIM2 chain holds (through DKIM2, as
+    # the demo mail carries no DKIM1 signature).
+    assert run.result == ("pass" if slug == "clean-list" else "fail")
+    assert (run.document["dmarc"]["result"], run.document["dmarc"]["result_without_dkim2"]) == (
+        "pass" if slug == "clean-list" else "fail",
+        "fail",
+    )
+    # The DNS evidence is stored with the run: every answer came from the demo zone.
     assert run.dns_evidence
-    assert {(a["status"], a["transport"]) for a in run.dns_evidence} == {("found", "static")}
+    assert {e["transport"] for e in run.dns_evidence} == {"static"}

@@ -147,7 +147,7 @@ def test_with_a_broker_tasks_go_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_defaults_for_the_engine_and_shared_data(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(monkeypatch)
     assert settings.DEBUG is False
-    assert settings.DKIM2_KEY_LOOKUP == "dkim2web.reports.lookup.AppKeyLookup"
+    assert settings.DKIM2_KEY_LOOKUP == "dkim2web.reports.lookup.AppDnsLookup"
     repo = SETTINGS_FILE.parent.parent
     shared_dir = settings.DKIM2WEB_SHARED_DIR
     assert shared_dir == repo.parent / "shared"

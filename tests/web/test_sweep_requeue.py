@@ -114,7 +114,7 @@ def test_the_sweep_task_runs_what_it_requeues_in_process_without_a_broker(
     monkeypatch.setattr(
         services,
         "_run_engine",
-        lambda a, lookup=None: services.EngineOutcome("pass", {}, "9.9", "test-00"),
+        lambda a, lookup=None, now=None: services.EngineOutcome("pass", {}, "9.9", "test-00"),
     )
     lost = _analysis("queued", queued_at=_ago(600))
     assert sweep_analyses.apply().get() == {"requeued": 1, "reclaimed": 0, "gave_up": 0}

@@ -136,7 +136,9 @@ def test_without_a_broker_the_analysis_runs_right_after_the_upload(
     analysis = Analysis.objects.get()
     assert analysis.status == Analysis.Status.DONE, analysis.error
     body = alice_client.get(response["Location"]).content.decode()
+    # An empty static zone: nothing signs the message and example.org publishes nothing.
     assert (
-        '<h1 id="verdict-summary" class="verdict-summary">'
-        "None: the message carries no DKIM2 signature</h1>"
+        '<h1 id="verdict-summary" class="verdict-summary">No authentication at all: the '
+        "message carries no DKIM1, DKIM2 or ARC signature, and neither SPF nor DMARC could "
+        "vouch for example.org.</h1>"
     ) in body
