@@ -189,7 +189,7 @@ def judge(
     verdict.mechanisms = lines
     verdict.disagreements = disagreements
     override = receivers.arc_override if receivers is not None else None
-    if override and verdict.result == "fail":
+    if override:
         verdict.points.insert(0, override)
     dkim2_point = _dkim2_point(dkim2, verdict)
     said = " ".join([verdict.headline, *verdict.points])

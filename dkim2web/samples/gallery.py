@@ -19,7 +19,8 @@ from email.utils import format_datetime
 
 from analysis.dkim2.sign import sign
 
-from .keys import signing_key
+from . import mailauth
+from .keys import DEMO_SERVERS, private_key, rsa_private_key, signing_key
 
 CRLF = b"\r\n"
 DAY = 24 * 3600
@@ -297,6 +298,84 @@ def build_broken_custody(now: int) -> BuiltSample:
     return BuiltSample(hop2, "<bounces@relay.example>", [BOB_INBOX], "sample-broken-custody.eml")
 
 
+def _smtp_date(when: int) -> str:
+    return format_datetime(datetime.fromtimestamp(when, UTC))
+
+
+def build_real_mail(now: int) -> BuiltSample:
+    """What a list message looks like in an inbox today: DKIM1 and DKIM2 from the author,
+    the list's changes (which break DKIM1), its DKIM2 recipe and ARC seal, and the
+    receiver's Received and Authentication-Results fields."""
+    t1, t2, t3 = now - 240, now - 180, now - 120
+    original = _originator(t1, "real-mail")
+    dkim1 = mailauth.dkim1_sign(
+        original, private_key("origin.example"), domain="origin.example", selector="demo1",
+        timestamp=t1,
+    )  # fmt: skip
+    hop1 = sign(
+        dkim1,
+        domain="origin.example",
+        keys=[signing_key("origin.example")],
+        timestamp=t1,
+        mail_from=ALICE,
+        rcpt_to=[LIST],
+    ).message
+    at_list = (
+        mailauth.received(
+            helo="mail.origin.example",
+            ip=DEMO_SERVERS["origin.example"],
+            by="mx.lists.example",
+            when=_smtp_date(t2),
+            for_="ops-talk@lists.example",
+        )
+        + hop1
+    )
+    edited = _list_edit(at_list)
+    hop2 = sign(
+        edited,
+        domain="lists.example",
+        keys=[signing_key("lists.example")],
+        timestamp=t2,
+        mail_from=LIST_BOUNCES,
+        rcpt_to=[BOB_INBOX],
+        previous=at_list,
+    ).message
+    sealed = mailauth.arc_seal(
+        hop2,
+        rsa_private_key("lists.example"),
+        domain="lists.example",
+        selector="arc1",
+        authserv_id="mx.lists.example",
+        results=(
+            "dkim=pass header.d=origin.example header.s=demo1; "
+            "dkim2=pass header.d=origin.example; "
+            "spf=pass smtp.mailfrom=alice@origin.example; "
+            "dmarc=pass header.from=origin.example; arc=none"
+        ),
+        timestamp=t2,
+    )
+    # inbox.example checks it as most receivers do today: DKIM1 broke at the list, SPF is
+    # the list's, so DMARC fails; it delivers it all the same because ARC vouches.
+    delivered = (
+        b"Return-Path: <ops-talk-bounces@lists.example>\r\n"
+        b"Delivered-To: bob@inbox.example\r\n"
+        b"Authentication-Results: mx.inbox.example;\r\n"
+        b"\tdkim=fail (body hash did not verify) header.d=origin.example header.s=demo1;\r\n"
+        b"\tspf=pass smtp.mailfrom=ops-talk-bounces@lists.example;\r\n"
+        b"\tdmarc=fail (p=REJECT dis=NONE) header.from=origin.example;\r\n"
+        b"\tarc=pass (i=1 lists.example)\r\n"
+        + mailauth.received(
+            helo="mail.lists.example",
+            ip=DEMO_SERVERS["lists.example"],
+            by="mx.inbox.example",
+            when=_smtp_date(t3),
+            for_="bob@inbox.example",
+        )
+        + sealed
+    )
+    return BuiltSample(delivered, LIST_BOUNCES, [BOB_INBOX], "sample-real-mail.eml")
+
+
 SAMPLES: tuple[Sample, ...] = (
     Sample(
         "clean-list",
@@ -353,6 +432,18 @@ SAMPLES: tuple[Sample, ...] = (
         "MAIL FROM is not in a domain hop 1 handed the message to. Both signatures verify, "
         "but the chain of custody is broken between hops 1 and 2 (a PERMERROR).",
         build_broken_custody,
+    ),
+    Sample(
+        "real-mail",
+        "Real mail today: DKIM1 broken by a list, ARC and DKIM2 vouch",
+        "Alice's message as it lands in Bob's inbox, with everything mail carries today beside "
+        "DKIM2: her DKIM1 signature, which breaks when the list tags the Subject and adds its "
+        "footer; the list's ARC seal; and the receiver's own Received and "
+        "Authentication-Results fields. The receiver, following DMARC alone, saw DMARC fail "
+        "and delivered it anyway because ARC vouched. You will see every mechanism beside "
+        "the receiver's record of it, why DMARC passes through DKIM2 only, and the SMTP "
+        "client read back from the Received fields for SPF.",
+        build_real_mail,
     ),
 )
 

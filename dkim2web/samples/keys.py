@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import random
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from analysis.dkim2.sign import SigningKey
 from analysis.lookup import DnsAnswer, DnsQuery, KeyAnswer, KeyQuery
@@ -71,7 +72,7 @@ DEMO_DMARC: dict[str, str] = {
 def _zone_data() -> dict[str, dict[str, list[list[str]]]]:
     from analysis.dkim2.keys import public_record_for
 
-    return {
+    zone = {
         domain: {
             f"{selector}._domainkey": [["txt", public_record_for(private_key(domain))]],
             "@": [["txt", f"v=spf1 ip4:{DEMO_SERVERS[domain]} -all"]],
@@ -80,6 +81,10 @@ def _zone_data() -> dict[str, dict[str, list[list[str]]]]:
         }
         for domain, selector in DEMO_DOMAINS.items()
     }
+    for domain, selector in DEMO_RSA_SELECTORS.items():
+        record = public_record_for(rsa_private_key(domain))
+        zone[domain][f"{selector}._domainkey"] = [["txt", record]]
+    return zone
 
 
 def demo_zone() -> StaticResolver:
@@ -107,3 +112,58 @@ class DemoDnsLookup:
         self, queries: list[DnsQuery], *, time_left: float | None = None
     ) -> dict[DnsQuery, DnsAnswer]:
         return self.zone.resolve_many(queries)
+
+
+# -- RSA: ARC seals are rsa-sha256 only (RFC 8617 §4.1.3) ------------------------------------
+
+#: Demo domain -> the selector of its RSA key (what it seals ARC sets with).
+DEMO_RSA_SELECTORS: dict[str, str] = {"lists.example": "arc1"}
+
+_SMALL_PRIMES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73)
+
+
+def _probable_prime(n: int, rng: random.Random) -> bool:
+    if any(n % p == 0 for p in _SMALL_PRIMES):
+        return False
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    for _ in range(24):  # Miller-Rabin, error below 4**-24
+        x = pow(rng.randrange(2, n - 1), d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(r - 1):
+            x = pow(x, 2, n)
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def _prime(bits: int, rng: random.Random) -> int:
+    while True:
+        candidate = rng.getrandbits(bits) | (3 << (bits - 2)) | 1
+        if _probable_prime(candidate, rng):
+            return candidate
+
+
+@functools.cache
+def rsa_private_key(domain: str) -> rsa.RSAPrivateKey:
+    """The RSA-2048 key ``domain`` seals demo ARC sets with: derived like the Ed25519 keys,
+    from a public seed (a seeded prime search), so every process and machine has the same
+    key and nothing secret is committed. A demo key, never for real mail."""
+    selector = DEMO_RSA_SELECTORS[domain]
+    seed = hashlib.sha256(f"{_SEED_PREFIX}rsa {selector}._domainkey.{domain}".encode()).digest()
+    rng = random.Random(seed)
+    e = 65537
+    while True:
+        p, q = _prime(1024, rng), _prime(1024, rng)
+        phi = (p - 1) * (q - 1)
+        if p != q and (p * q).bit_length() == 2048 and phi % e:
+            break
+    d = pow(e, -1, phi)
+    numbers = rsa.RSAPrivateNumbers(
+        p, q, d, d % (p - 1), d % (q - 1), pow(q, -1, p), rsa.RSAPublicNumbers(e, p * q)
+    )
+    return numbers.private_key()

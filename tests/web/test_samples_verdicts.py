@@ -36,7 +36,12 @@ EXPECTED: dict[str, tuple[State, str | None]] = {
         State.PERMERROR,
         "PERMERROR: DKIM2-Signature i=2 MAIL FROM <bounces@relay.example> did not match",
     ),
+    "real-mail": (State.PASS, None),
 }
+
+#: The whole message's verdict: DMARC passes only where a DKIM2 chain holds (no demo
+#: message carries a DKIM1 signature that survives, and no SPF domain aligns).
+TRUSTED = {"clean-list", "real-mail"}
 
 
 def _verdict(built: BuiltSample, now: float) -> tuple[State, str | None, list[str]]:
@@ -50,7 +55,7 @@ def _verdict(built: BuiltSample, now: float) -> tuple[State, str | None, list[st
     return report.result, (failures[0] if failures else None), failures
 
 
-def test_the_gallery_has_the_six_samples_of_the_issue() -> None:
+def test_the_gallery_has_the_six_dkim2_samples_and_the_real_mail_one() -> None:
     assert [s.slug for s in SAMPLES] == list(EXPECTED)
     for sample in SAMPLES:
         assert sample.title and len(sample.what_you_will_see) > 100
@@ -138,11 +143,44 @@ def test_through_the_service_with_the_default_lookup_and_no_network(slug: str) -
     assert (failures[0] if failures else None) == expected_first
     # The whole message: DMARC passes only where the DKIM2 chain holds (through DKIM2, as
     # the demo mail carries no DKIM1 signature).
-    assert run.result == ("pass" if slug == "clean-list" else "fail")
+    assert run.result == ("pass" if slug in TRUSTED else "fail")
     assert (run.document["dmarc"]["result"], run.document["dmarc"]["result_without_dkim2"]) == (
-        "pass" if slug == "clean-list" else "fail",
+        "pass" if slug in TRUSTED else "fail",
         "fail",
     )
     # The DNS evidence is stored with the run: every answer came from the demo zone.
     assert run.dns_evidence
     assert {e["transport"] for e in run.dns_evidence} == {"static"}
+
+
+@pytest.mark.django_db
+def test_the_real_mail_sample_carries_every_mechanism_and_the_receivers_record() -> None:
+    built = get_sample("real-mail").sign_now()
+    analysis = services.analysis_submit(
+        raw=built.raw, mail_from=built.mail_from, rcpt_to=built.rcpt_to, enqueue=False
+    )
+    run = services.analysis_run(analysis_id=analysis.pk)
+    assert run is not None
+    doc = run.document
+    lines = {m["mechanism"]: (m["result"], m["claimed"]) for m in doc["verdict"]["mechanisms"]}
+    assert lines == {
+        "dkim2": ("pass", None),
+        "dkim1": ("fail", "fail"),
+        "arc": ("pass", "pass"),
+        "spf": ("pass", "pass"),
+        "dmarc": ("pass", "fail"),
+    }
+    [signature] = doc["dkim1"]["signatures"]
+    assert (signature["domain"], signature["failed_step"]) == ("origin.example", "body-hash")
+    assert [(i["i"], i["sealer"], i["seal_result"]) for i in doc["arc"]["instances"]] == [
+        (1, "lists.example", "pass")
+    ]
+    assert (doc["smtp"]["source"], doc["smtp"]["client_ip"]) == ("reconstructed", "198.51.100.20")
+    assert doc["receivers"]["receiver_authserv_id"] == "mx.inbox.example"
+    assert doc["receivers"]["arc_override"].startswith(
+        "The final receiver mx.inbox.example reports dmarc=fail together with arc=pass"
+    )
+    assert doc["verdict"]["headline"] == (
+        "Trusted: origin.example is authenticated by DKIM2 hop i=1 (d=origin.example), so "
+        "DMARC passes."
+    )
