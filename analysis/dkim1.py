@@ -12,8 +12,8 @@ Theory of operation
 signature (``dkim.hash_headers``: header selection bottom-up, RFC 6376 §5.4.2;
 canonicalisation, §3.4; the signature field with its ``b=`` value removed, §3.7), loads RSA
 keys from the key record (``dkim.load_pk_from_dns``, with its ``dnsfunc`` hook answered
-only from the prefetched :class:`~analysis.lookup.KeyAnswer`) and checks RSA signatures
-(``dkim.crypto.RSASSA_PKCS1_v1_5_verify``).  Everything dkimpy does not tell apart is ours:
+only from the prefetched :class:`~analysis.lookup.KeyAnswer`); ``cryptography`` checks the
+signatures (RSASSA-PKCS1-v1_5; Ed25519).  Everything dkimpy does not tell apart is ours:
 
 * dkimpy's ``dnsfunc`` cannot tell a missing key from a DNS failure, so the
   :class:`~analysis.lookup.LookupStatus` of the answer is read first: servfail, timeout,
@@ -120,9 +120,9 @@ from typing import Any, TypeVar
 
 import dkim  # type: ignore[import-untyped]
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
 from dkim.canonicalization import CanonicalizationPolicy  # type: ignore[import-untyped]
-from dkim.crypto import RSASSA_PKCS1_v1_5_verify  # type: ignore[import-untyped]
 
 from . import limits
 from .findings import Finding, State, Step, note
@@ -497,10 +497,20 @@ def check_header_signature(
         except InvalidSignature:
             return SignatureCheck(False)
         return SignatureCheck(True)
-    verdict = dkimpy_call(lambda: RSASSA_PKCS1_v1_5_verify(hasher, signature, key.rsa))
-    if verdict.error:
-        return SignatureCheck(None, verdict.error)
-    return SignatureCheck(bool(verdict.value))
+    if key.rsa is None:
+        return SignatureCheck(None, "the key is neither RSA nor Ed25519")
+    # RSASSA-PKCS1-v1_5 (RFC 8017 §8.2.2) by cryptography over the digest dkimpy hashed: a
+    # C implementation where dkimpy's is pure Python (a tenth of the time).
+    try:
+        public = rsa.RSAPublicNumbers(key.rsa["publicExponent"], key.rsa["modulus"]).public_key()
+    except ValueError as exc:
+        return SignatureCheck(None, f"the RSA key cannot be used: {exc}")
+    algorithm = hashes.SHA1() if hash_name == "sha1" else hashes.SHA256()
+    try:
+        public.verify(signature, hasher.digest(), padding.PKCS1v15(), utils.Prehashed(algorithm))
+    except InvalidSignature:
+        return SignatureCheck(False)
+    return SignatureCheck(True)
 
 
 # -- key records (RFC 6376 §3.6.1, §6.1.2; RFC 8301 §3.2; RFC 8463 §4) --------------------------
