@@ -136,8 +136,11 @@ def test_a_list_breaks_dkim1_and_dkim2_with_arc_vouches_for_the_author() -> None
     assert verdict.headline == (
         "Trusted: example.com is authenticated by DKIM2 hop i=1 (d=example.com), so DMARC passes."
     )
-    assert verdict.points[:2] == [
+    assert verdict.points[:3] == [
         "DKIM2: 2 hops verified; lists.example.org changed Subject and added 2 body lines.",
+        "The final receiver mx.inbox.example reports dmarc=fail together with arc=pass; "
+        "dis=NONE under p=REJECT: it delivered the message although DMARC failed, because an "
+        "ARC chain it trusts vouched for the message (RFC 8617 §7.2.1).",
         "Only DKIM2 authenticates the From domain: receivers that follow RFC 9989 alone, "
         "which does not count DKIM2 yet, would fail DMARC. Keep signing with DKIM1 too.",
     ]
