@@ -22,6 +22,7 @@ RESULT_LABELS = {
     "fail": "Fail",
     "permerror": "Permanent error",
     "temperror": "Temporary error",
+    "neutral": "Neutral",
     "none": "No DKIM2",
     "skipped": "Not checked",
 }

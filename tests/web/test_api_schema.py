@@ -31,7 +31,7 @@ from analysis.resolvers import StaticResolver
 from dkim2web.accounts import services as account_services
 from dkim2web.api.schema import SCHEMA
 from dkim2web.reports import services
-from dkim2web.reports.models import Analysis
+from dkim2web.reports.models import Analysis, AnalysisRun
 
 DOC_URI = "urn:dkim2web:openapi"
 REGISTRY = Registry().with_resource(DOC_URI, DRAFT202012.create_resource(SCHEMA))
@@ -504,6 +504,20 @@ def test_the_answers_of_get_analysis(api: Client, alice: Any, bob: Any) -> None:
     services.analysis_run(analysis_id=keyless.pk, lookup=StaticResolver(zone))
     assert len(get(keyless.pk).json()["runs"]) == 1
 
+    # A run stored before every mechanism was checked (schema 1): served upgraded.
+    old = services.analysis_submit(raw=MESSAGE, owner=alice, enqueue=False)
+    Analysis.objects.filter(pk=old.pk).update(status="done")
+    AnalysisRun.objects.create(
+        analysis=old,
+        result="pass",
+        report={**keyless_chain_v1(chain), "result": "pass", "summary": "Pass: 1 hop verified"},
+        engine_version="0.1.0",
+        draft="draft-ietf-dkim-dkim2-spec-06",
+    )
+    upgraded = get(old.pk).json()["report"]
+    assert (upgraded["schema_version"], upgraded["upgraded_from"]) == (2, 1)
+    assert upgraded["dkim1"] is None and upgraded["verdict"]["headline"] == "Pass: 1 hop verified"
+
     failed = services.analysis_submit(raw=MESSAGE, owner=alice, enqueue=False)
     Analysis.objects.filter(pk=failed.pk).update(status="failed", error="RuntimeError: boom")
     assert get(failed.pk).json()["error"] == "RuntimeError: boom"
@@ -512,6 +526,11 @@ def test_the_answers_of_get_analysis(api: Client, alice: Any, bob: Any) -> None:
     get("not-a-uuid")
     get(passing.pk, Client(HTTP_AUTHORIZATION="Bearer " + _token(bob)))
     check.assert_all_declared_seen()
+
+
+def keyless_chain_v1(chain: dict[str, Any]) -> dict[str, Any]:
+    """A DKIM2 chain section as a schema 1 report stored it (the chain with its message)."""
+    return {**chain, "schema_version": 1, "message": {"subject": "old", "size": 1}}
 
 
 @pytest.mark.django_db
