@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -273,18 +273,7 @@ class PurposeLookup:
 
 def _as_asked(answer: DnsAnswer, query: DnsQuery) -> DnsAnswer:
     """The shared answer, carrying the query exactly as this caller asked it."""
-    if answer.query == query:
-        return answer
-    return DnsAnswer(
-        query,
-        answer.status,
-        answer.records,
-        answer.detail,
-        answer.fetched_at,
-        answer.elapsed_ms,
-        answer.ttl,
-        answer.transport,
-    )
+    return answer if answer.query == query else replace(answer, query=query)
 
 
 def _dns_answer(name: str, answer: KeyAnswer) -> DnsAnswer:

@@ -200,3 +200,9 @@ MAX_RECEIVED_DATE_CHARS = 200
 
 #: Most problem descriptions listed in one finding's detail; the rest are counted.
 MAX_RECEIVED_LISTED_PROBLEMS = 10
+
+# -- the verdict (analysis.verdict) ------------------------------------------------------
+
+#: Most forged Authentication-Results claims named in the verdict (the receivers section
+#: lists every field).
+MAX_VERDICT_FORGED_CLAIMS = 5

@@ -42,6 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import limits
 from .findings import Finding, Severity, State, Step, note
 
 if TYPE_CHECKING:
@@ -509,7 +510,7 @@ def _disagreements(
 ) -> list[Disagreement]:
     if receivers is None:
         return []
-    out: list[Disagreement] = []
+    out: list[Disagreement] = _forged_claims(dkim2, dkim1, arc, spf, dmarc, receivers)
     if dkim1 is not None:
         out.extend(_dkim1_disagreements(dkim1, receivers.claims_for("dkim")))
     if spf is not None:
@@ -555,6 +556,47 @@ def _disagreements(
                     "the message was received."
                 )
             out.append(Disagreement("dmarc", "DMARC", claimed3, dmarc.result, cause))
+    return out
+
+
+def _forged_claims(
+    dkim2: ChainReport,
+    dkim1: Dkim1Report | None,
+    arc: ArcReport | None,
+    spf: SpfReport | None,
+    dmarc: DmarcReport | None,
+    receivers: ReceiverClaims,
+) -> list[Disagreement]:
+    """An Authentication-Results field that cannot be trusted (the sender wrote it, or it
+    was in the message before the receiver it names got it: RFC 8601 §5) and claims a pass
+    that re-verification does not find: the claim a forger wanted to be believed."""
+    found: dict[str, tuple[str, str] | None] = {
+        "dkim2": ("dkim2", dkim2.result.value),
+        "dkim": ("dkim1", dkim1.result) if dkim1 is not None else None,
+        "arc": ("arc", arc.result) if arc is not None else None,
+        "spf": ("spf", spf.result) if spf is not None else None,
+        "dmarc": ("dmarc", dmarc.result) if dmarc is not None else None,
+    }
+    out: list[Disagreement] = []
+    for field_ in receivers.fields:
+        if field_.trust != "untrusted" or field_.kind != "Authentication-Results":
+            continue
+        for claim in field_.methods:
+            ours = found.get(claim.method.lower())
+            if ours is None or claim.result != "pass" or ours[1] == "pass":
+                continue
+            who = field_.authserv_id or "no authserv-id"
+            out.append(
+                Disagreement(
+                    ours[0],
+                    f"An Authentication-Results field that cannot be trusted ({who})",
+                    claim.result,
+                    ours[1],
+                    f"It is forged or copied: {field_.trust_reason.rstrip('.')}.",
+                )
+            )
+            if len(out) >= limits.MAX_VERDICT_FORGED_CLAIMS:
+                return out
     return out
 
 

@@ -55,6 +55,20 @@ TRUST_LABELS = {
 }
 
 
+class _Judged:
+    """A view with a ``result`` word: its label and badge colour."""
+
+    result: str
+
+    @property
+    def label(self) -> str:
+        return mechanism_label(self.result)
+
+    @property
+    def badge(self) -> str:
+        return badge(self.result)
+
+
 def mechanism_label(result: str | None) -> str:
     return MECHANISM_LABELS.get(str(result), result_label(result))
 
@@ -175,7 +189,7 @@ class AlignmentRow:
 
 
 @dataclass
-class DmarcView:
+class DmarcView(_Judged):
     result: str
     result_without_dkim2: str
     summary: str
@@ -188,14 +202,6 @@ class DmarcView:
     alignment: list[AlignmentRow]
     walk: list[dict[str, Any]]
     findings: list[FindingView]
-
-    @property
-    def label(self) -> str:
-        return mechanism_label(self.result)
-
-    @property
-    def badge(self) -> str:
-        return badge(self.result)
 
     @property
     def differs_without_dkim2(self) -> bool:
@@ -421,7 +427,7 @@ SOURCE_LABELS = {
 
 
 @dataclass
-class SpfView:
+class SpfView(_Judged):
     result: str
     identity: str
     domain: str
@@ -440,14 +446,6 @@ class SpfView:
     trace_omitted: int
     summary: str
     findings: list[FindingView]
-
-    @property
-    def label(self) -> str:
-        return mechanism_label(self.result)
-
-    @property
-    def badge(self) -> str:
-        return badge(self.result)
 
     @property
     def source_label(self) -> str:
@@ -538,7 +536,7 @@ STEP_TEXTS = {
 
 
 @dataclass
-class Dkim1SignatureView:
+class Dkim1SignatureView(_Judged):
     index: int
     domain: str
     selector: str
@@ -562,32 +560,16 @@ class Dkim1SignatureView:
     findings: list[FindingView]
 
     @property
-    def label(self) -> str:
-        return mechanism_label(self.result)
-
-    @property
-    def badge(self) -> str:
-        return badge(self.result)
-
-    @property
     def step_text(self) -> str:
         return STEP_TEXTS.get(self.failed_step, self.failed_step)
 
 
 @dataclass
-class Dkim1View:
+class Dkim1View(_Judged):
     result: str
     summary: str
     signatures: list[Dkim1SignatureView]
     findings: list[FindingView]  # about the signatures as a whole (the limit)
-
-    @property
-    def label(self) -> str:
-        return mechanism_label(self.result)
-
-    @property
-    def badge(self) -> str:
-        return badge(self.result)
 
 
 def _int(value: Any) -> int | None:
@@ -671,21 +653,13 @@ class ArcInstanceView:
 
 
 @dataclass
-class ArcView:
+class ArcView(_Judged):
     result: str
     summary: str
     broken_at: int | None
     oldest_pass: int | None
     instances: list[ArcInstanceView]
     findings: list[FindingView]
-
-    @property
-    def label(self) -> str:
-        return mechanism_label(self.result)
-
-    @property
-    def badge(self) -> str:
-        return badge(self.result)
 
 
 def arc_view(data: Mapping[str, Any] | None, receivers: Mapping[str, Any] | None) -> ArcView | None:

@@ -285,6 +285,13 @@ def test_an_authentication_results_field_the_sender_wrote_is_not_a_claim() -> No
     assert [f.trust for f in report.receivers.fields] == ["untrusted"]
     assert report.receivers.claims == {}
     assert all(m.claimed is None for m in report.verdict.mechanisms)
+    # The forged claim is named beside what re-verification finds.
+    [forged] = report.verdict.disagreements
+    assert (forged.mechanism, forged.claimed, forged.found) == ("dkim1", "pass", "none")
+    assert forged.subject == (
+        "An Authentication-Results field that cannot be trusted (mx.inbox.example)"
+    )
+    assert forged.cause.startswith("It is forged or copied: ")
 
 
 def test_a_dns_failure_for_the_dmarc_record_leaves_the_verdict_undecided() -> None:
