@@ -49,7 +49,7 @@ from .lookup import (
 )
 from .resolvers import InvalidKeyName, key_answers, key_name
 
-__all__ = ["Evidence", "MessageDns", "PurposeLookup"]
+__all__ = ["Evidence", "MessageDns", "PurposeLookup", "evidence_json"]
 
 
 @dataclass
@@ -59,8 +59,36 @@ class Evidence:
     answer: DnsAnswer
     purposes: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {**self.answer.to_json(), "purposes": list(self.purposes)}
+    def to_json(self, *, room: int = limits.MAX_EVIDENCE_CHARS) -> dict[str, Any]:
+        """The answer as the report keeps it: at most :data:`limits.MAX_EVIDENCE_RECORDS`
+        records of at most :data:`limits.MAX_EVIDENCE_RECORD_CHARS` characters each, and
+        no more than ``room`` characters of records in all (a zone can hold far more than a
+        report should); ``records_total`` says when some were cut or left out."""
+        data = {**self.answer.to_json(), "purposes": list(self.purposes)}
+        records = list(self.answer.records)
+        kept: list[str] = []
+        for record in records[: limits.MAX_EVIDENCE_RECORDS]:
+            limit = min(limits.MAX_EVIDENCE_RECORD_CHARS, room)
+            if limit <= 0:
+                break
+            kept.append(record if len(record) <= limit else record[:limit] + "…")
+            room -= len(kept[-1])
+        data["records"] = kept
+        if kept != records:
+            data["records_total"] = len(records)
+        return data
+
+
+def evidence_json(items: list[Evidence]) -> list[dict[str, Any]]:
+    """Every answer of a message as the report keeps it, within one budget of
+    :data:`limits.MAX_EVIDENCE_CHARS` characters of records (the first answers first)."""
+    out: list[dict[str, Any]] = []
+    room = limits.MAX_EVIDENCE_CHARS
+    for item in items:
+        data = item.to_json(room=room)
+        room -= sum(len(r) for r in data["records"])
+        out.append(data)
+    return out
 
 
 def _question(query: DnsQuery) -> tuple[str, RecordType]:

@@ -65,6 +65,15 @@ MAX_KEY_LOOKUPS = MAX_SIGNATURES
 #: walks (analysis.evidence.MessageDns).
 MAX_DNS_QUERIES = 500
 
+#: Most records of one DNS answer kept in a report's evidence, and the longest kept, in
+#: characters (an RSA-8192 key record is about 1,400; anything longer is cut, saying so).
+MAX_EVIDENCE_RECORDS = 10
+MAX_EVIDENCE_RECORD_CHARS = 4096
+
+#: Characters of DNS records kept in one report's evidence, every answer together (the
+#: DKIM2 chain's own key answers aside); past it answers are kept without their records.
+MAX_EVIDENCE_CHARS = 256 * 1024
+
 #: Seconds all of one message's DNS questions may take together (the default of
 #: DKIM2WEB_DNS_BUDGET_SECONDS).
 DNS_BUDGET_SECONDS = 10.0

@@ -42,7 +42,7 @@ from .dkim2 import ChainReport, Envelope, Options
 from .dkim2 import prepare as dkim2_prepare
 from .dkim2 import verify_prepared as dkim2_verify
 from .dkim2.report import MessageSummary
-from .evidence import Evidence, MessageDns
+from .evidence import Evidence, MessageDns, evidence_json
 from .lookup import DnsLookup, KeyLookup
 
 __all__ = [
@@ -106,7 +106,7 @@ class MessageReport:
             "dmarc": self.dmarc.to_json() if self.dmarc is not None else None,
             "receivers": self.receivers.to_json() if self.receivers is not None else None,
             "received": self.received.to_json(),
-            "dns": [e.to_json() for e in self.dns],
+            "dns": evidence_json(self.dns),
         }
 
 

@@ -499,6 +499,7 @@ class EvidenceRow:
     ttl: int | None
     transport: str
     purposes: list[str]
+    records_total: int | None = None  # set when the report kept only part of the records
 
     @property
     def ok(self) -> bool:
@@ -517,6 +518,7 @@ def evidence_rows(document: Mapping[str, Any]) -> list[EvidenceRow]:
             ttl=a.get("ttl"),
             transport=str(a.get("transport") or ""),
             purposes=[str(p) for p in a.get("purposes") or []],
+            records_total=_int(a.get("records_total")),
         )
         for a in document.get("dns") or []
         if isinstance(a, Mapping)

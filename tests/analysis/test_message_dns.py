@@ -119,3 +119,22 @@ def test_a_keys_only_lookup_still_serves_keys_and_refuses_other_questions() -> N
     assert (
         other.detail == "not asked: the configured lookup (KeysOnly) answers DKIM key queries only"
     )
+
+
+def test_the_evidence_keeps_a_bounded_part_of_huge_records() -> None:
+    from analysis import limits
+    from analysis.evidence import evidence_json
+
+    many = [["txt", "x" * (limits.MAX_EVIDENCE_RECORD_CHARS + 10)] for _ in range(15)]
+    zone = {f"n{k}.example": {"@": many} for k in range(10)}
+    dns = MessageDns(StaticResolver(zone))
+    dns.resolve_many([DnsQuery(f"n{k}.example", TXT) for k in range(10)], purpose="spf")
+    kept = evidence_json(dns.evidence)
+    first = kept[0]
+    assert len(first["records"]) == limits.MAX_EVIDENCE_RECORDS
+    assert first["records"][0] == "x" * limits.MAX_EVIDENCE_RECORD_CHARS + "…"
+    assert first["records_total"] == 15
+    total = sum(len(r) for item in kept for r in item["records"])
+    assert limits.MAX_EVIDENCE_CHARS <= total <= limits.MAX_EVIDENCE_CHARS + 10
+    assert kept[-1]["records"] == [] and kept[-1]["records_total"] == 15  # past the budget
+    assert [item["status"] for item in kept] == ["found"] * 10  # every answer is still listed
