@@ -163,7 +163,11 @@ def whole_verdict(document: Mapping[str, Any]) -> WholeVerdict:
         points=[str(p) for p in verdict.get("points") or []],
         rows=rows,
         disagreements=[
-            {k: str(v) for k, v in d.items()}
+            {
+                **{k: str(v) for k, v in d.items()},
+                "claimed_badge": badge(str(d.get("claimed"))),
+                "found_badge": badge(str(d.get("found"))),
+            }
             for d in verdict.get("disagreements") or []
             if isinstance(d, Mapping)
         ],

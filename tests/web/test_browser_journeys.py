@@ -254,3 +254,29 @@ def test_a_real_message_shows_every_mechanism_and_the_receivers_testimony(
     assert border.count() == 1 and "mail.ietf.org" in border.inner_text()
     assert page.js_errors == []
     shot(page, "result-real-message-every-mechanism.png")
+
+
+def test_the_real_mail_sample_explains_why_the_receiver_and_dkim2web_differ(
+    page: Any, live_server: Any
+) -> None:
+    run_sample(page, live_server, "real-mail")
+    assert page.locator("#verdict-summary").inner_text() == (
+        "Trusted: origin.example is authenticated by DKIM2 hop i=1 (d=origin.example), so "
+        "DMARC passes."
+    )
+    points = page.locator(".verdict-points li")
+    texts = [points.nth(k).inner_text() for k in range(points.count())]
+    assert any(
+        t.startswith("The final receiver mx.inbox.example reports dmarc=fail") for t in texts
+    )
+    dmarc = page.locator("#glance tr", has_text="DMARC")
+    assert "differs" in dmarc.inner_text()
+    disagreement = page.locator("#glance .disagreements li").first.inner_text()
+    assert disagreement.startswith("DMARC: recorded fail, found now pass.")
+    assert "does not count DKIM2 yet" in disagreement
+    testimony = page.locator("#arc-1").inner_text()
+    assert "what mx.lists.example recorded when it received the message" in testimony
+    assert "dkim=pass" in testimony
+    assert page.locator("#dkim1-1 .badge").first.inner_text() == "Fail"
+    assert page.js_errors == []
+    shot(page, "result-real-mail.png")
