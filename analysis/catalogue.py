@@ -118,7 +118,7 @@ def explain(finding: Finding) -> dict[str, Any]:
 
     Keys: ``code``, ``catalogued`` (False for the fallback), ``title``,
     ``checked``, ``found``, ``likely_causes`` (a list), ``fix``,
-    ``responsible``, ``spec``, ``severity_hint``.
+    ``responsible``, ``spec``, ``severity_hint``, ``standing`` ("" for draft text read).
     """
     code = str(getattr(finding, "code", "") or "")
     entry = CATALOGUE.get(code)
@@ -135,6 +135,7 @@ def explain(finding: Finding) -> dict[str, Any]:
         "responsible": entry.responsible,
         "spec": entry.spec,
         "severity_hint": entry.severity_hint,
+        "standing": entry.standing,
     }
 
 
@@ -164,6 +165,7 @@ def _fallback(finding: Finding, code: str) -> dict[str, Any]:
         "responsible": "analyser",
         "spec": _text(getattr(finding, "spec", "")),
         "severity_hint": severity_value,
+        "standing": "",
     }
 
 

@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .dkim2.compare import analyze
 from .dkim2.report import ChainReport, Envelope
-from .dkim2.verify import DRAFT, ENGINE_VERSION, Options, analyze, prepare, verify_prepared
+from .dkim2.revisions import CHOICES, NEWEST, ORDER, REVISIONS
+from .dkim2.verify import ENGINE_VERSION, Options, prepare, verify_prepared
 from .findings import Finding, Severity, State
 from .lookup import KeyLookup
 
@@ -45,7 +47,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="dkim2", description=f"DKIM2 forensics ({DRAFT}, engine {ENGINE_VERSION})")
+    p = _Parser(
+        prog="dkim2",
+        description=f"DKIM2 forensics (drafts -06 to -{NEWEST}, engine {ENGINE_VERSION})",
+    )
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     v = sub.add_parser("verify", help="verify DKIM2 chains and explain every hop")
@@ -61,9 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept earlier-draft artefacts that do not weaken security",
     )
     v.add_argument(
+        "--revision",
+        choices=CHOICES,
+        default="auto",
+        help=(
+            f"the draft revision whose rules judge (default auto: -{NEWEST}, the newest, "
+            "with the older ones compared)"
+        ),
+    )
+    v.add_argument(
         "--null-body-is-error",
         action="store_true",
-        help="treat a null body recipe as PERMERROR (S09 behaviour)",
+        help="local policy: a null body recipe is PERMERROR where the revision allows it "
+        "(-09 makes it one anyway)",
     )
     v.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
 
@@ -81,7 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         required=True,
         metavar="SELECTOR:PEMFILE",
-        help="selector and PKCS#8 private key file (repeatable for several algorithms)",
+        help=(
+            "selector and PKCS#8 private key file; repeat for several algorithms that must all "
+            "pass, or write groups as in s= ('a:a.pem,b:b.pem|c:c.pem': '|' separates "
+            "alternatives, -08 on)"
+        ),
+    )
+    s.add_argument(
+        "--revision",
+        choices=ORDER,
+        default=NEWEST,
+        help=f"the draft revision whose rules the signature follows (default {NEWEST})",
     )
     s.add_argument("--mail-from", help="MAIL FROM of the outgoing transaction (mf=)")
     s.add_argument("--rcpt-to", action="append", default=[], help="RCPT TO (rt=, repeatable)")
@@ -94,7 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--flags", default="", help="comma-separated f= flags, e.g. exploded")
     s.add_argument("--nonce", help="n= value")
     s.add_argument("--timestamp", type=int, help="t= (default: now)")
-    s.add_argument("--hash", default="sha256", help="hash algorithms for h=, comma-separated")
+    s.add_argument(
+        "--hash",
+        default="sha256",
+        help="hash algorithms for h=, comma-separated; '|' separates alternative groups (-08 on)",
+    )
     s.add_argument(
         "--null-body",
         action="store_true",
@@ -105,7 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     k = sub.add_parser("keygen", help="make a key pair and the TXT record to publish")
-    k.add_argument("--type", choices=("rsa", "ed25519"), default="ed25519")
+    k.add_argument(
+        "--type",
+        choices=("rsa", "ed25519", "mldsa44"),
+        default="ed25519",
+        help="mldsa44: pure ML-DSA-44, k=mldsa44 (-08 §3.4 as implemented by Stalwart 0.15)",
+    )
     k.add_argument("--bits", type=int, default=2048, help="RSA modulus size")
     k.add_argument("--selector", "-s", required=True)
     k.add_argument("--domain", "-d", required=True)
@@ -164,7 +198,14 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     worst = 0
     for path in args.files:
         raw = _read(path)
-        report = analyze(raw, lookup=lookup, envelope=envelope, now=args.now, options=options)
+        report = analyze(
+            raw,
+            lookup=lookup,
+            envelope=envelope,
+            now=args.now,
+            options=options,
+            revision=args.revision,
+        )
         worst = max(worst, EXIT_FOR_STATE[report.result])
         if args.json:
             data = report.to_json()
@@ -200,6 +241,7 @@ def render_text(report: ChainReport, name: str = "") -> str:
     add = lines.append
     add(f"== {name}" if name else "==")
     add(report.summary)
+    add("   " + revision_line(report))
     msg = report.message
     add(f"   Subject: {msg.subject!r}  From: {msg.from_!r}  ({msg.size} octets)")
     if report.envelope is None:
@@ -256,6 +298,15 @@ def render_text(report: ChainReport, name: str = "") -> str:
             lines.extend("     " + x for x in d.body_diff[:200])
             if len(d.body_diff) > 200 or d.body_diff_truncated:
                 add("     ... (diff truncated; use 'dkim2 history')")
+    if report.revisions and report.revision_mode == "auto":
+        add("-- revisions")
+        add("   " + "  ".join(f"-{o.revision}: {o.result.value}" for o in report.revisions))
+        for split in report.splits:
+            add(f"   {split.sentence}")
+            for title, source in zip(split.rule_titles, split.sources, strict=True):
+                add(f"      rule: {title} — {source}")
+        for fp in report.fingerprints:
+            add(f"   hop i={fp.hop}: {fp.sentence}")
     shown = [f for f in report.findings if f.state != State.NONE or f.severity != Severity.INFO]
     if shown:
         add("-- findings")
@@ -278,6 +329,33 @@ def render_text(report: ChainReport, name: str = "") -> str:
                 add(f"      fix: {exp['fix']}")
     add("")
     return "\n".join(lines) + "\n"
+
+
+#: How each verification level is named, by the revision's vocabulary.
+_LEVEL_WORDS = {
+    ("fully-verified", "pass"): "verified",
+    ("fully-verified", "validly-provisionally"): "a Validly Signed DKIM2 Message",
+    ("fully-verified", "fully-provisionally"): "a Fully Verified DKIM2 Message",
+    ("provisionally-verified", "validly-provisionally"): "Provisionally Verified",
+    ("provisionally-verified", "fully-provisionally"): "Provisionally Verified",
+}
+
+
+def revision_line(report: ChainReport) -> str:
+    """Which revision's rules produced the verdict, in one line (every output names it)."""
+    rev = REVISIONS.get(report.revision)
+    if rev is None:
+        return f"Rules: {report.draft}"
+    how = (
+        "auto: the newest revision, the older ones compared below"
+        if report.revision_mode == "auto"
+        else "chosen with --revision"
+    )
+    standing = "" if rev.text_public else "; second-hand rules (draft text not public)"
+    level = _LEVEL_WORDS.get((report.level, rev.verification_levels))
+    return f"Rules: {rev.label} ({rev.draft}; {how}{standing})" + (
+        f"; the message is {level}" if level else ""
+    )
 
 
 def _match_word(match: bool | None) -> str:
@@ -325,15 +403,23 @@ def cmd_sign(args: argparse.Namespace) -> int:
     from .dkim2.keys import load_private_key
     from .dkim2.sign import SigningError, SigningKey, sign
 
-    keys = []
-    for spec in args.key:
-        selector, sep, pem_path = spec.partition(":")
-        if not sep or not selector:
+    def load(spec: str) -> SigningKey:
+        selector, sep, pem_path = spec.strip().partition(":")
+        if not sep or not selector or not pem_path:
             raise UsageError(f"--key {spec!r} must be SELECTOR:PEMFILE")
         try:
-            keys.append(SigningKey(selector, load_private_key(_read(Path(pem_path)))))
+            return SigningKey(selector, load_private_key(_read(Path(pem_path))))
         except ValueError as exc:
             raise UsageError(f"{pem_path} is not a usable private key: {exc}") from exc
+
+    # Each --key is "a:a.pem,b:b.pem|c:c.pem"; the first groups of every --key make one group.
+    groups: list[list[SigningKey]] = [[]]
+    for value in args.key:
+        parts = value.split("|")
+        groups[0].extend(load(x) for x in parts[0].split(",") if x.strip())
+        groups.extend([load(x) for x in part.split(",") if x.strip()] for part in parts[1:])
+    keys, alternatives = groups[0], [g for g in groups[1:] if g]
+    hash_groups = [[h for h in g.split(",") if h] for g in args.hash.split("|")]
     message = _read(args.file)
     previous = _read(args.previous) if args.previous else None
     try:
@@ -348,8 +434,10 @@ def cmd_sign(args: argparse.Namespace) -> int:
             previous=previous,
             flags=[f for f in args.flags.split(",") if f],
             nonce=args.nonce,
-            hash_algorithms=[h for h in args.hash.split(",") if h],
+            hash_groups=[g for g in hash_groups if g],
             body_unrecoverable=args.null_body,
+            revision=args.revision,
+            key_groups=alternatives,
         )
     except SigningError as exc:
         raise UsageError(f"cannot sign: {exc}") from exc
@@ -357,13 +445,18 @@ def cmd_sign(args: argparse.Namespace) -> int:
         args.output.write_bytes(result.message)
     else:
         sys.stdout.buffer.write(result.message)
-    print(f"dkim2: signed as {result.role}, i={result.hop} m={result.instance}", file=sys.stderr)
+    print(
+        f"dkim2: signed as {result.role}, i={result.hop} m={result.instance} "
+        f"(-{args.revision} rules)",
+        file=sys.stderr,
+    )
     return 0
 
 
 def cmd_keygen(args: argparse.Namespace, out: TextIO) -> int:
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa, rsa
 
     from .dkim2.keys import PrivateKey, public_record_for
 
@@ -372,6 +465,14 @@ def cmd_keygen(args: argparse.Namespace, out: TextIO) -> int:
         if args.bits < 1024 or args.bits > 8192:
             raise UsageError("RSA keys must have 1024 to 8192 bits (2048 recommended, BCP01 §3.1)")
         key = rsa.generate_private_key(public_exponent=65537, key_size=args.bits)
+    elif args.type == "mldsa44":
+        # The private key is PKCS#8 in the RFC 9881 seed-only form, as Stalwart 0.15 writes it.
+        try:
+            key = mldsa.MLDSA44PrivateKey.generate()
+        except UnsupportedAlgorithm as exc:
+            raise UsageError(
+                "this installation's cryptography library cannot make ML-DSA-44 keys"
+            ) from exc
     else:
         key = ed25519.Ed25519PrivateKey.generate()
     pem = key.private_bytes(
@@ -383,7 +484,10 @@ def cmd_keygen(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(pem.decode())
     record = public_record_for(key)
-    out.write(f'{args.selector}._domainkey.{args.domain}. IN TXT "{record}"\n')
+    # A zone file string holds at most 255 octets (RFC 1035 §3.3): longer records are written
+    # as several strings, which resolvers join (an ML-DSA-44 record has 1774 characters).
+    strings = " ".join(f'"{record[i : i + 255]}"' for i in range(0, len(record), 255))
+    out.write(f"{args.selector}._domainkey.{args.domain}. IN TXT {strings}\n")
     return 0
 
 

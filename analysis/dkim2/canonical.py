@@ -146,19 +146,27 @@ def canonical_signing_line(field: HeaderField, *, strip_signatures: bool = False
     return name + b":" + value + CRLF
 
 
+_SET_SEPARATOR = re.compile(rb"([,|])")
+
+
 def _empty_signature_values(value: bytes) -> bytes:
+    """Each ``selector:algorithm:signature`` entry of ``s=`` becomes ``selector:algorithm:``.
+
+    The separators stay: ``,`` and, from -08, the ``|`` between groups (SPEC-09-NOTES 1.1:
+    the canonicalisation deletes WSP and empties the values, so ``|`` is in the signed bytes).
+    """
     parts = value.split(b";")
     for idx, part in enumerate(parts):
         name, eq, tagval = part.partition(b"=")
         if eq and name.lower() == b"s":
-            sets = []
-            for entry in tagval.split(b","):
-                pieces = entry.split(b":")
-                if len(pieces) >= 3:
-                    sets.append(pieces[0] + b":" + pieces[1] + b":")
+            out = []
+            for piece in _SET_SEPARATOR.split(tagval):
+                fields = piece.split(b":")
+                if piece not in (b",", b"|") and len(fields) >= 3:
+                    out.append(fields[0] + b":" + fields[1] + b":")
                 else:
-                    sets.append(entry)
-            parts[idx] = name + b"=" + b",".join(sets)
+                    out.append(piece)
+            parts[idx] = name + b"=" + b"".join(out)
     return b";".join(parts)
 
 

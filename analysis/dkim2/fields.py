@@ -56,6 +56,8 @@ class HashSet:
     body_hash: bytes
     header_hash_b64: str
     body_hash_b64: str
+    #: Which ``|``-separated group of ``h=`` the set belongs to (0 when there are no groups).
+    group: int = 0
 
 
 @dataclass
@@ -68,6 +70,18 @@ class MessageInstance:
     missing_final_semicolon: bool = False
     unknown_tags: list[str] = field(default_factory=list)
 
+    @property
+    def hash_groups(self) -> list[list[HashSet]]:
+        """``h=`` as its groups (-08, SPEC-09-NOTES 1.2); one group without ``|``."""
+        out: dict[int, list[HashSet]] = {}
+        for h in self.hashes:
+            out.setdefault(h.group, []).append(h)
+        return [out[g] for g in sorted(out)]
+
+    @property
+    def uses_groups(self) -> bool:
+        return any(h.group for h in self.hashes)
+
 
 @dataclass(frozen=True)
 class SigSet:
@@ -75,6 +89,8 @@ class SigSet:
     algorithm: str  # sig-name, lower-cased
     signature: bytes  # decoded message-sig
     signature_b64: str
+    #: Which ``|``-separated group of ``s=`` the entry belongs to (0 when there are no groups).
+    group: int = 0
 
 
 @dataclass
@@ -97,6 +113,23 @@ class Dkim2Signature:
     @property
     def flag_set(self) -> frozenset[str]:
         return frozenset(self.flags)
+
+    @property
+    def groups(self) -> list[list[SigSet]]:
+        """``s=`` as its groups: every entry of a group must pass; one group passing is
+        enough (-08, SPEC-09-NOTES 1.1).  Without ``|`` there is one group."""
+        return _grouped(self.sig_sets)
+
+    @property
+    def uses_groups(self) -> bool:
+        return any(s.group for s in self.sig_sets)
+
+
+def _grouped(items: list[SigSet]) -> list[list[SigSet]]:
+    out: dict[int, list[SigSet]] = {}
+    for s in items:
+        out.setdefault(s.group, []).append(s)
+    return [out[g] for g in sorted(out)]
 
 
 def number_hint(header: HeaderField, tag: str) -> int | None:
@@ -143,9 +176,11 @@ def _tags(header: HeaderField) -> tuple[TagList | None, list[FieldProblem]]:
 
 
 def parse_message_instance(
-    header: HeaderField,
+    header: HeaderField, *, groups: bool = False
 ) -> tuple[MessageInstance | None, list[FieldProblem]]:
-    """S06 §7: ``m=`` and ``h=`` REQUIRED, ``r=`` OPTIONAL."""
+    """S06 §7: ``m=`` and ``h=`` REQUIRED, ``r=`` OPTIONAL.
+
+    ``groups``: ``h=`` may hold ``|``-separated groups (-08; SPEC-09-NOTES 1.2)."""
     tl, problems = _tags(header)
     if tl is None:
         return None, problems
@@ -162,10 +197,10 @@ def parse_message_instance(
         return None, [FieldProblem("mi.syntax", "syntax error", str(exc), "S06 §7.1")]
     hashes: list[HashSet] = []
     try:
-        sets = tl.tags["h"].split(",")
+        sets = _split_groups(tl.tags["h"], "h=", groups=groups)
         if len(sets) > limits.MAX_HASH_SETS:
             raise GrammarError(f"h= has {len(sets)} hash sets; at most {limits.MAX_HASH_SETS}")
-        for hs in sets:
+        for group, hs in sets:
             parts = hs.split(":")
             if len(parts) != 3:
                 raise GrammarError(
@@ -176,7 +211,9 @@ def parse_message_instance(
                 raise GrammarError(f"h= hash name '{name[:20]}' is not a valid name")
             hh = decode_base64string(parts[1], f"h= {name} header hash")
             bh = decode_base64string(parts[2], f"h= {name} body hash")
-            hashes.append(HashSet(name, hh, bh, _compact(parts[1]), _compact(parts[2])))
+            hashes.append(
+                HashSet(name, hh, bh, _compact(parts[1]), _compact(parts[2]), group=group)
+            )
     except GrammarError as exc:
         return None, [FieldProblem("mi.syntax", "syntax error", str(exc), "S06 §7.3")]
     seen: set[str] = set()
@@ -243,9 +280,11 @@ _SIG_KNOWN = frozenset(("i", "m", "t", "d", "s", "mf", "rt", "nd", "n", "f"))
 
 
 def parse_signature(
-    header: HeaderField, *, allow_bare_addresses: bool = False
+    header: HeaderField, *, allow_bare_addresses: bool = False, groups: bool = False
 ) -> tuple[Dkim2Signature | None, list[FieldProblem]]:
-    """S06 §8: ``i= m= t= d= s=`` REQUIRED, and either ``nd=`` or ``mf=`` + ``rt=``."""
+    """S06 §8: ``i= m= t= d= s=`` REQUIRED, and either ``nd=`` or ``mf=`` + ``rt=``.
+
+    ``groups``: ``s=`` may hold ``|``-separated groups (-08; SPEC-09-NOTES 1.1)."""
     tl, problems = _tags(header)
     if tl is None:
         return None, problems
@@ -284,7 +323,7 @@ def parse_signature(
         if hop < 1 or inst < 1:
             raise GrammarError("i= and m= must be 1 or more")
         domain = parse_domain(tags["d"], "d=")
-        sig_sets = _parse_sig_sets(tags["s"])
+        sig_sets = _parse_sig_sets(tags["s"], groups=groups)
         mail_from = rcpt_to = None
         nd = None
         bare = False
@@ -383,13 +422,34 @@ def _b64_text(value: str, what: str) -> str:
         raise GrammarError(f"{what} does not decode to UTF-8 text") from exc
 
 
-def _parse_sig_sets(value: str) -> list[SigSet]:
-    """``sig-set = selector [FWS] ":" [FWS] sig-name [FWS] ":" message-sig`` (S06 §8.9)."""
-    entries = value.split(",")
+def _split_groups(value: str, tag: str, *, groups: bool) -> list[tuple[int, str]]:
+    """The entries of ``s=`` or ``h=`` with their group numbers.
+
+    -06: entries separated by ``,``.  -08 (SPEC-09-NOTES 1.1, 1.2; four implementations):
+    ``|`` separates alternative groups, ``,`` joins the entries of one group.  Under -06 a
+    ``|`` is a syntax error, said in words a signer's developer can act on.
+    """
+    if "|" in value and not groups:
+        raise GrammarError(
+            f"{tag} contains '|', which separates signature and hash groups only from -08 "
+            "(SPEC-09-NOTES 1.1); the rules of this revision read it as a malformed entry"
+        )
+    out: list[tuple[int, str]] = []
+    for g, group in enumerate(value.split("|")):
+        if not group.strip(" \t\r\n"):
+            raise GrammarError(f"{tag} group {g + 1} is empty")
+        out.extend((g, entry) for entry in group.split(","))
+    return out
+
+
+def _parse_sig_sets(value: str, *, groups: bool = False) -> list[SigSet]:
+    """``sig-set = selector [FWS] ":" [FWS] sig-name [FWS] ":" message-sig`` (S06 §8.9),
+    in ``|``-separated groups from -08."""
+    entries = _split_groups(value, "s=", groups=groups)
     if len(entries) > limits.MAX_SIG_SETS:
         raise GrammarError(f"s= has {len(entries)} entries; at most {limits.MAX_SIG_SETS}")
     out: list[SigSet] = []
-    for entry in entries:
+    for group, entry in entries:
         parts = entry.split(":")
         if len(parts) != 3:
             raise GrammarError(
@@ -403,5 +463,5 @@ def _parse_sig_sets(value: str) -> list[SigSet]:
         if not sig_text.strip(" \t"):
             raise GrammarError(f"s= entry for selector {selector} has no signature value")
         sig = decode_base64string(sig_text, f"s= signature for selector {selector}")
-        out.append(SigSet(selector, alg, sig, _compact(sig_text)))
+        out.append(SigSet(selector, alg, sig, _compact(sig_text), group=group))
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import limits
@@ -23,16 +24,23 @@ if TYPE_CHECKING:
     from .fields import Dkim2Signature
 
 
-def _signed_groups(fields: list[HeaderField]) -> dict[str, list[HeaderField]]:
+def _signed_groups(
+    fields: list[HeaderField], unsigned: Callable[[str], bool] = is_unsigned
+) -> dict[str, list[HeaderField]]:
     groups: dict[str, list[HeaderField]] = {}
     for f in fields:
-        if f.valid and not is_unsigned(f.lname):
+        if f.valid and not unsigned(f.lname):
             groups.setdefault(f.lname, []).append(f)
     return groups
 
 
-def header_changes(before: list[HeaderField], after: list[HeaderField]) -> list[FieldChange]:
-    old_groups, new_groups = _signed_groups(before), _signed_groups(after)
+def header_changes(
+    before: list[HeaderField],
+    after: list[HeaderField],
+    unsigned: Callable[[str], bool] = is_unsigned,
+) -> list[FieldChange]:
+    """Signed fields added, removed or changed (``unsigned``: the revision's list)."""
+    old_groups, new_groups = _signed_groups(before, unsigned), _signed_groups(after, unsigned)
     changes: list[FieldChange] = []
     names = list(old_groups) + [n for n in new_groups if n not in old_groups]
     for name in names:
@@ -198,7 +206,10 @@ def _coarse_diff(a: list[str], b: list[str], first_line: int) -> tuple[list[str]
 
 
 def build_diffs(
-    instances: list[Instance], signatures: dict[int, Dkim2Signature]
+    instances: list[Instance],
+    signatures: dict[int, Dkim2Signature],
+    *,
+    is_unsigned: Callable[[str], bool] = is_unsigned,
 ) -> list[InstanceDiff]:
     by_m = {i.instance: i for i in instances}
     diffs: list[InstanceDiff] = []
@@ -208,7 +219,7 @@ def build_diffs(
             continue
         hop = inst.introduced_by_hop
         domain = signatures[hop].domain if hop in signatures else None
-        changes = header_changes(prev.fields, inst.fields)
+        changes = header_changes(prev.fields, inst.fields, is_unsigned)
         if prev.body is None or inst.body is None:
             body_changed: bool | None = None
             dlines: list[str] = []

@@ -1,13 +1,15 @@
 """Recipes: decode, validate, apply (undo a hop's change) and compute (for signers).
 
-S06 §5 and §7.2; SPEC-NOTES §4 and §11 A7-A13, A26, A35.
+S06 §5 and §7.2; SPEC-NOTES §4 and §11 A7-A13, A26, A35; the -07 grammar of SPEC-09-NOTES 1.9.
 
 Theory of operation
 -------------------
 A recipe in ``r=`` describes how to turn the instance that carries it back
 into the previous one.  ``"h"`` maps lower-case field names to step lists;
 ``"b"`` is a step list or ``null``.  Steps are ``{"c": [start, end]}`` (copy
-items, inclusive) or ``{"d": [strings]}`` (emit literals).
+items, inclusive) or ``{"d": [strings]}`` (emit literals).  From -07 a third step
+``{"u": [base64]}`` emits literal octets that are not UTF-8 (SPEC-09-NOTES 1.9); which
+grammar applies is the caller's choice (``Revision.recipe_grammar``).
 
 Interpretations chosen (each cited where it is implemented):
 
@@ -23,25 +25,51 @@ Interpretations chosen (each cited where it is implemented):
   space (A13); ``name ":" value CRLF`` is emitted.
 * Body lines are split on CRLF only; a trailing partial line is a line (A11).
 * ``"b": null`` makes the earlier body unknown (S06 §5.2).
+* A ``d`` literal is emitted as the UTF-8 of its JSON string (A35); a string
+  with a lone surrogate (JSON ``"\\ud800"``) has no UTF-8 form and is invalid
+  under every grammar.
 * Output is bounded: one application may produce at most
   ``RECIPE_OUTPUT_FACTOR`` times the message size (plus slack), so a recipe
   of many overlapping copy steps cannot exhaust memory.
+
+The -07 grammar (-07 §5 as reported by Mail::DKIM2 0.23, SPEC-09-NOTES 1.9; one
+source) adds to the above:
+
+* the ``u`` step: a non-empty array of canonical base64 strings (standard
+  alphabet, exact padding, zero pad bits, no whitespace) whose octets contain
+  no CR or LF;
+* the JSON text is strict: a key twice in one object, or two keys equal but for
+  case, is invalid in *every* object (also inside ignored members), and the
+  non-JSON constants ``NaN``/``Infinity`` that Python's parser accepts are
+  refused.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
+import itertools
 import json
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .. import limits
 from ..message import CRLF, Body, HeaderField
-from .canonical import is_unsigned
+from . import canonical
+
+#: A recipe grammar: "06" (steps "c", "d") or "07" (also "u"; stricter JSON).
+Grammar = Literal["06", "07"]
+_GRAMMARS = ("06", "07")
+_ONE_OF: dict[str, str] = {"06": '"c" or "d"', "07": '"c", "d" or "u"'}
+_ALL_OF: dict[str, str] = {"06": '"c" and "d"', "07": '"c", "d" and "u"'}
+_B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
 class RecipeError(ValueError):
-    """The recipe is not valid JSON of the S06 §5 shape, or cannot be applied."""
+    """The recipe is not valid JSON of the S06 §5 (or -07) shape, or cannot be applied."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +89,17 @@ class Data:
         return {"d": list(self.items)}
 
 
-Step = Copy | Data
+@dataclass(frozen=True)
+class Octets:
+    """Literal octets that are not UTF-8: the ``u`` step of -07 (SPEC-09-NOTES 1.9)."""
+
+    items: tuple[bytes, ...]
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"u": [base64.b64encode(b).decode("ascii") for b in self.items]}
+
+
+Step = Copy | Data | Octets
 
 
 @dataclass(frozen=True)
@@ -73,6 +111,12 @@ class Recipe:
     @property
     def changes_body(self) -> bool:
         return self.body is not None or self.body_null
+
+    @property
+    def uses_octets(self) -> bool:
+        """Some step is a "u" step (-07 on): a signer of -07 or later made this recipe."""
+        steps = [*(self.body or []), *(s for v in (self.headers or {}).values() for s in v)]
+        return any(isinstance(s, Octets) for s in steps)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -92,16 +136,34 @@ class Recipe:
 # -- decoding and validation ---------------------------------------------------
 
 
-def decode_recipe(text: bytes) -> Recipe:
-    """Parse and validate the decoded ``r=`` JSON (S06 §5 schema plus A7, A8, A12)."""
+def decode_recipe(text: bytes, *, grammar: Grammar = "06") -> Recipe:
+    """Parse and validate the decoded ``r=`` JSON (S06 §5 schema plus A7, A8, A12; with
+    ``grammar="07"`` also the -07 rules of SPEC-09-NOTES 1.9)."""
+    if grammar not in _GRAMMARS:
+        raise ValueError(f"unknown recipe grammar {grammar!r}; known: {', '.join(_GRAMMARS)}")
     try:
-        obj = json.loads(text.decode("utf-8"))
+        if grammar == "07":
+            obj = json.loads(
+                text.decode("utf-8"),
+                object_pairs_hook=_strict_object,
+                parse_constant=_no_constant,
+            )
+        else:
+            obj = json.loads(text.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise RecipeError(f"the JSON text is not UTF-8 (octet at {exc.start})") from exc
     except RecursionError as exc:
         raise RecipeError("the JSON text is nested too deeply") from exc
+    except RecipeError:
+        raise  # from the -07 hooks
     except json.JSONDecodeError as exc:
         raise RecipeError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except ValueError as exc:
+        # The only other ValueError json.loads raises: Python refuses to convert an integer
+        # of more than sys.get_int_max_str_digits() digits.  Hostile input, not a crash.
+        raise RecipeError(
+            f"a number in the JSON text has more than {sys.get_int_max_str_digits()} digits"
+        ) from exc
     if not isinstance(obj, dict):
         raise RecipeError(f"the recipe must be a JSON object, not {_kind(obj)}")
     members = _casefold_keys(obj, "recipe")
@@ -118,14 +180,14 @@ def decode_recipe(text: bytes) -> Recipe:
         for name, steps in _casefold_keys(h, '"h"').items():
             if not name or any(ord(c) < 33 or ord(c) > 126 or c == ":" for c in name):
                 raise RecipeError(f'"h" key {name[:40]!r} is not a header field name')
-            headers[name] = _steps(steps, f'"h"."{name[:40]}"')
+            headers[name] = _steps(steps, f'"h"."{name[:40]}"', grammar)
     body: list[Step] | None = None
     body_null = False
     if "b" in members:
         if members["b"] is None:
             body_null = True
         else:
-            body = _steps(members["b"], '"b"')
+            body = _steps(members["b"], '"b"', grammar)
     return Recipe(headers, body, body_null)
 
 
@@ -141,6 +203,29 @@ def _kind(v: object) -> str:
     }.get(type(v), "a value")
 
 
+def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """-07: keys are matched case-insensitively at every level, and two keys equal but for
+    case are a duplicate, so invalid JSON (-07 §5 as reported by Mail::DKIM2 0.23,
+    SPEC-09-NOTES 1.9).  A key spelled the same twice is a duplicate too."""
+    seen: dict[str, str] = {}
+    for key, _ in pairs:
+        lkey = key.lower()
+        if lkey in seen:
+            if seen[lkey] == key:
+                raise RecipeError(f"an object in the JSON text has the key {key[:40]!r} twice")
+            raise RecipeError(
+                f"an object in the JSON text has keys that differ only in case "
+                f"({seen[lkey][:40]!r} and {key[:40]!r})"
+            )
+        seen[lkey] = key
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> Any:
+    """-07: NaN, Infinity and -Infinity are not JSON (RFC 8259 §6); Python accepts them."""
+    raise RecipeError(f"not JSON: {name} is not a JSON value")
+
+
 def _casefold_keys(obj: dict[str, Any], where: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in obj.items():
@@ -151,7 +236,7 @@ def _casefold_keys(obj: dict[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
-def _steps(value: object, where: str) -> list[Step]:
+def _steps(value: object, where: str, grammar: Grammar) -> list[Step]:
     if not isinstance(value, list):
         raise RecipeError(f"{where} must be an array of steps, not {_kind(value)}")
     if len(value) > limits.MAX_RECIPE_STEPS:
@@ -161,7 +246,7 @@ def _steps(value: object, where: str) -> list[Step]:
     for idx, raw in enumerate(value, 1):
         here = f"{where} step {idx}"
         if not isinstance(raw, dict) or len(raw) != 1:
-            raise RecipeError(f'{here} must be an object with exactly one of "c" or "d"')
+            raise RecipeError(f"{here} must be an object with exactly one of {_ONE_OF[grammar]}")
         ((key, arg),) = raw.items()
         key = key.lower()
         if key == "c":
@@ -189,10 +274,68 @@ def _steps(value: object, where: str) -> list[Step]:
             for s in arg:
                 if "\r" in s or "\n" in s:
                     raise RecipeError(f"{here}: a literal contains CR or LF")
+                _check_utf8(s, here)
             steps.append(Data(tuple(arg)))
+        elif key == "u" and grammar == "07":
+            if not isinstance(arg, list) or not arg or not all(isinstance(x, str) for x in arg):
+                raise RecipeError(f'{here}: "u" must be a non-empty array of strings')
+            octets = tuple(
+                _canonical_base64(s, f'{here}: "u" string {n}') for n, s in enumerate(arg, 1)
+            )
+            for n, o in enumerate(octets, 1):
+                if b"\r" in o or b"\n" in o:
+                    raise RecipeError(f'{here}: "u" string {n} decodes to octets with CR or LF')
+            # A "u" string whose octets are valid UTF-8 is accepted.  Signers use "u" only for
+            # octets that are not UTF-8, but whether a verifier must refuse the other case is
+            # not known (SPEC-09-NOTES 1.9 does not list it among the invalid-JSON cases), so
+            # the verifier is lenient: the octets are the same either way.
+            steps.append(Octets(octets))
+        elif key == "u":
+            raise RecipeError(
+                f'{here}: unknown step \'u\' (only "c" and "d" exist in -06): "u" steps '
+                "(literal octets as base64) exist from -07 (SPEC-09-NOTES 1.9)"
+            )
         else:
-            raise RecipeError(f'{here}: unknown step {key[:20]!r} (only "c" and "d" exist in -06)')
+            raise RecipeError(
+                f"{here}: unknown step {key[:20]!r} (only {_ALL_OF[grammar]} exist in -{grammar})"
+            )
     return steps
+
+
+def _check_utf8(s: str, where: str) -> None:
+    """A ``d`` literal is emitted as the UTF-8 of its JSON string (A35); a lone surrogate
+    (JSON ``"\\ud800"``) has none, under every grammar."""
+    bad = next((c for c in s if "\ud800" <= c <= "\udfff"), None)
+    if bad is not None:
+        raise RecipeError(
+            f"{where}: a literal contains a lone surrogate (U+{ord(bad):04X}), "
+            "which has no UTF-8 form"
+        )
+
+
+def _canonical_base64(s: str, where: str) -> bytes:
+    """The octets of a ``u`` string, which must be canonical base64 (RFC 4648 §4: standard
+    alphabet, padding to a multiple of 4, zero pad bits, no whitespace) (SPEC-09-NOTES 1.9)."""
+    bad = next((c for c in s if c not in _B64_ALPHABET and c != "="), None)
+    if bad is not None:
+        raise RecipeError(
+            f"{where} is not canonical base64: {bad!r} is not in the standard alphabet"
+        )
+    data = s.rstrip("=")
+    if len(s) % 4 or "=" in data or len(s) - len(data) > 2:
+        raise RecipeError(
+            f"{where} is not canonical base64: the padding is wrong (a multiple of 4 "
+            'characters, at most two "=" and only at the end)'
+        )
+    try:
+        octets = base64.b64decode(s, validate=True)
+    except binascii.Error as exc:  # not reached after the checks above; kept for safety
+        raise RecipeError(f"{where} is not canonical base64: {exc}") from exc
+    if base64.b64encode(octets).decode("ascii") != s:
+        raise RecipeError(
+            f"{where} is not canonical base64: the unused bits of its last character are not zero"
+        )
+    return octets
 
 
 # -- application (verifier) ------------------------------------------------------
@@ -219,9 +362,16 @@ class OutputBudget:
 
 
 def apply_header_recipe(
-    fields: list[HeaderField], headers: dict[str, list[Step]], budget: OutputBudget
+    fields: list[HeaderField],
+    headers: dict[str, list[Step]],
+    budget: OutputBudget,
+    *,
+    is_unsigned: Callable[[str], bool] = canonical.is_unsigned,
 ) -> list[HeaderField]:
-    """Undo a hop's header changes (S06 §5.1).  Returns a new field list."""
+    """Undo a hop's header changes (S06 §5.1).  Returns a new field list.
+
+    ``is_unsigned`` is the revision's unsigned-field list (``Revision.is_unsigned``; S06's by
+    default): e.g. an Auto-Submitted recipe is applied under -08, ignored under -06."""
     result = list(fields)
     for lname, steps in headers.items():
         # A9: recipes for unsigned fields are ignored (they cannot change a hash).
@@ -243,8 +393,9 @@ def apply_header_recipe(
                 budget.spend(sum(len(f.raw) for f in chunk))
                 emitted.extend(chunk)
             else:
-                for s in step.items:
-                    f = HeaderField.build(display_name, s)
+                # A literal (d: its UTF-8; u: its octets) is the field value (A13).
+                for value in _literal_octets(step, f'"h"."{lname[:40]}"'):
+                    f = HeaderField.build(display_name, value)
                     budget.spend(len(f.raw))
                     emitted.append(f)
         rebuilt = emitted[::-1]  # each emitted field goes above the previous ones
@@ -277,11 +428,28 @@ def apply_body_recipe(body: Body, steps: list[Step], budget: OutputBudget) -> Bo
             if not body.buf.endswith(CRLF, a, b):
                 parts.append(CRLF)  # a trailing partial line is emitted as a line
         else:
-            for s in step.items:
-                line = s.encode("utf-8") + CRLF  # A35: literals are UTF-8 of the JSON string
+            for value in _literal_octets(step, '"b"'):
+                line = value + CRLF
                 budget.spend(len(line))
                 parts.append(line)
     return Body.of(b"".join(parts))
+
+
+def _literal_octets(step: Data | Octets, where: str) -> Iterator[bytes]:
+    """The octets a literal step emits: a ``u`` string's octets (-07), or the UTF-8 of a ``d``
+    string (A35).  A ``d`` string that has no UTF-8 form (a lone surrogate: decode_recipe
+    refuses it, but a Data built in code may hold one) is a RecipeError, not a crash."""
+    if isinstance(step, Octets):
+        yield from step.items
+        return
+    for s in step.items:
+        try:
+            yield s.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise RecipeError(
+                f"{where}: a literal contains a lone surrogate (U+{ord(s[exc.start]):04X}), "
+                "which has no UTF-8 form"
+            ) from exc
 
 
 # -- computation (signer) ----------------------------------------------------------
@@ -294,24 +462,33 @@ def compute_recipe(
     current_body: Body,
     *,
     body_unrecoverable: bool = False,
+    grammar: Grammar = "06",
+    is_unsigned: Callable[[str], bool] = canonical.is_unsigned,
 ) -> Recipe | None:
     """The recipe that turns (current) back into (previous), or None if nothing
     signed changed.  Header names are ordered as they first appear in the
-    previous instance, then names new in the current one."""
-    prev_groups = _signed_groups(previous_fields)
-    cur_groups = _signed_groups(current_fields)
+    previous instance, then names new in the current one.
+
+    Under grammar "06" a literal that is not UTF-8 is a ``d`` string holding
+    surrogate escapes, which :meth:`Recipe.encode` refuses (UnicodeEncodeError: the
+    signer then falls back to a null body recipe, A35).  Under "07" it is a ``u``
+    step (SPEC-09-NOTES 1.9).  ``is_unsigned`` is the revision's unsigned-field list."""
+    if grammar not in _GRAMMARS:
+        raise ValueError(f"unknown recipe grammar {grammar!r}; known: {', '.join(_GRAMMARS)}")
+    prev_groups = _signed_groups(previous_fields, is_unsigned)
+    cur_groups = _signed_groups(current_fields, is_unsigned)
     headers: dict[str, list[Step]] = {}
     for name in list(prev_groups) + [n for n in cur_groups if n not in prev_groups]:
         prev = prev_groups.get(name, [])
         cur = cur_groups.get(name, [])
         if [f.raw for f in prev] == [f.raw for f in cur]:
             continue
-        headers[name] = _header_steps(prev, cur)
+        headers[name] = _header_steps(prev, cur, grammar)
     body_steps: list[Step] | None = None
     if body_unrecoverable:
         return Recipe(headers or None, None, body_null=True)
     if not previous_body.same_as(current_body):
-        body_steps = _line_steps(previous_body.lines(), current_body.lines())
+        body_steps = _line_steps(previous_body.lines(), current_body.lines(), grammar)
         if previous_body.hash("sha256") == current_body.hash("sha256"):
             body_steps = None  # only trailing empty lines differ: same body hash
     if not headers and body_steps is None:
@@ -319,7 +496,9 @@ def compute_recipe(
     return Recipe(headers or None, body_steps)
 
 
-def _signed_groups(fields: list[HeaderField]) -> dict[str, list[HeaderField]]:
+def _signed_groups(
+    fields: list[HeaderField], is_unsigned: Callable[[str], bool]
+) -> dict[str, list[HeaderField]]:
     groups: dict[str, list[HeaderField]] = {}
     for f in fields:
         if f.valid and not is_unsigned(f.lname):
@@ -327,24 +506,45 @@ def _signed_groups(fields: list[HeaderField]) -> dict[str, list[HeaderField]]:
     return groups
 
 
-def _value_text(f: HeaderField) -> str:
-    return f.value.replace(CRLF, b"").decode("utf-8", "surrogateescape")
+def _literal(octets: bytes, grammar: Grammar) -> str | bytes:
+    """A previous line or field value as a literal: text for a ``d`` step, or (-07, when the
+    octets are not UTF-8) the octets themselves for a ``u`` step."""
+    if grammar == "06":
+        return octets.decode("utf-8", "surrogateescape")
+    try:
+        return octets.decode("utf-8")
+    except UnicodeDecodeError:
+        return octets
 
 
-def _header_steps(prev: list[HeaderField], cur: list[HeaderField]) -> list[Step]:
+def _header_steps(prev: list[HeaderField], cur: list[HeaderField], grammar: Grammar) -> list[Step]:
     # Both lists bottom-up: the numbering recipes use (S06 §5.1).
     prev_bu = [f.raw for f in reversed(prev)]
     cur_bu = [f.raw for f in reversed(cur)]
-    literal = [_value_text(f) for f in reversed(prev)]
+    literal = [_literal(f.value.replace(CRLF, b""), grammar) for f in reversed(prev)]
     return _steps_from_match(prev_bu, cur_bu, literal)
 
 
-def _line_steps(prev: list[bytes], cur: list[bytes]) -> list[Step]:
-    literal = [line.decode("utf-8", "surrogateescape") for line in prev]
+def _line_steps(prev: list[bytes], cur: list[bytes], grammar: Grammar) -> list[Step]:
+    literal = [_literal(line, grammar) for line in prev]
     return _steps_from_match(prev, cur, literal)
 
 
-def _steps_from_match(prev: list[bytes], cur: list[bytes], literal: list[str]) -> list[Step]:
+def _literal_steps(items: list[str | bytes]) -> list[Step]:
+    """One step per run of text (``d``) or of octets (``u``, -07 only)."""
+    steps: list[Step] = []
+    for is_octets, run in itertools.groupby(items, key=lambda x: isinstance(x, bytes)):
+        run_items = list(run)
+        if is_octets:
+            steps.append(Octets(tuple(x for x in run_items if isinstance(x, bytes))))
+        else:
+            steps.append(Data(tuple(x for x in run_items if isinstance(x, str))))
+    return steps
+
+
+def _steps_from_match(
+    prev: list[bytes], cur: list[bytes], literal: list[str | bytes]
+) -> list[Step]:
     """Copy steps for runs of ``prev`` found in ``cur`` (in order), data for the rest."""
     if not prev:
         return []
@@ -373,11 +573,11 @@ def _steps_from_match(prev: list[bytes], cur: list[bytes], literal: list[str]) -
     pos = 0
     for a, b, size in blocks:
         if a > pos:
-            steps.append(Data(tuple(literal[pos:a])))
+            steps.extend(_literal_steps(literal[pos:a]))
         steps.append(Copy(b + 1, b + size))
         pos = a + size
     if pos < len(prev):
-        steps.append(Data(tuple(literal[pos:])))
+        steps.extend(_literal_steps(literal[pos:]))
     return _merge(steps)
 
 
@@ -386,6 +586,8 @@ def _merge(steps: list[Step]) -> list[Step]:
     for s in steps:
         if out and isinstance(s, Data) and isinstance(out[-1], Data):
             out[-1] = Data(out[-1].items + s.items)
+        elif out and isinstance(s, Octets) and isinstance(out[-1], Octets):
+            out[-1] = Octets(out[-1].items + s.items)
         elif (
             out and isinstance(s, Copy) and isinstance(out[-1], Copy) and out[-1].end + 1 == s.start
         ):

@@ -1,12 +1,14 @@
 """Reconstruction: walk the instances from the newest down, checking hashes and undoing recipes.
 
 S06 §5, §10.2, §11.7; SPEC-NOTES §4.4, §6.2 step 8.  Each instance's header and
-body hashes are compared (unknown hash names ignored), then its recipe is
+body hashes are compared (group by group from -08), then its recipe is
 applied to rebuild the previous instance.  Hashes are cached per identical
 header list and body, so hops that changed nothing cost no extra hashing.  A
-null body recipe makes every earlier body unknown (S06 §5.2, local policy; S09
-reportedly makes it PERMERROR: ``Options.null_body_is_error``).  A recipe that
-cannot be applied is "contains invalid JSON" (A12) and ends the walk.
+null body recipe makes every earlier body unknown (S06 §5.2, local policy;
+``Revision.null_body`` is "permerror" from -09).  A recipe that
+cannot be applied is "contains invalid JSON" (A12) and ends the walk.  The
+revision's unsigned-field list decides the header hash input and which header
+recipes apply.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from __future__ import annotations
 import hashlib
 
 from .. import limits
-from ..findings import Finding, Severity, State, Step, note
+from ..findings import Finding, Severity, State, Step, aggregate, note
 from ..message import Body, HeaderField
-from .canonical import b64, header_hash_input
-from .fields import KNOWN_HASHES
+from .canonical import UNSIGNED_FIELDS_S06, b64, header_hash_input
+from .fields import KNOWN_HASHES, HashSet, MessageInstance
 from .recipes import (
     OutputBudget,
     Recipe,
@@ -27,6 +29,7 @@ from .recipes import (
     apply_header_recipe,
 )
 from .report import HashCheck, Instance
+from .revisions import Revision
 from .structure import mi_string
 from .walk import Walk
 
@@ -57,64 +60,7 @@ def check_hashes(walk: Walk) -> None:
             _stop(walk, m, "its Message-Instance field is missing or cannot be parsed")
             return
         hop = introduced.get(m)
-        known = [h for h in mi.hashes if h.algorithm in KNOWN_HASHES]
-        if not known:
-            walk.add(
-                Finding(
-                    "mi.no-known-hash",
-                    State.PERMERROR,
-                    mi_string(m, "has no hash this verifier can check"),
-                    Step.HASH,
-                    instance=m,
-                    hop=hop,
-                    detail=f"h= uses only {', '.join(h.algorithm for h in mi.hashes)}",
-                    spec="S06 §3.1, §11.7",
-                )
-            )
-        for hs in known:
-            hkey = (id(fields), hs.algorithm)
-            if hkey not in header_cache:
-                header_cache[hkey] = hashlib.new(hs.algorithm, header_hash_input(fields)).digest()
-            got = header_cache[hkey]
-            ok = got == hs.header_hash
-            inst.checks.append(HashCheck(hs.algorithm, "header", hs.header_hash_b64, b64(got), ok))
-            if not ok:
-                walk.add(
-                    Finding(
-                        "hash.header-mismatch",
-                        State.FAIL,
-                        f"FAIL: Message Instance m={m} header hash {hs.algorithm} mismatch",
-                        Step.HASH,
-                        instance=m,
-                        hop=hop,
-                        detail=(f"computed {b64(got)}, the field says {hs.header_hash_b64}"),
-                        spec="S06 §6.2, §11.7",
-                    )
-                )
-            if body is None:
-                inst.checks.append(HashCheck(hs.algorithm, "body", hs.body_hash_b64, None, None))
-                continue
-            bkey = (id(body), hs.algorithm)
-            if bkey not in body_cache:
-                body_cache[bkey] = body.hash(hs.algorithm)
-            bgot = body_cache[bkey]
-            bok = bgot == hs.body_hash
-            inst.checks.append(HashCheck(hs.algorithm, "body", hs.body_hash_b64, b64(bgot), bok))
-            if not bok:
-                walk.add(
-                    Finding(
-                        "hash.body-mismatch",
-                        State.FAIL,
-                        f"FAIL: Message Instance m={m} body hash {hs.algorithm} mismatch",
-                        Step.HASH,
-                        instance=m,
-                        hop=hop,
-                        detail=(f"computed {b64(bgot)}, the field says {hs.body_hash_b64}"),
-                        spec="S06 §6.1, §11.7",
-                    )
-                )
-                if not inst.reconstructed:
-                    _diagnose_body(walk, m, hop, body, hs.algorithm, hs.body_hash)
+        _check_instance(walk, mi, inst, m, hop, fields, body, header_cache, body_cache)
         if mi.recipe_bytes is None:
             continue
         recipe = prep.recipes.get(m)
@@ -137,6 +83,184 @@ def check_hashes(walk: Walk) -> None:
         walk.instances[0] = Instance(0, fields, body, None)
 
 
+def _check_instance(
+    walk: Walk,
+    mi: MessageInstance,
+    inst: Instance,
+    m: int,
+    hop: int | None,
+    fields: list[HeaderField],
+    body: Body | None,
+    header_cache: dict[tuple[int, str], bytes],
+    body_cache: dict[tuple[int, str], bytes],
+) -> None:
+    """Compare instance ``m``'s hashes with its content (S06 §11.7), group by group.
+
+    -06/-07: every hash of a known algorithm must match; unknown names are ignored, and an
+    instance with none known is PERMERROR.  -08 on (SPEC-09-NOTES 1.2, 1.3): ``h=`` holds
+    ``|``-separated groups; a group matches when all its hashes match, an unknown hash name
+    makes its group PERMERROR, and one matching group is enough.
+    """
+    revision = walk.prep.options.revision
+    groups = mi.hash_groups if revision.groups else [list(mi.hashes)]
+    group_findings: list[list[Finding]] = []
+    for group in groups:
+        found: list[Finding] = []
+        known = [h for h in group if h.algorithm in KNOWN_HASHES]
+        unknown = [h for h in group if h.algorithm not in KNOWN_HASHES]
+        if revision.groups and unknown:
+            found.append(
+                Finding(
+                    "mi.unknown-hash-in-group",
+                    State.PERMERROR,
+                    mi_string(m, f"uses unknown hash {unknown[0].algorithm}"),
+                    Step.HASH,
+                    instance=m,
+                    hop=hop,
+                    detail=(
+                        f"h= names {', '.join(h.algorithm for h in unknown)}, which "
+                        f"{revision.label} does not define; an unknown hash makes its group "
+                        "PERMERROR (another group may still match)"
+                    ),
+                    spec=revision.source("unknown_algorithm").text(),
+                )
+            )
+        for hs in known:
+            found.extend(
+                _check_hash(walk, hs, inst, m, hop, fields, body, header_cache, body_cache)
+            )
+        group_findings.append(found)
+    if not revision.groups:
+        if not any(h.algorithm in KNOWN_HASHES for h in mi.hashes):
+            walk.add(
+                Finding(
+                    "mi.no-known-hash",
+                    State.PERMERROR,
+                    mi_string(m, "has no hash this verifier can check"),
+                    Step.HASH,
+                    instance=m,
+                    hop=hop,
+                    detail=f"h= uses only {', '.join(h.algorithm for h in mi.hashes)}",
+                    spec="S06 §3.1, §11.7",
+                )
+            )
+        for found in group_findings:
+            walk.findings.extend(found)
+        return
+    matching = [n for n, found in enumerate(group_findings, 1) if not found]
+    if matching:
+        for n, found in enumerate(group_findings, 1):
+            if found:
+                walk.add(
+                    note(
+                        "mi.hash-group-failed",
+                        f"Message-Instance m={m} hash group {n} does not match; group "
+                        f"{matching[0]} does",
+                        Step.HASH,
+                        instance=m,
+                        hop=hop,
+                        detail="; ".join(f.message for f in found),
+                        spec=revision.source("groups").text(),
+                    )
+                )
+        return
+    for found in group_findings:
+        walk.findings.extend(found)
+    if len(groups) > 1:
+        flat = [f for found in group_findings for f in found]
+        state = aggregate(flat)
+        walk.add(
+            Finding(
+                "mi.no-hash-group-matched",
+                state,
+                f"{_prefix(state)} Message-Instance m={m} no hash group matched",
+                Step.HASH,
+                instance=m,
+                hop=hop,
+                detail=f"h= offers {len(groups)} alternative groups; none matches the content",
+                spec=revision.source("groups").text(),
+            )
+        )
+
+
+def _unsigned_source(revision: Revision) -> str:
+    if revision.unsigned_fields == UNSIGNED_FIELDS_S06:
+        return ""
+    return f"; {revision.label} unsigned fields: {revision.source('unsigned_fields').text()}"
+
+
+def _prefix(state: State) -> str:
+    return "FAIL:" if state == State.FAIL else "PERMERROR"
+
+
+def _check_hash(
+    walk: Walk,
+    hs: HashSet,
+    inst: Instance,
+    m: int,
+    hop: int | None,
+    fields: list[HeaderField],
+    body: Body | None,
+    header_cache: dict[tuple[int, str], bytes],
+    body_cache: dict[tuple[int, str], bytes],
+) -> list[Finding]:
+    revision = walk.prep.options.revision
+    out: list[Finding] = []
+    hkey = (id(fields), hs.algorithm)
+    if hkey not in header_cache:
+        header_cache[hkey] = hashlib.new(
+            hs.algorithm,
+            header_hash_input(fields, revision.unsigned_fields, revision.unsigned_prefixes),
+        ).digest()
+    got = header_cache[hkey]
+    ok = got == hs.header_hash
+    inst.checks.append(
+        HashCheck(hs.algorithm, "header", hs.header_hash_b64, b64(got), ok, group=hs.group)
+    )
+    if not ok:
+        out.append(
+            Finding(
+                "hash.header-mismatch",
+                State.FAIL,
+                f"FAIL: Message Instance m={m} header hash {hs.algorithm} mismatch",
+                Step.HASH,
+                instance=m,
+                hop=hop,
+                detail=(f"computed {b64(got)}, the field says {hs.header_hash_b64}"),
+                spec="S06 §6.2, §11.7" + _unsigned_source(revision),
+            )
+        )
+    if body is None:
+        inst.checks.append(
+            HashCheck(hs.algorithm, "body", hs.body_hash_b64, None, None, group=hs.group)
+        )
+        return out
+    bkey = (id(body), hs.algorithm)
+    if bkey not in body_cache:
+        body_cache[bkey] = body.hash(hs.algorithm)
+    bgot = body_cache[bkey]
+    bok = bgot == hs.body_hash
+    inst.checks.append(
+        HashCheck(hs.algorithm, "body", hs.body_hash_b64, b64(bgot), bok, group=hs.group)
+    )
+    if not bok:
+        out.append(
+            Finding(
+                "hash.body-mismatch",
+                State.FAIL,
+                f"FAIL: Message Instance m={m} body hash {hs.algorithm} mismatch",
+                Step.HASH,
+                instance=m,
+                hop=hop,
+                detail=(f"computed {b64(bgot)}, the field says {hs.body_hash_b64}"),
+                spec="S06 §6.1, §11.7",
+            )
+        )
+        if not inst.reconstructed:
+            _diagnose_body(walk, m, hop, body, hs.algorithm, hs.body_hash)
+    return out
+
+
 def _undo(
     walk: Walk,
     recipe: Recipe,
@@ -149,12 +273,16 @@ def _undo(
     per_step = OutputBudget(
         limits.RECIPE_OUTPUT_FACTOR * max(walk.prep.raw_size, 1) + limits.RECIPE_OUTPUT_SLACK
     )
+    revision = walk.prep.options.revision
     if recipe.headers:
-        fields = apply_header_recipe(fields, recipe.headers, per_step)
+        fields = apply_header_recipe(
+            fields, recipe.headers, per_step, is_unsigned=revision.is_unsigned
+        )
     if recipe.body_null:
         body = None
         opts = walk.prep.options
-        if opts.null_body_is_error:
+        if revision.null_body == "permerror" or opts.null_body_is_error:
+            by_revision = revision.null_body == "permerror"
             walk.add(
                 Finding(
                     "recipe.null-body",
@@ -163,8 +291,19 @@ def _undo(
                     Step.HASH,
                     instance=m,
                     hop=hop,
-                    detail="the hop discarded the earlier body and cannot recreate it",
-                    spec="S09 (reported, SPEC-NOTES Annex A)",
+                    detail=(
+                        "the hop discarded the earlier body and cannot recreate it"
+                        + (
+                            f"; {revision.label} makes that an error"
+                            if by_revision
+                            else "; local policy (--null-body-is-error) makes that an error"
+                        )
+                    ),
+                    spec=(
+                        revision.source("null_body").text()
+                        if by_revision
+                        else "S06 §5.2 (local policy); SPEC-NOTES §11 A39"
+                    ),
                 )
             )
         else:

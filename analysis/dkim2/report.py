@@ -55,6 +55,7 @@ class SelectorResult:
     result: str  # pass, fail, permerror, temperror, skipped (unknown algorithm)
     key_bits: int | None = None
     key_testing: bool = False
+    group: int = 0  # the |-separated group of s= (-08 on); 0 without groups
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class SelectorResult:
             "result": self.result,
             "key_bits": self.key_bits,
             "key_testing": self.key_testing,
+            "group": self.group,
         }
 
 
@@ -115,6 +117,7 @@ class HashCheck:
     expected: str
     computed: str | None  # None: could not be computed (body unknown)
     match: bool | None
+    group: int = 0  # the |-separated group of h= (-08 on); 0 without groups
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,6 +126,7 @@ class HashCheck:
             "expected": self.expected,
             "computed": self.computed,
             "match": self.match,
+            "group": self.group,
         }
 
 
@@ -232,6 +236,80 @@ class MessageSummary:
 
 
 @dataclass
+class RevisionOutcome:
+    """The verdict of the chain under one revision's rules."""
+
+    revision: str  # "06"
+    draft: str
+    result: State
+    level: str
+    hop_results: dict[int, State]
+    #: The first problem that decided the verdict (its failure string), if any.
+    first_problem: str | None = None
+    first_problem_code: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "revision": self.revision,
+            "draft": self.draft,
+            "result": self.result.value,
+            "level": self.level,
+            "hops": {str(i): s.value for i, s in sorted(self.hop_results.items())},
+            "first_problem": self.first_problem,
+            "first_problem_code": self.first_problem_code,
+        }
+
+
+@dataclass
+class HopFingerprint:
+    """Which revisions' rules one hop's signature and hashes satisfy, and the evidence."""
+
+    hop: int
+    domain: str | None
+    passes_under: list[str]  # revisions under which the hop verifies
+    #: The revisions the signer's software can follow, given what the message shows.
+    signer_revisions: list[str]
+    clues: list[str]  # plain-words evidence ("uses '|' signature groups (-08 on)")
+    sentence: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hop": self.hop,
+            "domain": self.domain,
+            "passes_under": self.passes_under,
+            "signer_revisions": self.signer_revisions,
+            "clues": self.clues,
+            "sentence": self.sentence,
+        }
+
+
+@dataclass
+class RevisionSplit:
+    """Two neighbouring revisions that disagree on the verdict, and the rules that split them."""
+
+    older: str
+    newer: str
+    older_result: State
+    newer_result: State
+    rules: list[str]  # Revision rule ids; each alone flips the verdict
+    rule_titles: list[str]
+    sources: list[str]
+    sentence: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "older": self.older,
+            "newer": self.newer,
+            "older_result": self.older_result.value,
+            "newer_result": self.newer_result.value,
+            "rules": self.rules,
+            "rule_titles": self.rule_titles,
+            "sources": self.sources,
+            "sentence": self.sentence,
+        }
+
+
+@dataclass
 class ChainReport:
     result: State
     summary: str
@@ -249,6 +327,19 @@ class ChainReport:
     options: dict[str, Any] = field(default_factory=dict)
     replay_key: str | None = None  # m=1 hashes: the identity used by the replay check
     exploded: bool = False  # some signature carries f=exploded
+    #: The revision whose rules produced ``result`` ("09"), and how it was chosen.
+    revision: str = "06"
+    revision_mode: str = "fixed"  # "auto": the newest, with the others compared
+    #: How far the chain verified (analysis.dkim2.verify.verification_level).
+    level: str = "none"
+    #: auto: the outcome under every revision, oldest first.
+    revisions: list[RevisionOutcome] = field(default_factory=list)
+    #: auto: per hop, the revisions whose rules it satisfies and why.
+    fingerprints: list[HopFingerprint] = field(default_factory=list)
+    #: auto: where revisions disagree on the verdict, and the rule that splits them.
+    splits: list[RevisionSplit] = field(default_factory=list)
+    #: -09 From-Authentic: each From introduction and its outcome (to_json() form).
+    from_checks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def envelope_checked(self) -> bool:
@@ -276,4 +367,11 @@ class ChainReport:
             "findings": [f.to_json() for f in self.findings],
             "dns": [a.to_json() for a in self.dns],
             "replay": {"key": self.replay_key, "exploded": self.exploded},
+            "revision": self.revision,
+            "revision_mode": self.revision_mode,
+            "level": self.level,
+            "revisions": [r.to_json() for r in self.revisions],
+            "fingerprints": [f.to_json() for f in self.fingerprints],
+            "splits": [s.to_json() for s in self.splits],
+            "from_checks": self.from_checks,
         }

@@ -18,7 +18,6 @@ from ..findings import Finding, State, Step
 from ..lookup import KeyQuery
 from ..message import HeaderField, ParsedMessage, parse_message
 from .fields import (
-    KNOWN_SIGNATURE_ALGORITHMS,
     MI_NAME,
     SIG_NAME,
     Dkim2Signature,
@@ -29,10 +28,11 @@ from .fields import (
     parse_signature,
 )
 from .recipes import Recipe, RecipeError, decode_recipe
+from .revisions import NEWEST, REVISIONS, Revision
 
-ENGINE_VERSION = "0.1.0"
-#: The draft revision this engine implements.
-DRAFT = "draft-ietf-dkim-dkim2-spec-06"
+ENGINE_VERSION = "0.2.0"
+#: The newest draft revision this engine implements (the one ``auto`` judges by).
+DRAFT = REVISIONS[NEWEST].draft
 
 
 @dataclass(frozen=True)
@@ -40,17 +40,20 @@ class Options:
     #: Accept artefacts of earlier drafts that do not weaken security: bare
     #: addresses in mf=/rt= (each reported as a finding).
     compat: bool = False
-    #: S09 (reported, SPEC-NOTES Annex A): a null body recipe is PERMERROR.
-    #: Default off: S06 §5.2 leaves it to local policy (A39).
+    #: Local policy where the revision leaves a null body recipe to it (S06 §5.2, A39):
+    #: treat it as PERMERROR.  From -09 the revision itself says PERMERROR.
     null_body_is_error: bool = False
     lifetime_seconds: int = limits.SIGNATURE_LIFETIME_SECONDS
     future_skew_seconds: int = limits.FUTURE_SKEW_SECONDS
+    #: The rules the walk follows (analysis.dkim2.revisions).
+    revision: Revision = REVISIONS[NEWEST]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "compat": self.compat,
             "null_body_is_error": self.null_body_is_error,
             "lifetime_seconds": self.lifetime_seconds,
+            "revision": self.revision.number,
         }
 
 
@@ -121,9 +124,12 @@ def _problem_finding(p: FieldProblem, *, signature: bool, number: int | None) ->
 # -- step 1-2: parse, syntax, numbering ------------------------------------------------------
 
 
-def prepare(raw: bytes, options: Options | None = None) -> Prepared:
+def prepare(
+    raw: bytes, options: Options | None = None, *, parsed: ParsedMessage | None = None
+) -> Prepared:
+    """``parsed``: ``raw`` already parsed (the walks of several revisions share it)."""
     options = options or Options()
-    msg = parse_message(raw)
+    msg = parsed if parsed is not None else parse_message(raw)
     prep = Prepared(
         raw=raw,
         message=msg,
@@ -158,8 +164,9 @@ def prepare(raw: bytes, options: Options | None = None) -> Prepared:
         return prep
 
     seen_m: dict[int, int] = {}
+    groups = options.revision.groups
     for hint, f in prep.mi_fields:
-        mi, problems = parse_message_instance(f)
+        mi, problems = parse_message_instance(f, groups=groups)
         if mi is None:
             prep.findings.extend(
                 _problem_finding(p, signature=False, number=hint) for p in problems
@@ -173,11 +180,11 @@ def prepare(raw: bytes, options: Options | None = None) -> Prepared:
         prep.instances[mi.instance] = mi
     seen_i: dict[int, int] = {}
     for hint, f in prep.sig_fields:
-        sig, problems = parse_signature(f, allow_bare_addresses=options.compat)
+        sig, problems = parse_signature(f, allow_bare_addresses=options.compat, groups=groups)
         if sig is None:
             prep.findings.extend(_problem_finding(p, signature=True, number=hint) for p in problems)
             if not options.compat:
-                lenient, _ = parse_signature(f, allow_bare_addresses=True)
+                lenient, _ = parse_signature(f, allow_bare_addresses=True, groups=groups)
                 if lenient is not None:
                     prep.strict_only_failures.append(lenient.hop)
             if hint is not None:
@@ -290,7 +297,9 @@ def _decode_recipes(prep: Prepared) -> None:
         if mi.recipe_bytes is None:
             continue
         try:
-            prep.recipes[m] = decode_recipe(mi.recipe_bytes)
+            prep.recipes[m] = decode_recipe(
+                mi.recipe_bytes, grammar=prep.options.revision.recipe_grammar
+            )
         except RecipeError as exc:
             prep.findings.append(
                 Finding(
@@ -344,10 +353,11 @@ def _report_gaps(prep: Prepared, seen: dict[int, int], top: int, *, signature: b
 
 def _key_queries(prep: Prepared) -> list[KeyQuery]:
     queries: dict[KeyQuery, None] = {}
+    known = prep.options.revision.signature_algorithms
     for i in sorted(prep.signatures):
         sig = prep.signatures[i]
         for s in sig.sig_sets:
-            if s.algorithm in KNOWN_SIGNATURE_ALGORITHMS:
+            if s.algorithm in known:
                 queries[KeyQuery(s.selector.lower(), sig.domain)] = None
     out = list(queries)
     if len(out) > limits.MAX_KEY_LOOKUPS:

@@ -34,7 +34,7 @@ from typing import Any
 from ..findings import Finding, Severity, State, Step, aggregate, note
 from ..lookup import KeyAnswer, KeyLookup, KeyQuery
 from ..message import ParsedMessage
-from . import custody, reconstruct, signatures
+from . import authentic, custody, reconstruct, signatures
 from .drafts import detect_artefacts
 from .history import build_diffs, summarise
 from .report import (
@@ -45,8 +45,9 @@ from .report import (
     MessageSummary,
     SelectorResult,
 )
+from .revisions import Revision
 from .structure import DRAFT, ENGINE_VERSION, Options, Prepared, prepare, sig_string
-from .walk import Walk
+from .walk import VerifyCache, Walk
 
 __all__ = [
     "DRAFT",
@@ -57,6 +58,7 @@ __all__ = [
     "duplicate_finding",
     "prepare",
     "verify_prepared",
+    "walk_prepared",
 ]
 
 
@@ -68,7 +70,8 @@ def analyze(
     now: float | None = None,
     options: Options | None = None,
 ) -> ChainReport:
-    """Verify ``raw`` end to end, fetching keys through ``lookup``.
+    """Verify ``raw`` by the rules of ``options.revision`` alone, fetching keys through
+    ``lookup`` (:func:`analysis.dkim2.compare.analyze` judges under every revision).
 
     ``now``: the verification clock (unix seconds); None means the real clock;
     0 means timestamps are not checked.
@@ -78,24 +81,60 @@ def analyze(
     return verify_prepared(prep, answers, envelope=envelope, now=now)
 
 
+def walk_prepared(
+    prep: Prepared,
+    answers: dict[KeyQuery, KeyAnswer],
+    *,
+    envelope: Envelope | None,
+    clock: float,
+    verify_cache: VerifyCache | None = None,
+) -> tuple[Walk, list[HopReport], State]:
+    """The checks of one revision, without the parts only a full report needs (diffs,
+    summary): what :mod:`analysis.dkim2.compare` runs for each revision it compares."""
+    walk = Walk(prep, answers, envelope, clock, findings=list(prep.findings))
+    if verify_cache is not None:
+        walk.verify_cache = verify_cache
+    _run(walk)
+    hops = hop_reports(walk)
+    signer_notes(walk, hops)
+    result = aggregate(walk.findings) if prep.has_dkim2 else State.NONE
+    if prep.message.fatal:
+        result = State.PERMERROR
+    return walk, hops, result
+
+
 def verify_prepared(
     prep: Prepared,
     answers: dict[KeyQuery, KeyAnswer],
     *,
     envelope: Envelope | None = None,
     now: float | None = None,
+    verify_cache: VerifyCache | None = None,
 ) -> ChainReport:
+    report, _ = report_and_walk(
+        prep, answers, envelope=envelope, now=now, verify_cache=verify_cache
+    )
+    return report
+
+
+def report_and_walk(
+    prep: Prepared,
+    answers: dict[KeyQuery, KeyAnswer],
+    *,
+    envelope: Envelope | None = None,
+    now: float | None = None,
+    verify_cache: VerifyCache | None = None,
+) -> tuple[ChainReport, Walk]:
+    """The full report of one revision, and the walk that made it."""
     clock = time.time() if now is None else float(now)
-    walk = Walk(prep, answers, envelope, clock, findings=list(prep.findings))
-    _run(walk)
+    walk, hops, result = walk_prepared(
+        prep, answers, envelope=envelope, clock=clock, verify_cache=verify_cache
+    )
     findings = walk.findings
     findings.extend(detect_artefacts(prep, walk.instances))
-    hops = hop_reports(walk)
-    result = aggregate(findings) if prep.has_dkim2 else State.NONE
-    if prep.message.fatal:
-        result = State.PERMERROR
+    revision = prep.options.revision
     instances = sorted(walk.instances.values(), key=lambda x: x.instance)
-    diffs = build_diffs(instances, prep.signatures)
+    diffs = build_diffs(instances, prep.signatures, is_unsigned=revision.is_unsigned)
     msg = prep.message
     summary_obj = MessageSummary(
         size=prep.raw_size,
@@ -111,7 +150,7 @@ def verify_prepared(
     report = ChainReport(
         result=result,
         summary="",
-        draft=DRAFT,
+        draft=revision.draft,
         engine_version=ENGINE_VERSION,
         message=summary_obj,
         envelope=envelope,
@@ -123,11 +162,47 @@ def verify_prepared(
         findings=sorted(findings, key=lambda f: (int(f.step), f.hop or 0, f.instance or 0)),
         dns=[answers[q] for q in prep.key_queries if q in answers],
         options=prep.options.to_json(),
+        revision=revision.number,
+        level=verification_level(revision, result, hops, walk),
+        from_checks=[c.to_json() for c in walk.from_checks],
     )
     report.replay_key = _replay_key(prep)
     report.exploded = any("exploded" in s.flag_set for s in prep.signatures.values())
     report.summary = summarise(report)
-    return report
+    return report, walk
+
+
+def verification_level(revision: Revision, result: State, hops: list[HopReport], walk: Walk) -> str:
+    """How far the chain verified, in the revision's terms (SPEC-09-NOTES 1.11).
+
+    ``fully-verified``: every hop and every instance verified (-08's "Fully Verified DKIM2
+    Message"; -07's "Validly Signed"; -06's pass).  ``provisionally-verified`` (-08 on):
+    the chain as a whole did not verify, but the newest signature does, its envelope
+    binding holds and the message as received matches the newest Message-Instance -- what
+    a check that does not need every hop can establish (Stalwart mail-auth 0.15's
+    provisional verification; the exact -08 definition is not public).  Otherwise
+    ``not-verified`` (or ``none`` without DKIM2).
+    """
+    if result == State.NONE:
+        return "none"
+    if result == State.PASS:
+        return "fully-verified"
+    if revision.verification_levels != "fully-provisionally" or not hops:
+        return "not-verified"
+    top = hops[-1]
+    received = walk.instances.get(max(walk.instances, default=0))
+    if (
+        top.parsed
+        and top.result == State.PASS
+        and received is not None
+        and not received.reconstructed
+        and received.checks
+        and all(c.match for c in received.checks if c.part == "header")
+        and all(c.match is not False for c in received.checks)
+        and not any(f.affects_verdict and f.step == Step.ENVELOPE for f in walk.findings)
+    ):
+        return "provisionally-verified"
+    return "not-verified"
 
 
 def _replay_key(prep: Prepared) -> str | None:
@@ -186,6 +261,7 @@ def _run(walk: Walk) -> None:
     signatures.check_signatures(walk, keys)
     reconstruct.check_hashes(walk)
     check_requests(walk)
+    authentic.check_from(walk)
 
 
 # step 3
@@ -212,7 +288,7 @@ def check_timestamps(walk: Walk) -> None:
         age = walk.now - sig.timestamp
         if age > opts.lifetime_seconds:
             days = age / 86400
-            walk.add(
+            walk.add_custody(
                 Finding(
                     "sig.expired",
                     State.PERMERROR,
@@ -247,6 +323,25 @@ def check_timestamps(walk: Walk) -> None:
                     )
                 )
         elif -age > opts.future_skew_seconds:
+            revision = opts.revision
+            if revision.future_timestamp == "permerror":
+                walk.add_custody(
+                    Finding(
+                        "sig.from-future",
+                        State.PERMERROR,
+                        sig_string(i, "timestamp is in the future"),
+                        Step.TIMESTAMP,
+                        hop=i,
+                        detail=(
+                            f"t={sig.timestamp} is {int(-age)} s after the verification "
+                            f"time {int(walk.now)} (allowed clock skew "
+                            f"{opts.future_skew_seconds} s); from -07 a signature from the "
+                            "future is an error of its own"
+                        ),
+                        spec=revision.source("future_timestamp").text(),
+                    )
+                )
+                continue
             walk.add(
                 note(
                     "sig.future-timestamp",
@@ -266,6 +361,28 @@ def check_timestamps(walk: Walk) -> None:
 def check_requests(walk: Walk) -> None:
     prep = walk.prep
     sigs = prep.signatures
+    revision = prep.options.revision
+    if not revision.request_flags:
+        # -07 §10.10 (SPEC-09-NOTES 1.5): the flags are gone; they are unknown flags now.
+        for i in sorted(sigs):
+            used = [f for f in sigs[i].flags if f in ("donotmodify", "donotexplode")]
+            if used:
+                walk.add(
+                    note(
+                        "request.obsolete-flag",
+                        f"DKIM2-Signature i={i} asks {', '.join(used)}, which no longer "
+                        "means anything",
+                        Step.REQUEST,
+                        severity=Severity.INFO,
+                        hop=i,
+                        detail=(
+                            f"{revision.label} has no such request (removed in -07), so it "
+                            "is not checked; a signer that sets it follows -06"
+                        ),
+                        spec=revision.source("request_flags").text(),
+                    )
+                )
+        return
     for i in sorted(sigs):
         sig = sigs[i]
         if "donotmodify" in sig.flag_set:
@@ -370,6 +487,65 @@ def hop_reports(walk: Walk) -> list[HopReport]:
         relevant = [f for f in walk.findings if f.instance == m and f.step == Step.HASH]
         inst.result = aggregate(relevant)
     return hops
+
+
+#: Steps whose failures a signing hop could have seen when it verified the chain it got.
+_VISIBLE_TO_SIGNER = (Step.SYNTAX, Step.CHAIN, Step.SIGNATURE, Step.HASH)
+
+
+def signer_notes(walk: Walk, hops: list[HopReport]) -> None:
+    """Signer-side rules of -08/-09 a verifier can only see after the fact (notes)."""
+    revision = walk.prep.options.revision
+    sigs = walk.prep.signatures
+    by_hop = {h.hop: h for h in hops}
+    if revision.resign_only_verified:
+        # -08 §12 (SPEC-09-NOTES 1.12): a hop signs a message that already carries DKIM2
+        # only after it fully verified, unless an out-of-band arrangement covers it.
+        broken: list[int] = []
+        for i in sorted(sigs):
+            if broken:
+                first = broken[0]
+                extra = {"hop": i, "broken": first}
+                f = note(
+                    "sig.signed-unverified-chain",
+                    f"DKIM2-Signature i={i} was added to a chain that does not verify "
+                    f"(hop {first} fails)",
+                    Step.SIGNATURE,
+                    hop=i,
+                    detail=(
+                        f"From -08 a hop adds its signature only after the chain it received "
+                        f"fully verified (or under an out-of-band arrangement). Hop {first} "
+                        f"(d={sigs[first].domain}) fails here on a check hop {i} "
+                        f"(d={sigs[i].domain}) could have made before signing."
+                    ),
+                    spec=revision.source("resign_only_verified").text(),
+                    data=extra,
+                )
+                walk.add(f)
+                if i in by_hop:
+                    by_hop[i].findings.append(f)
+            hop = by_hop.get(i)
+            if hop is not None and any(
+                x.affects_verdict and x.state != State.TEMPERROR and x.step in _VISIBLE_TO_SIGNER
+                for x in hop.findings
+            ):
+                broken.append(i)
+    if revision.exploded_not_first and 1 in sigs and "exploded" in sigs[1].flag_set:
+        f = note(
+            "sig.exploded-first",
+            "DKIM2-Signature i=1 sets f=exploded",
+            Step.REQUEST,
+            hop=1,
+            detail=(
+                "exploded says a list sent the message on to several recipients; -09 says "
+                "it is never set on a first signature, so the originator's software sets it "
+                "wrongly (it weakens the replay check for this message)"
+            ),
+            spec=revision.source("exploded_not_first").text(),
+        )
+        walk.add(f)
+        if 1 in by_hop:
+            by_hop[1].findings.append(f)
 
 
 def _recipe_modifies(recipe: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["RESPONSIBLE", "SEVERITY_HINTS", "Explanation"]
+__all__ = ["PROVISIONAL", "RESPONSIBLE", "SEVERITY_HINTS", "Explanation"]
 
 RESPONSIBLE = frozenset(
     {"signer", "intermediary", "dns", "receiver", "implementer", "sender", "analyser", "none"}
@@ -32,3 +32,13 @@ class Explanation:
     responsible: str  # one of RESPONSIBLE
     spec: str  # e.g. "S06 §11.6"
     severity_hint: str  # "error", "warning" or "info"
+    #: How firm the rule and its wording are: "" for draft text the engine has read;
+    #: otherwise a sentence, e.g. for rules of -07..-09 known only from implementations.
+    standing: str = ""
+
+
+#: The standing of a rule of -07, -08 or -09 (SPEC-09-NOTES: second-hand, text not public).
+PROVISIONAL = (
+    "Provisional: the text of draft-ietf-dkim-dkim2-spec-07 to -09 is not public; this rule "
+    "and its wording come from implementations' release notes and code (SPEC-09-NOTES)."
+)

@@ -7,7 +7,7 @@ draft-ietf-dkim-dkim2-bcp-01).
 
 from __future__ import annotations
 
-from . import Explanation
+from . import PROVISIONAL, Explanation
 
 _E = Explanation
 
@@ -1630,5 +1630,286 @@ ENTRIES: tuple[Explanation, ...] = (
         responsible="none",
         spec="SPEC-NOTES §12",
         severity_hint="info",
+    ),
+    # -- rules of -07, -08 and -09 (SPEC-09-NOTES; analysis.dkim2.revisions) ------------------
+    _E(
+        code="sig.unknown-algorithm-in-group",
+        title="A signature group uses an algorithm this revision does not know",
+        checked=(
+            "From -08 an s= entry whose algorithm the verifier does not implement makes its "
+            "group of signatures PERMERROR; another group of the same hop may still pass."
+        ),
+        found_template='The engine reported "{message}": {detail}.',
+        likely_causes=(
+            "the signer uses an algorithm of a later draft or an experimental one (for example "
+            "the composite mldsa44-ed25519-sha512 of the -07 era, dropped since)",
+            "the algorithm name is misspelt",
+        ),
+        fix=(
+            "The signing domain's operator: put experimental algorithms in a group of their own "
+            "(s=a:rsa-sha256:...|b:newalg:...) so that receivers that do not know them still "
+            "have a group they can check."
+        ),
+        responsible="signer",
+        spec="SPEC-09-NOTES 1.3",
+        severity_hint="error",
+        standing=PROVISIONAL,
+    ),
+    _E(
+        code="sig.group-failed",
+        title="One signature group failed but another group of the hop passed",
+        checked=(
+            "From -08 s= may offer alternative groups separated by '|'; the hop passes when "
+            "every signature of one group verifies."
+        ),
+        found_template="{message}. What failed in that group: {detail}.",
+        likely_causes=(
+            "the failing group uses an algorithm or key this verifier cannot use (an unknown "
+            "algorithm, a missing or mismatched key)",
+            "the key published for a selector of the failing group does not match the private "
+            "key that signed",
+        ),
+        fix=(
+            "Nothing for the verdict. The signing domain's operator may want to fix the failing "
+            "group's key, since receivers that support only that group will fail the hop."
+        ),
+        responsible="signer",
+        spec="SPEC-09-NOTES 1.1",
+        severity_hint="warning",
+        standing=PROVISIONAL,
+    ),
+    _E(
+        code="sig.no-group-passed",
+        title="None of the hop's alternative signature groups passed",
+        checked=(
+            "From -08 a DKIM2-Signature passes when every signature of at least one of its "
+            "'|'-separated groups verifies."
+        ),
+        found_template="Every group of {hop} failed: {detail}.",
+        likely_causes=(
+            "the keys published in DNS do not match the private keys the signer uses",
+            "the signer builds the signed data differently (another draft revision, or the "
+            "'|' separators not kept in the signed copy of s=)",
+            "a system in transit altered a DKIM2 field",
+        ),
+        fix=(
+            "The signing domain's operator: check each selector's published key against its "
+            "private key, and that the signing software empties only the signature values of "
+            "s=, keeping every ',' and '|'."
+        ),
+        responsible="signer",
+        spec="SPEC-09-NOTES 1.1",
+        severity_hint="error",
+        standing=PROVISIONAL,
+    ),
+    _E(
+        code="mi.unknown-hash-in-group",
+        title="A hash group of a Message-Instance uses a hash this revision does not know",
+        checked=(
+            "From -08 an h= hash whose name the verifier does not implement (sha256 and sha512 "
+            "are known) makes its group PERMERROR; another group may still match."
+        ),
+        found_template='The engine reported "{message}": {detail}.',
+        likely_causes=(
+            "the signer records a hash of a later draft or an experimental one",
+            "the hash name is misspelt",
+        ),
+        fix=(
+            "The DKIM2 implementer: record sha256 (and optionally sha512), and put any other "
+            "hash in a group of its own."
+        ),
+        responsible="implementer",
+        spec="SPEC-09-NOTES 1.2, 1.3",
+        severity_hint="error",
+        standing=PROVISIONAL,
+    ),
+    _E(
+        code="mi.hash-group-failed",
+        title="One hash group did not match but another did",
+        checked=(
+            "From -08 h= may offer alternative hash groups separated by '|'; the instance "
+            "matches when every hash of one group matches."
+        ),
+        found_template="{message}. In that group: {detail}.",
+        likely_causes=(
+            "the group uses a hash name this verifier does not know",
+            "the signer computed that group's hashes differently",
+        ),
+        fix="Nothing for the verdict; the DKIM2 implementer may check the failing group.",
+        responsible="implementer",
+        spec="SPEC-09-NOTES 1.2",
+        severity_hint="warning",
+        standing=PROVISIONAL,
+    ),
+    _E(
+        code="mi.no-hash-group-matched",
+        title="None of the instance's alternative hash groups matches",
+        checked=(
+            "From -08 an instance matches its content when every hash of at least one of its "
+            "'|'-separated h= groups matches."
+        ),
+        found_template="No hash group of {instance} matches: {detail}.",
+        likely_causes=(
+            "the content changed after the hop that recorded the hashes, without a recipe "
+            "saying how (see the hash findings beside this one)",
+            "the signer's software hashes under another revision's rules",
+        ),
+        fix=(
+            "Read the hash findings of this instance: they name the header or body hash that "
+            "differs and which hop changed the content."
+        ),
+        responsible="intermediary",
+        spec="SPEC-09-NOTES 1.2",
+        severity_hint="error",
+        standing=PROVISIONAL,
+    ),
+    _E(
+        code="sig.from-future",
+        title="A signature is dated in the future",
+        checked=(
+            "From -07 a DKIM2-Signature whose t= lies ahead of the verification clock (beyond "
+            "the allowed clock skew) is an error of its own; -06 let verifiers ignore it."
+        ),
+        found_template='The engine reported "{message}": {detail}.',
+        likely_causes=(
+            "the signing server's clock is wrong (check NTP)",
+            "the analysis was run with a verification time (--now) before the message was sent",
+        ),
+        fix=(
+            "The signing domain's operator: synchronise the signing server's clock. If this is "
+            "a re-analysis, verify as of the arrival time instead."
+        ),
+        responsible="signer",
+        spec="SPEC-09-NOTES 1.13",
+        severity_hint="error",
+        standing=PROVISIONAL,
+    ),
+    _E(
+        code="request.obsolete-flag",
+        title="A signature sets a request flag that no longer exists",
+        checked=(
+            "-06 let a signer ask that later hops not modify or not explode the message "
+            "(f=donotmodify, f=donotexplode); -07 removed both, so they are not checked."
+        ),
+        found_template="{message}: {detail}.",
+        likely_causes=("the signer's DKIM2 software follows -06",),
+        fix=(
+            "Nothing for the verdict. The signing domain's operator should upgrade the DKIM2 "
+            "software and stop setting the flags."
+        ),
+        responsible="signer",
+        spec="SPEC-09-NOTES 1.5",
+        severity_hint="info",
+        standing=PROVISIONAL,
+    ),
+    _E(
+        code="sig.signed-unverified-chain",
+        title="A hop signed over a chain that does not verify",
+        checked=(
+            "From -08 a hop adds its signature to a message that already carries DKIM2 only "
+            "after the chain it received fully verified, or under an out-of-band arrangement."
+        ),
+        found_template="{message}. {detail}",
+        likely_causes=(
+            "the hop's software signs every message without verifying it first (-06 behaviour)",
+            "an out-of-band arrangement between the two operators covers it",
+            "the earlier hop fails only now (for example its key was revoked after delivery)",
+        ),
+        fix=(
+            "The operator of the signing hop: verify the chain before signing, and refuse or "
+            "mark messages whose chain is broken; fix the earlier hop's failure first."
+        ),
+        responsible="intermediary",
+        spec="SPEC-09-NOTES 1.12",
+        severity_hint="warning",
+        standing=PROVISIONAL,
+    ),
+    _E(
+        code="sig.exploded-first",
+        title="The first signature claims the message was exploded",
+        checked=(
+            "-09 reserves f=exploded for lists that send a message on to several recipients; "
+            "it is never set on a first signature."
+        ),
+        found_template="{message}: {detail}.",
+        likely_causes=(
+            "the originator's software sets the flag for every message with several recipients",
+        ),
+        fix=(
+            "The DKIM2 implementer of the originator: leave f=exploded to lists; it weakens "
+            "the replay defence of every message that carries it."
+        ),
+        responsible="implementer",
+        spec="SPEC-09-NOTES 1.14",
+        severity_hint="warning",
+        standing=PROVISIONAL,
+    ),
+    _E(
+        code="sig.from-not-authentic",
+        title="The From domain does not belong to the hop that put it there",
+        checked=(
+            "The From domain of each instance must be the d= of the hop that introduced that "
+            "From (the originator, or a hop whose recipe changed From), or lie below it."
+        ),
+        found_template='The engine reported "{message}": {detail}.',
+        likely_causes=(
+            "an email service provider signs with its own domain for its customers' From "
+            "domains (d=esp.example for From: news@brand.example)",
+            "a mailing list rewrote From (DMARC mitigation) without signing the new From with "
+            "its own domain",
+            "the originator signs with a sibling or unrelated domain of the organisation",
+        ),
+        fix=(
+            "The operator of the hop named: sign with the From domain or a parent of it (the "
+            "ESP needs the brand's key and selector), or, for a list that rewrites From, write "
+            "a From in the list's own domain and sign it."
+        ),
+        responsible="signer",
+        spec="SPEC-09-NOTES 1.7",
+        severity_hint="error",
+        standing=PROVISIONAL,
+    ),
+    _E(
+        code="sig.from-needs-policy-record",
+        title="From-Authentic not evaluated: needs the From domain's policy record",
+        checked=(
+            "A d= below the From domain is Authentic only when the From domain's Domain Policy "
+            "Record authorises it; that record's name and format are not public yet."
+        ),
+        found_template="{message}. {detail}",
+        likely_causes=(
+            "the organisation signs with a subdomain (d=mail.example.com for From: "
+            "news@example.com)",
+        ),
+        fix=(
+            "Nothing this analyser can confirm yet. The From domain's operator should sign with "
+            "the From domain itself, or publish the Domain Policy Record once its format is "
+            "defined."
+        ),
+        responsible="none",
+        spec="SPEC-09-NOTES 1.7",
+        severity_hint="warning",
+        standing=PROVISIONAL,
+    ),
+    _E(
+        code="sig.from-authentic-not-evaluated",
+        title="From-Authentic could not be evaluated",
+        checked=(
+            "The From domain of each instance is compared with the d= of the hop that "
+            "introduced it; that needs the instance and exactly one From field with a domain."
+        ),
+        found_template="{message}. {detail}",
+        likely_causes=(
+            "the message has no From field, or several",
+            "an earlier instance could not be rebuilt from the recipes",
+        ),
+        fix=(
+            "The sender: a message carries exactly one From field with a domain (RFC 5322 "
+            "§3.6); see the DMARC section and the recipe findings for the cause."
+        ),
+        responsible="sender",
+        spec="SPEC-09-NOTES 1.7",
+        severity_hint="warning",
+        standing=PROVISIONAL,
     ),
 )

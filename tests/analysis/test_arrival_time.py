@@ -56,7 +56,7 @@ def test_no_received_field_means_no_arrival_time() -> None:
 
 def test_expired_but_valid_at_arrival_is_noted(hop1: bytes, zone: StaticResolver) -> None:
     raw = received("Mon, 21 Sep 2026 14:20:00 +0000") + hop1
-    report = analyze(raw, lookup=zone, now=T1 + 30 * 86400)
+    report = analyze(raw, lookup=zone, now=T1 + 30 * 86400, revision="06")
     assert report.result == State.PERMERROR
     codes = [f.code for f in report.findings]
     assert "sig.expired" in codes
@@ -70,7 +70,7 @@ def test_expired_and_already_expired_at_arrival_gets_no_note(
     hop1: bytes, zone: StaticResolver
 ) -> None:
     raw = received("Mon, 19 Oct 2026 14:20:00 +0000") + hop1  # 28 days after t=
-    report = analyze(raw, lookup=zone, now=T1 + 30 * 86400)
+    report = analyze(raw, lookup=zone, now=T1 + 30 * 86400, revision="06")
     assert [f.code for f in report.findings if f.code.startswith("sig.")] == ["sig.expired"]
 
 
@@ -83,7 +83,7 @@ def test_unparsable_signature_is_labelled_as_a_signature() -> None:
         + b"A" * 43
         + b"=;\r\nSubject: x\r\n\r\nbody\r\n"
     )
-    report = analyze(raw, lookup=StaticResolver({}), now=0)
+    report = analyze(raw, lookup=StaticResolver({}), now=0, revision="06")
     missing = [f for f in report.findings if f.code == "sig.tag-missing"]
     assert [f.message for f in missing] == ["PERMERROR DKIM2-Signature i=? tag=i missing"]
     assert missing[0].hop is None and missing[0].instance is None

@@ -56,6 +56,8 @@ def test_verify_json_one_object_per_file_in_order(
         "list-bounces@lists.example.org",
         "--rcpt-to",
         "<bob@example.net>",
+        "--revision",
+        "06",
     )
     lines = out.splitlines()
     assert len(lines) == 2
@@ -65,6 +67,7 @@ def test_verify_json_one_object_per_file_in_order(
     assert [h["result"] for h in first["hops"]] == ["pass", "pass"]
     assert [i["m"] for i in first["instances"]] == [1, 2]
     assert first["schema_version"] == 1 and first["draft"] == "draft-ietf-dkim-dkim2-spec-06"
+    assert (first["revision"], first["revision_mode"]) == ("06", "fixed")
     # hop1 was signed for another envelope: the newest signature's mf= does not match
     assert second["result"] == "permerror"
     assert code == 2  # the highest per-file status
@@ -100,6 +103,8 @@ def test_verify_exit_status_follows_the_verdict(
         "--now",
         str(now),
         *envelope,
+        "--revision",
+        "06",
     )
     assert code == exit_code
     assert out.startswith(f"== {we / 'hop2-list-final.eml'}\n")
@@ -135,11 +140,85 @@ def test_verify_text_report_explains_failures(
         "<list-bounces@lists.example.org>",
         "--rcpt-to",
         "<carol@example.net>",
+        "--revision",
+        "06",
     )
     assert code == 2
     assert "PERMERROR: DKIM2-Signature i=2 RCPT TO <carol@example.net> did not match" in out
+    assert "   Rules: -06 (draft-ietf-dkim-dkim2-spec-06; chosen with --revision)\n" in out
     assert "      fix: " in out
     assert "-- hop i=2 m=2 d=lists.example.org: PERMERROR" in out
+
+
+def test_verify_auto_judges_by_09_and_names_every_revision(
+    capsys: pytest.CaptureFixture[str], we: Path, zone_file: Path
+) -> None:
+    """The default: -09 rules judge (an envelope mismatch is FAIL from -08, Stalwart 0.15);
+    the text names the rules and lists the verdict under each revision and what splits them."""
+    code, out, _ = run(
+        capsys,
+        "verify",
+        str(we / "hop2-list-final.eml"),
+        "--dns-json",
+        str(zone_file),
+        "--now",
+        str(T1 + 200),
+        "--mail-from",
+        "<list-bounces@lists.example.org>",
+        "--rcpt-to",
+        "<carol@example.net>",
+    )
+    assert code == 1
+    assert "FAIL: DKIM2-Signature i=2 RCPT TO <carol@example.net> did not match" in out
+    assert (
+        "   Rules: -09 (draft-ietf-dkim-dkim2-spec-09; auto: the newest revision, the older "
+        "ones compared below; second-hand rules (draft text not public))\n"
+    ) in out
+    assert "   -06: permerror  -07: permerror  -08: fail  -09: fail\n" in out
+    assert (
+        "   Under -07 rules the chain's verdict is permerror; under -08 rules it is fail: the "
+        "rule that splits them is whether a custody, envelope, timestamp or From-Authentic "
+        "failure is FAIL or PERMERROR.\n"
+    ) in out
+
+
+def test_verify_json_auto_carries_every_revision(
+    capsys: pytest.CaptureFixture[str], we: Path, zone_file: Path
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "verify",
+        str(we / "hop2-list-final.eml"),
+        "--dns-json",
+        str(zone_file),
+        "--now",
+        str(T1 + 200),
+        "--json",
+        "--mail-from",
+        "<list-bounces@lists.example.org>",
+        "--rcpt-to",
+        "<bob@example.net>",
+    )
+    data = json.loads(out)
+    assert code == 0
+    assert (data["result"], data["revision"], data["revision_mode"], data["level"]) == (
+        "pass",
+        "09",
+        "auto",
+        "fully-verified",
+    )
+    assert data["draft"] == "draft-ietf-dkim-dkim2-spec-09"
+    assert [(r["revision"], r["result"]) for r in data["revisions"]] == [
+        ("06", "pass"),
+        ("07", "pass"),
+        ("08", "pass"),
+        ("09", "pass"),
+    ]
+    assert data["splits"] == []
+    assert [f["sentence"] for f in data["fingerprints"]] == [
+        "example.com (hop 1) verifies under every revision (-06 to -09).",
+        "lists.example.org (hop 2) verifies under every revision (-06 to -09).",
+    ]
 
 
 def test_usage_errors_are_64_and_unreadable_input_66(

@@ -63,6 +63,7 @@ def _run(vectors: Path, zone: StaticResolver, case: dict) -> State:  # type: ign
         envelope=Envelope(case["mail_from"], list(case["rcpt_to"])),
         now=case["now"],
         options=Options(compat=not case["strict"]),
+        revision="06",
     )
     return report.result
 
@@ -105,7 +106,11 @@ def test_strict_mode_rejects_bare_addresses_of_the_lenient_cases(
     for case in lenient:
         raw = (vectors / "expected" / case["file"]).read_bytes()
         report = analyze(
-            raw, lookup=zone, envelope=Envelope(case["mail_from"], case["rcpt_to"]), now=case["now"]
+            raw,
+            lookup=zone,
+            envelope=Envelope(case["mail_from"], case["rcpt_to"]),
+            now=case["now"],
+            revision="06",
         )
         assert report.result == State.PERMERROR
         assert any(f.code == "sig.syntax" and "angle brackets" in f.detail for f in report.findings)
@@ -137,7 +142,9 @@ PYTHON_VECTORS = {
 def test_python_interop_vector(name: str, vectors: Path, zone: StaticResolver) -> None:
     """No envelope (not in cases.json), old timestamps (clock off), bare addresses (--compat)."""
     raw = (vectors / "expected" / name).read_bytes()
-    report = analyze(raw, lookup=zone, envelope=None, now=0, options=Options(compat=True))
+    report = analyze(
+        raw, lookup=zone, envelope=None, now=0, options=Options(compat=True), revision="06"
+    )
     assert report.result.value == PYTHON_VECTORS[name]
     assert any(f.code == "envelope.not-checked" for f in report.findings)
     if name == "simple-rsa1024.eml":

@@ -82,9 +82,9 @@ def test_message_size_limit() -> None:
     overhead = len(_sized_chain(0).message)  # the signed message with an empty body
     at_limit = _sized_chain(limits.MAX_MESSAGE_BYTES - overhead)
     assert len(at_limit.message) == limits.MAX_MESSAGE_BYTES
-    assert verdicts(at_limit.analyze()) == []
+    assert verdicts(at_limit.analyze(revision="06")) == []
     over = at_limit.message + b"x"
-    report = at_limit.analyze(over)
+    report = at_limit.analyze(over, revision="06")
     assert verdicts(report) == [
         ("limits.message-too-large", PERM, "Message is larger than the analyser accepts")
     ]
@@ -111,10 +111,10 @@ def _header_chain(header_octets: int) -> Chain:
 def test_header_block_limit() -> None:
     at_limit = _header_chain(limits.MAX_HEADER_BYTES)
     assert at_limit.message.index(b"\r\n\r\n") + 2 == limits.MAX_HEADER_BYTES
-    assert verdicts(at_limit.analyze()) == []
+    assert verdicts(at_limit.analyze(revision="06")) == []
     fields, body = split(at_limit.message)
     over = b"".join(fields[:-1]) + fields[-1][:-2] + b"x\r\n\r\n" + body
-    report = at_limit.analyze(over)
+    report = at_limit.analyze(over, revision="06")
     assert verdicts(report) == [
         ("limits.header-too-large", PERM, "Header block is larger than the analyser accepts")
     ]
@@ -128,8 +128,8 @@ def test_header_field_count_limit() -> None:
     ]
     at_limit = build_chain(message([*DEFAULT_HEADERS, *pads]), [ALICE])
     assert len(split(at_limit.message)[0]) == limits.MAX_HEADER_FIELDS
-    assert verdicts(at_limit.analyze()) == []
-    report = at_limit.analyze(b"Comments: one more\r\n" + at_limit.message)
+    assert verdicts(at_limit.analyze(revision="06")) == []
+    report = at_limit.analyze(b"Comments: one more\r\n" + at_limit.message, revision="06")
     assert verdicts(report) == [
         (
             "limits.too-many-header-fields",
@@ -164,11 +164,11 @@ def _revisers() -> Chain:
 
 def test_signature_count_limit() -> None:
     at_limit = build_chain(message(), _relay_hops(limits.MAX_SIGNATURES, change=False))
-    report = at_limit.analyze()
+    report = at_limit.analyze(revision="06")
     assert verdicts(report) == []
     assert len(report.hops) == limits.MAX_SIGNATURES
     over = build_chain(message(), _relay_hops(limits.MAX_SIGNATURES + 1, change=False))
-    report = over.analyze()
+    report = over.analyze(revision="06")
     assert verdicts(report) == [
         ("limits.too-many-dkim2-fields", PERM, "PERMERROR too many DKIM2 header fields")
     ]
@@ -179,11 +179,11 @@ def test_signature_count_limit() -> None:
 
 def test_instance_count_limit() -> None:
     chain = _revisers()
-    report = chain.analyze()
+    report = chain.analyze(revision="06")
     assert verdicts(report) == []
     assert len(report.instances) == limits.MAX_INSTANCES
     extra = instance_field(limits.MAX_INSTANCES + 1, chain.message)
-    report = chain.analyze(prepend_fields(chain.message, extra))
+    report = chain.analyze(prepend_fields(chain.message, extra), revision="06")
     assert verdicts(report) == [
         ("limits.too-many-dkim2-fields", PERM, "PERMERROR too many DKIM2 header fields")
     ]
@@ -204,9 +204,9 @@ def _padded(number: str, digits: int) -> str:
 def test_number_digits(kind: str, tag: str) -> None:
     chain = one_hop()
     ok = resign(set_tag(chain.message, kind, 1, tag, _padded("1", limits.MAX_NUMBER_DIGITS)))
-    assert verdicts(chain.analyze(ok)) == []
+    assert verdicts(chain.analyze(ok, revision="06")) == []
     bad = resign(set_tag(chain.message, kind, 1, tag, _padded("1", limits.MAX_NUMBER_DIGITS + 1)))
-    report = chain.analyze(bad)
+    report = chain.analyze(bad, revision="06")
     label = "DKIM2-Signature i=1" if kind == SIG else "Message-Instance m=1"
     code = "sig.syntax" if kind == SIG else "mi.syntax"
     assert verdicts(report) == [(code, PERM, f"PERMERROR {label} syntax error")]
@@ -217,9 +217,9 @@ def test_timestamp_digits() -> None:
     chain = one_hop()
     t = str(T0)
     ok = resign(set_tag(chain.message, SIG, 1, "t", _padded(t, limits.MAX_TIMESTAMP_DIGITS)))
-    assert verdicts(chain.analyze(ok)) == []
+    assert verdicts(chain.analyze(ok, revision="06")) == []
     bad = resign(set_tag(chain.message, SIG, 1, "t", _padded(t, limits.MAX_TIMESTAMP_DIGITS + 1)))
-    report = chain.analyze(bad)
+    report = chain.analyze(bad, revision="06")
     assert verdicts(report) == [("sig.syntax", PERM, "PERMERROR DKIM2-Signature i=1 syntax error")]
     assert f"at most {limits.MAX_TIMESTAMP_DIGITS} are accepted" in detail(report, "sig.syntax")
 
@@ -233,8 +233,8 @@ def test_sig_sets() -> None:
         extra = [f"x{k}:x-alg{k}:AAAA" for k in range(n - 1)]
         return resign(set_tag(chain.message, SIG, 1, "s", ",".join([s, *extra])))
 
-    assert verdicts(chain.analyze(with_entries(limits.MAX_SIG_SETS))) == []
-    report = chain.analyze(with_entries(limits.MAX_SIG_SETS + 1))
+    assert verdicts(chain.analyze(with_entries(limits.MAX_SIG_SETS), revision="06")) == []
+    report = chain.analyze(with_entries(limits.MAX_SIG_SETS + 1), revision="06")
     assert verdicts(report) == [("sig.syntax", PERM, "PERMERROR DKIM2-Signature i=1 syntax error")]
     assert detail(report, "sig.syntax") == (
         f"s= has {limits.MAX_SIG_SETS + 1} entries; at most {limits.MAX_SIG_SETS}"
@@ -249,8 +249,8 @@ def test_hash_sets() -> None:
         extra = [f"x-h{k}:AAAA:AAAA" for k in range(n - 1)]
         return resign(set_tag(chain.message, MI, 1, "h", ",".join([h, *extra])))
 
-    assert verdicts(chain.analyze(with_sets(limits.MAX_HASH_SETS))) == []
-    report = chain.analyze(with_sets(limits.MAX_HASH_SETS + 1))
+    assert verdicts(chain.analyze(with_sets(limits.MAX_HASH_SETS), revision="06")) == []
+    report = chain.analyze(with_sets(limits.MAX_HASH_SETS + 1), revision="06")
     assert verdicts(report) == [("mi.syntax", PERM, "PERMERROR Message-Instance m=1 syntax error")]
     assert detail(report, "mi.syntax") == (
         f"h= has {limits.MAX_HASH_SETS + 1} hash sets; at most {limits.MAX_HASH_SETS}"
@@ -263,9 +263,9 @@ def test_recipients() -> None:
         message(), [Hop("example.com", "<alice@example.com>", rcpts[: limits.MAX_RECIPIENTS])]
     )
     envelope = Envelope("<alice@example.com>", rcpts[: limits.MAX_RECIPIENTS])
-    assert verdicts(at_limit.analyze(envelope=envelope)) == []
+    assert verdicts(at_limit.analyze(envelope=envelope, revision="06")) == []
     over = build_chain(message(), [Hop("example.com", "<alice@example.com>", rcpts)])
-    report = over.analyze(envelope=envelope)
+    report = over.analyze(envelope=envelope, revision="06")
     assert verdicts(report) == [("sig.syntax", PERM, "PERMERROR DKIM2-Signature i=1 syntax error")]
     assert detail(report, "sig.syntax") == (
         f"rt= lists {limits.MAX_RECIPIENTS + 1} recipients; at most {limits.MAX_RECIPIENTS}"
@@ -275,10 +275,10 @@ def test_recipients() -> None:
 def test_nonce_length() -> None:
     nonce = "n" * limits.MAX_NONCE_CHARS
     chain = build_chain(message(), [Hop(*ALICE_ARGS, nonce=nonce)])
-    report = chain.analyze()
+    report = chain.analyze(revision="06")
     assert verdicts(report) == []
     assert report.hops[0].nonce == nonce
-    report = chain.analyze(resign(set_tag(chain.message, SIG, 1, "n", nonce + "n")))
+    report = chain.analyze(resign(set_tag(chain.message, SIG, 1, "n", nonce + "n")), revision="06")
     assert verdicts(report) == [("sig.syntax", PERM, "PERMERROR DKIM2-Signature i=1 syntax error")]
     assert f"MUST NOT exceed {limits.MAX_NONCE_CHARS}" in detail(report, "sig.syntax")
 
@@ -357,7 +357,7 @@ def test_recipe_output_factor_boundary() -> None:
         literals += 1
     under = resign(edit_recipe(chain.message, 2, _amplifier(name, literals)))
     assert literals * (name + 3) <= _output_allowance(under)
-    report = chain.analyze(under)
+    report = chain.analyze(under, revision="06")
     # Applied: m=1 is rebuilt with the invented fields, so its header hash fails.
     assert verdicts(report) == [
         (
@@ -366,7 +366,7 @@ def test_recipe_output_factor_boundary() -> None:
             "FAIL: Message Instance m=1 header hash sha256 mismatch",
         )
     ]
-    report = chain.analyze(raw)
+    report = chain.analyze(raw, revision="06")
     assert verdicts(report) == [
         (
             "limits.recipe-output-too-large",
@@ -385,7 +385,7 @@ def test_recipe_output_factor_huge_amplification_is_cut_short() -> None:
     tracemalloc.start()
     started = time.perf_counter()
     try:
-        report = chain.analyze(raw)
+        report = chain.analyze(raw, revision="06")
         elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -406,7 +406,7 @@ def test_many_copies_of_a_big_range_are_refused_before_any_copying() -> None:
     recipe = {"b": [{"c": [1, 3]}] * 50_000}
     raw = resign(edit_recipe(chain.message, 2, recipe))
     started = time.perf_counter()
-    report = chain.analyze(raw)
+    report = chain.analyze(raw, revision="06")
     assert time.perf_counter() - started < 5
     assert verdicts(report) == [
         ("mi.invalid-json", PERM, "PERMERROR Message-Instance m=2 contains invalid JSON")
@@ -430,7 +430,11 @@ def test_total_reconstruction_factor() -> None:
     undos = total // copied + 1  # the undo that takes the total past its allowance
     assert undos < count
     report = analyze(
-        raw, lookup=StaticResolver(zone_for(["example.com"])), envelope=None, now=T0 + 60
+        raw,
+        lookup=StaticResolver(zone_for(["example.com"])),
+        envelope=None,
+        now=T0 + 60,
+        revision="06",
     )
     assert verdicts(report) == [
         (
@@ -461,10 +465,12 @@ def test_key_lookups() -> None:
         return build_chain(message(), hops)
 
     at_limit = chain_of(limits.MAX_KEY_LOOKUPS // 2, ("ed1", "rsa1"))
-    assert verdicts(at_limit.analyze()) == []
+    assert verdicts(at_limit.analyze(revision="06")) == []
     over = chain_of(limits.MAX_KEY_LOOKUPS // 2 + 1, ("ed1", "rsa1"))
     resolver = StaticResolver(over.zone)
-    report = analyze(over.message, lookup=resolver, envelope=over.envelope, now=over.now)
+    report = analyze(
+        over.message, lookup=resolver, envelope=over.envelope, now=over.now, revision="06"
+    )
     assert len(resolver.answers) == limits.MAX_KEY_LOOKUPS
     assert verdicts(report) == [
         ("limits.too-many-keys", PERM, "PERMERROR too many keys to look up")
@@ -474,12 +480,12 @@ def test_key_lookups() -> None:
 
 def test_rsa_min_bits() -> None:
     chain = build_chain(message(), [Hop(*ALICE_ARGS, selectors=("rsa1024",))])
-    report = chain.analyze()
+    report = chain.analyze(revision="06")
     assert verdicts(report) == []
     assert report.hops[0].selectors[0].key_bits == limits.MIN_RSA_BITS
     short = rsa_public_record(limits.MIN_RSA_BITS - 1)
     zone = set_zone_entry(chain.zone, "example.com", "rsa1024", [["txt", short]])
-    report = chain.analyze(zone=zone)
+    report = chain.analyze(zone=zone, revision="06")
     assert verdicts(report) == [
         (
             "key.too-short",
@@ -496,13 +502,13 @@ def test_rsa_max_bits() -> None:
     zone = set_zone_entry(
         chain.zone, "example.com", "rsa1", [["txt", rsa_public_record(limits.MAX_RSA_BITS)]]
     )
-    assert verdicts(chain.analyze(zone=zone)) == [
+    assert verdicts(chain.analyze(zone=zone, revision="06")) == [
         ("sig.incorrect", State.FAIL, "FAIL: DKIM2-Signature i=1 rsa1 incorrect signature")
     ]
     zone = set_zone_entry(
         chain.zone, "example.com", "rsa1", [["txt", rsa_public_record(limits.MAX_RSA_BITS + 1)]]
     )
-    report = chain.analyze(zone=zone)
+    report = chain.analyze(zone=zone, revision="06")
     assert verdicts(report) == [
         (
             "limits.key-too-large",
@@ -518,8 +524,8 @@ def test_rsa_max_bits() -> None:
 
 def test_signature_lifetime() -> None:
     chain = one_hop()
-    assert verdicts(chain.analyze(now=T0 + limits.SIGNATURE_LIFETIME_SECONDS)) == []
-    report = chain.analyze(now=T0 + limits.SIGNATURE_LIFETIME_SECONDS + 1)
+    assert verdicts(chain.analyze(now=T0 + limits.SIGNATURE_LIFETIME_SECONDS, revision="06")) == []
+    report = chain.analyze(now=T0 + limits.SIGNATURE_LIFETIME_SECONDS + 1, revision="06")
     assert verdicts(report) == [
         ("sig.expired", PERM, "PERMERROR DKIM2-Signature i=1 signature expired")
     ]
@@ -527,9 +533,9 @@ def test_signature_lifetime() -> None:
 
 def test_future_skew() -> None:
     chain = one_hop()
-    report = chain.analyze(now=T0 - limits.FUTURE_SKEW_SECONDS)
+    report = chain.analyze(now=T0 - limits.FUTURE_SKEW_SECONDS, revision="06")
     assert [f.code for f in report.findings if f.code.startswith("sig.")] == []
-    report = chain.analyze(now=T0 - limits.FUTURE_SKEW_SECONDS - 1)
+    report = chain.analyze(now=T0 - limits.FUTURE_SKEW_SECONDS - 1, revision="06")
     assert report.result == State.PASS
     (note,) = [f for f in report.findings if f.code == "sig.future-timestamp"]
     assert note.state == State.NONE
@@ -537,7 +543,7 @@ def test_future_skew() -> None:
 
 
 def test_now_zero_skips_the_clock() -> None:
-    assert verdicts(one_hop().analyze(now=0)) == []
+    assert verdicts(one_hop().analyze(now=0, revision="06")) == []
 
 
 # -- report size -----------------------------------------------------------------------------------
@@ -551,13 +557,13 @@ def test_diff_lines() -> None:
         Hop(*FWD_ARGS, modify=_rewrite_all_lines),
     ]
     chain = build_chain(message(body=body), hops)
-    report = chain.analyze()
+    report = chain.analyze(revision="06")
     assert verdicts(report) == []
     (diff,) = report.diffs
     assert diff.body_diff_truncated is True
     assert len(diff.body_diff) == limits.MAX_DIFF_LINES
     short = build_chain(message(), [ALICE, Hop(*FWD_ARGS, modify=replace_body_line(1, "x"))])
-    assert short.analyze().diffs[0].body_diff_truncated is False
+    assert short.analyze(revision="06").diffs[0].body_diff_truncated is False
 
 
 def _rewrite_all_lines(msg: bytes) -> bytes:
@@ -569,4 +575,4 @@ def test_edit_tags_roundtrip_is_neutral() -> None:
     """Sanity check of the test helpers this module leans on."""
     chain = one_hop()
     same = resign(edit_tags(chain.message, SIG, 1, lambda tags: tags))
-    assert verdicts(chain.analyze(same)) == []
+    assert verdicts(chain.analyze(same, revision="06")) == []

@@ -60,9 +60,11 @@ def verdicts(report: ChainReport) -> list[str]:
     return [f.message for f in report.findings if f.affects_verdict]
 
 
-def assert_roundtrip(chain: Chain, *, hops: int, instances: int) -> ChainReport:
+def assert_roundtrip(
+    chain: Chain, *, hops: int, instances: int, revision: str = "auto"
+) -> ChainReport:
     """PASS, the counts, and every instance rebuilt byte for byte."""
-    report = chain.analyze()
+    report = chain.analyze(revision=revision)
     assert verdicts(report) == []
     assert report.result == State.PASS
     assert report.envelope_checked
@@ -604,21 +606,64 @@ def test_six_hops_every_kind_of_change() -> None:
     assert report.diffs[2].header_changes == [FieldChange("Foo", "added", None, "NEW")]
 
 
-@pytest.mark.parametrize("length", [1, 2, 3, 4, 5, 6])
-def test_chains_of_each_length(length: int) -> None:
-    """Hop k (from 2) appends one footer line, so instance k has k - 1 extra lines."""
-    hops = [Hop("h1.example", "<a@h1.example>", ["<b@h2.example>"])]
-    for k in range(2, length + 1):
+def _revision_chain(revision: str, length: int) -> Chain:
+    """A chain of ``length`` hops whose signers all follow ``revision``.
+
+    Every revision: the message carries Auto-Submitted (unsigned up to -07, signed from -08)
+    and the From domain is the originator's (-07 on: From-Authentic); hop k (from 2) appends
+    a footer line.  -07 on: the first body line is not UTF-8 and hop 2 rewrites it, so its
+    recipe needs a "u" step.  -08 on: odd hops sign with two groups (ed25519 and RSA, or
+    ML-DSA-44 alone) and record two hash groups.
+    """
+    headers = [("From", "Alice <a@h1.example>"), *DEFAULT_HEADERS[1:]]
+    headers.append(("Auto-Submitted", "auto-generated"))
+    body: bytes = b"Line one.\r\nLine two.\r\n"
+    if revision >= "07":
+        body = b"Caf\xe9 au lait (ISO-8859-1).\r\n" + body
+    groups = revision >= "08"
+    hops = []
+    for k in range(1, length + 1):
+        mods: list[Mod] = []
+        if k >= 2:
+            mods.append(append_body(f"footer {k}"))
+        if k == 2 and revision >= "07":
+            mods.append(replace_body_line(1, "Café au lait (UTF-8)."))
+        odd = k % 2 == 1
         hops.append(
             Hop(
                 f"h{k}.example",
                 f"<a@h{k}.example>",
                 [f"<b@h{k + 1}.example>"],
-                modify=append_body(f"footer {k}"),
+                modify=compose(*mods) if mods else None,
+                revision=revision,
+                selectors=("ed1", "rsa1") if groups and odd else ("ed1",),
+                selector_groups=[("pq1",)] if groups and odd else (),
+                hash_groups=[("sha256",), ("sha512",)] if groups and odd else (),
             )
         )
-    chain = build_chain(message(), hops)
-    report = assert_roundtrip(chain, hops=length, instances=length)
+    return build_chain(message(headers, body), hops)
+
+
+@pytest.mark.parametrize("revision", ["06", "07", "08", "09"])
+@pytest.mark.parametrize("length", [1, 2, 3, 4, 5, 6])
+def test_chains_of_each_length_under_each_revision(revision: str, length: int) -> None:
+    """A chain the signer makes for revision R verifies as pass under R, every instance
+    rebuilt byte for byte."""
+    chain = _revision_chain(revision, length)
+    report = assert_roundtrip(chain, hops=length, instances=length, revision=revision)
+    assert report.revision == revision
+    assert report.level == "fully-verified"
     for k, inst in enumerate(report.instances, 1):
         assert inst.body is not None
         assert inst.body.to_bytes().count(b"footer") == k - 1
+    if revision >= "07" and length >= 2:
+        assert recipe_of(chain.message, 2)["b"][0] == {
+            "u": ["Q2Fm6SBhdSBsYWl0IChJU08tODg1OS0xKS4="]
+        }
+    if revision >= "08":
+        first = report.hops[0]
+        assert [(s.selector, s.algorithm, s.group, s.result) for s in first.selectors] == [
+            ("ed1", "ed25519-sha256", 0, "pass"),
+            ("rsa1", "rsa-sha256", 0, "pass"),
+            ("pq1", "mldsa44", 1, "pass"),
+        ]

@@ -49,6 +49,7 @@ def test_hop1_passes(we: Path, zone: StaticResolver) -> None:
         lookup=zone,
         now=T1 + 5,
         envelope=Envelope("<alice@example.com>", ["<list@lists.example.org>"]),
+        revision="06",
     )
     assert report.result == State.PASS
     assert _verdicts(report) == []
@@ -57,7 +58,7 @@ def test_hop1_passes(we: Path, zone: StaticResolver) -> None:
 
 def test_hop2_passes_with_both_signatures_and_hashes(we: Path, zone: StaticResolver) -> None:
     raw = (we / "hop2-list-final.eml").read_bytes()
-    report = analyze(raw, lookup=zone, now=NOW, envelope=HOP2_ENVELOPE)
+    report = analyze(raw, lookup=zone, now=NOW, envelope=HOP2_ENVELOPE, revision="06")
     assert report.result == State.PASS
     assert _verdicts(report) == []
     assert [(h.hop, h.domain, h.result) for h in report.hops] == [
@@ -91,7 +92,11 @@ def test_hop2_passes_with_both_signatures_and_hashes(we: Path, zone: StaticResol
 def test_hop2_m1_reconstruction_is_the_originators_message(we: Path, zone: StaticResolver) -> None:
     hop1 = parse_message((we / "hop1-originator.eml").read_bytes())
     report = analyze(
-        (we / "hop2-list-final.eml").read_bytes(), lookup=zone, now=NOW, envelope=HOP2_ENVELOPE
+        (we / "hop2-list-final.eml").read_bytes(),
+        lookup=zone,
+        now=NOW,
+        envelope=HOP2_ENVELOPE,
+        revision="06",
     )
     m1 = report.instance(1)
     assert m1 is not None and m1.body is not None
@@ -107,6 +112,7 @@ def test_other_recipient_is_a_custody_permerror(we: Path, zone: StaticResolver) 
         lookup=zone,
         now=NOW,
         envelope=Envelope("<list-bounces@lists.example.org>", ["<carol@example.net>"]),
+        revision="06",
     )
     assert report.result == State.PERMERROR
     assert _verdicts(report) == [
@@ -116,7 +122,7 @@ def test_other_recipient_is_a_custody_permerror(we: Path, zone: StaticResolver) 
 
 def test_tampered_footer_fails_only_the_m2_body_hash(we: Path, zone: StaticResolver) -> None:
     raw = (we / "hop2-list-final.eml").read_bytes().replace(b"list footer", b"list fooTer")
-    report = analyze(raw, lookup=zone, now=NOW, envelope=HOP2_ENVELOPE)
+    report = analyze(raw, lookup=zone, now=NOW, envelope=HOP2_ENVELOPE, revision="06")
     assert report.result == State.FAIL
     assert _verdicts(report) == ["FAIL: Message Instance m=2 body hash sha256 mismatch"]
     assert [h.result for h in report.hops] == [State.PASS, State.FAIL]
@@ -133,7 +139,11 @@ def test_dropping_the_list_id_undo_breaks_signature_and_m1_header_hash(
     new_r = base64.b64encode(json.dumps(recipe, separators=(",", ":")).encode()).decode()
     assert old_r.encode() in raw
     report = analyze(
-        raw.replace(old_r.encode(), new_r.encode()), lookup=zone, now=NOW, envelope=HOP2_ENVELOPE
+        raw.replace(old_r.encode(), new_r.encode()),
+        lookup=zone,
+        now=NOW,
+        envelope=HOP2_ENVELOPE,
+        revision="06",
     )
     assert report.result == State.FAIL
     assert sorted(_verdicts(report)) == [
@@ -146,7 +156,7 @@ def test_dropping_the_list_id_undo_breaks_signature_and_m1_header_hash(
 def test_fourteen_days_later_the_first_signature_has_expired(
     name: str, we: Path, zone: StaticResolver
 ) -> None:
-    report = analyze((we / name).read_bytes(), lookup=zone, now=T1 + 14 * 86400 + 1)
+    report = analyze((we / name).read_bytes(), lookup=zone, now=T1 + 14 * 86400 + 1, revision="06")
     assert report.result == State.PERMERROR
     assert "PERMERROR DKIM2-Signature i=1 signature expired" in _verdicts(report)
 

@@ -50,7 +50,7 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives import hashes as crypto_hashes
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa, padding, rsa
 
 from analysis.dkim2 import ChainReport, Envelope, Options, analyze
 from analysis.dkim2.keys import PrivateKey, public_record_for
@@ -70,6 +70,7 @@ SELECTORS: dict[str, str] = {
     "rsa1": "rsa2048",
     "rsa2": "rsa2048",
     "rsa1024": "rsa1024",
+    "pq1": "mldsa44",
 }
 
 Mod = Callable[[bytes], bytes]
@@ -84,6 +85,8 @@ def private_key(selector: str) -> PrivateKey:
     kind = SELECTORS[selector]
     if kind == "ed25519":
         return ed25519.Ed25519PrivateKey.generate()
+    if kind == "mldsa44":
+        return mldsa.MLDSA44PrivateKey.generate()
     bits = {"rsa2048": 2048, "rsa1024": 1024}[kind]
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
@@ -348,6 +351,12 @@ class Hop:
     timestamp: int | None = None
     hashes: Sequence[str] = ("sha256",)
     body_unrecoverable: bool = False
+    #: The revision whose rules the hop's signer follows (the tests written for -06 use -06).
+    revision: str = "06"
+    #: Alternative signature groups after ``selectors`` (-08 on), each a list of selectors.
+    selector_groups: Sequence[Sequence[str]] = ()
+    #: Alternative hash groups (-08 on); default: ``hashes`` as one group.
+    hash_groups: Sequence[Sequence[str]] = ()
 
     @property
     def envelope(self) -> Envelope | None:
@@ -384,9 +393,11 @@ class Chain:
         now: float | None = None,
         options: Options | None = None,
         zone: dict[str, dict[str, list[list[str]]]] | None = None,
+        revision: str = "auto",
     ) -> ChainReport:
         """Verify ``raw`` (default: the final message) with the chain's zone (or ``zone``) and
-        the last hop's envelope (or ``envelope``; ``None``: no envelope)."""
+        the last hop's envelope (or ``envelope``; ``None``: no envelope), under ``revision``
+        ("auto": judged by the newest, the others compared)."""
         env = self.envelope if envelope == "final" else envelope
         return analyze(
             self.message if raw is None else raw,
@@ -394,6 +405,7 @@ class Chain:
             envelope=env,
             now=self.now if now is None else now,
             options=options,
+            revision=revision,
         )
 
 
@@ -414,6 +426,9 @@ def build_chain(start: bytes, hops: Sequence[Hop]) -> Chain:
             changed,
             domain=hop.domain,
             keys=[signing_key(s) for s in hop.selectors],
+            key_groups=[[signing_key(s) for s in g] for g in hop.selector_groups],
+            hash_groups=[list(g) for g in hop.hash_groups],
+            revision=hop.revision,
             timestamp=_timestamp(hop, k),
             mail_from=None if hop.nd is not None else hop.mail_from,
             rcpt_to=() if hop.nd is not None else list(hop.rcpt_to),
@@ -639,7 +654,12 @@ def signature_field(
     selectors: Sequence[str] = ("ed1",),
 ) -> bytes:
     """A DKIM2-Signature field with empty signature values (:func:`resign` fills them)."""
-    algs = {"ed25519": "ed25519-sha256", "rsa2048": "rsa-sha256", "rsa1024": "rsa-sha256"}
+    algs = {
+        "ed25519": "ed25519-sha256",
+        "rsa2048": "rsa-sha256",
+        "rsa1024": "rsa-sha256",
+        "mldsa44": "mldsa44",
+    }
     tags = [
         ("i", str(i)),
         ("m", str(m)),
@@ -669,19 +689,36 @@ def _signing_line(raw: bytes, *, empty_signatures: bool) -> bytes:
         for k, tag in enumerate(tags):
             n, eq, v = tag.partition(b"=")
             if eq and n.lower() == b"s":
-                sets = [b":".join(e.split(b":")[:2]) + b":" for e in v.split(b",")]
-                tags[k] = n + b"=" + b",".join(sets)
+                # -08 groups: "|" between groups stays, like "," between entries.
+                tags[k] = (
+                    n
+                    + b"="
+                    + b"|".join(
+                        b",".join(b":".join(e.split(b":")[:2]) + b":" for e in g.split(b","))
+                        for g in v.split(b"|")
+                    )
+                )
         value = b";".join(tags)
     return name.strip().lower() + b":" + value + CRLF
 
 
+#: The ML-DSA-44 context string of DKIM2 (Stalwart mail-auth 0.15's CONTEXT).
+MLDSA44_CONTEXT = b"DKIM2"
+
+
 def _sign_data(selector: str, algorithm: str, data: bytes) -> bytes:
     key = private_key(selector)
+    if algorithm == "mldsa44":
+        assert isinstance(key, mldsa.MLDSA44PrivateKey)
+        return key.sign(data, MLDSA44_CONTEXT)
     if algorithm == "rsa-sha256":
         assert isinstance(key, rsa.RSAPrivateKey)
         return key.sign(data, padding.PKCS1v15(), crypto_hashes.SHA256())
     assert isinstance(key, ed25519.Ed25519PrivateKey)
     return key.sign(hashlib.sha256(data).digest())
+
+
+_RESIGNED = ("rsa-sha256", "ed25519-sha256", "mldsa44")
 
 
 def resign(msg: bytes, *, from_hop: int = 1) -> bytes:
@@ -722,13 +759,16 @@ def resign(msg: bytes, *, from_hop: int = 1) -> bytes:
             out = []
             for n, v in tags:
                 if n.lower() == "s":
-                    sets = []
-                    for entry in v.split(","):
-                        sel, alg, old = (x.strip() for x in entry.split(":"))
-                        if alg in ("rsa-sha256", "ed25519-sha256") and sel in SELECTORS:
-                            old = b64(_sign_data(sel, alg, data))
-                        sets.append(f"{sel}:{alg}:{old}")
-                    v = ",".join(sets)
+                    groups = []
+                    for group in v.split("|"):
+                        sets = []
+                        for entry in group.split(","):
+                            sel, alg, old = (x.strip() for x in entry.split(":"))
+                            if alg in _RESIGNED and sel in SELECTORS:
+                                old = b64(_sign_data(sel, alg, data))
+                            sets.append(f"{sel}:{alg}:{old}")
+                        groups.append(",".join(sets))
+                    v = "|".join(groups)
                 out.append((n, v))
             return out
 
