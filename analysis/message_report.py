@@ -39,9 +39,10 @@ from . import arc as arc_mechanism
 from . import authres, dmarc, limits, received, spf, verdict
 from . import dkim1 as dkim1_mechanism
 from .dkim2 import ChainReport, Envelope, Options
-from .dkim2 import prepare as dkim2_prepare
-from .dkim2 import verify_prepared as dkim2_verify
+from .dkim2 import plan as dkim2_plan
+from .dkim2 import verify_plan as dkim2_verify
 from .dkim2.report import MessageSummary
+from .dkim2.revisions import Revision
 from .evidence import Evidence, MessageDns, evidence_json
 from .lookup import DnsLookup, KeyLookup
 
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 #: Version of the whole engine (every mechanism), stored with each run.
-ENGINE_VERSION = "0.2.0"
+ENGINE_VERSION = "0.3.0"
 
 #: Version of the stored JSON report (1: DKIM2 alone; 2: every mechanism).
 SCHEMA_VERSION = 2
@@ -119,6 +120,7 @@ def analyze_message(
     now: float | None = None,
     options: Options | None = None,
     dns_budget: float = limits.DNS_BUDGET_SECONDS,
+    revision: str | Revision = "auto",
 ) -> MessageReport:
     """Analyse ``raw`` with every mechanism (see the module docs).
 
@@ -128,10 +130,12 @@ def analyze_message(
     chain is checked against (by default the MAIL FROM and RCPT TO of ``smtp`` when they
     were seen or given, never reconstructed ones).  ``now``: the verification clock in
     unix seconds (None: the real clock; 0: timestamps and expiry are not checked).
+    ``revision``: the DKIM2 revision whose rules judge the chain ("auto": the newest, with the
+    older ones compared; :mod:`analysis.dkim2.compare`).
     """
     clock = time.time() if now is None else float(now)
     dns = MessageDns(lookup, budget=dns_budget)
-    prep = dkim2_prepare(raw, options)
+    prep = dkim2_plan(raw, options, revision=revision)
     message = prep.message
     given = smtp is not None and smtp.source in ("smtp", "given")
     if envelope is None and smtp is not None and given and (smtp.mail_from or smtp.rcpt_to):
@@ -158,7 +162,7 @@ def analyze_message(
     arc_prep = arc_mechanism.prepare(message)
     keys = dns.lookup_keys(
         {
-            "dkim2 key": list(prep.key_queries),
+            "dkim2 key": prep.key_queries,
             "dkim1 key": list(d1_prep.key_queries),
             "arc key": list(arc_prep.key_queries),
         }

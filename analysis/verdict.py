@@ -134,6 +134,8 @@ class Verdict:
     mechanisms: list[MechanismLine] = field(default_factory=list)
     disagreements: list[Disagreement] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: The DKIM2 revision whose rules judged the chain ("09"), or None without DKIM2.
+    dkim2_revision: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -144,6 +146,7 @@ class Verdict:
             "mechanisms": [m.to_json() for m in self.mechanisms],
             "disagreements": [d.to_json() for d in self.disagreements],
             "findings": [f.to_json() for f in self.findings],
+            "dkim2_revision": self.dkim2_revision,
         }
 
 
@@ -194,8 +197,13 @@ def judge(
         verdict.points.insert(0, override)
     dkim2_point = _dkim2_point(dkim2, verdict)
     said = " ".join([verdict.headline, *verdict.points])
-    if dkim2_point and (dkim2.result == State.PASS or _dkim2_reason(dkim2) not in said):
-        verdict.points.insert(0, dkim2_point)
+    if dkim2_point:
+        verdict.dkim2_revision = dkim2.revision
+        if dkim2.result == State.PASS or _dkim2_reason(dkim2) not in said:
+            verdict.points.insert(0, dkim2_point)
+        else:
+            # The headline already gives the DKIM2 cause: name the rules that judged it.
+            verdict.points.insert(0, f"DKIM2 was judged by -{dkim2.revision} rules." + _also(dkim2))
     for d in disagreements:
         verdict.points.append(
             f"{d.subject}: the receiving system recorded {d.claimed}, re-verification "
@@ -440,13 +448,27 @@ def _dkim2_point(dkim2: ChainReport, verdict: Verdict) -> str | None:
     if not dkim2.hops and dkim2.result == State.NONE:
         return None
     n = len(dkim2.hops)
-    hops = f"{n} hop{'s' if n != 1 else ''}"
+    rules = f"-{dkim2.revision} rules"
+    hops = f"{n} hop{'s' if n != 1 else ''}, {rules}"
+    also = _also(dkim2)
     if dkim2.result == State.PASS:
-        return f"DKIM2: {_dkim2_reason(dkim2)}."
+        return f"DKIM2: {_dkim2_reason(dkim2)} ({rules}).{also}"
     reason = _dkim2_reason(dkim2)
     if verdict.result == "pass":
-        return f"But the DKIM2 chain fails: {reason} ({hops})."
-    return f"DKIM2: the chain fails: {reason} ({hops})."
+        return f"But the DKIM2 chain fails: {reason} ({hops}).{also}"
+    return f"DKIM2: the chain fails: {reason} ({hops}).{also}"
+
+
+def _also(dkim2: ChainReport) -> str:
+    """Where older revisions judge the chain otherwise, what they say and the splitting rule."""
+    older = [o for o in dkim2.revisions if o.result != dkim2.result]
+    if not older or not dkim2.splits:
+        return ""
+    last = dkim2.splits[-1]
+    words = _join([f"-{o.revision}" for o in older])
+    return f" Under {words} rules the chain would be {older[-1].result.value}" + (
+        f" (the rule that splits them: {last.rule_titles[0]})." if last.rule_titles else "."
+    )
 
 
 def _first_sentence(text: str) -> str:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
+from analysis.dkim2.revisions import NEWEST
 from analysis.dkim2.sign import sign
 from dkim2web.samples.keys import signing_key
 
@@ -59,8 +60,10 @@ def sign_hop(
     rcpt_to: Sequence[str],
     when: int | None = None,
     previous: bytes | None = None,
+    revision: str = NEWEST,
 ) -> bytes:
-    """One DKIM2 hop signed by ``domain`` (a demo domain) with ``mf=``/``rt=``."""
+    """One DKIM2 hop signed by ``domain`` (a demo domain) with ``mf=``/``rt=``, by the rules
+    of ``revision`` (a forger's or an old signer's hop: "06", which signs any From)."""
     return sign(
         msg,
         domain=domain,
@@ -69,6 +72,7 @@ def sign_hop(
         mail_from=mail_from,
         rcpt_to=list(rcpt_to),
         previous=previous,
+        revision=revision,
     ).message
 
 

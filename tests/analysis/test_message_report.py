@@ -137,7 +137,8 @@ def test_a_list_breaks_dkim1_and_dkim2_with_arc_vouches_for_the_author() -> None
         "Trusted: example.com is authenticated by DKIM2 hop i=1 (d=example.com), so DMARC passes."
     )
     assert verdict.points[:3] == [
-        "DKIM2: 2 hops verified; lists.example.org changed Subject and added 2 body lines.",
+        "DKIM2: 2 hops verified; lists.example.org changed Subject and added 2 body lines "
+        "(-09 rules).",
         "The final receiver mx.inbox.example reports dmarc=fail together with arc=pass; "
         "dis=NONE under p=REJECT: it delivered the message although DMARC failed, because an "
         "ARC chain it trusts vouched for the message (RFC 8617 §7.2.1).",

@@ -21,12 +21,12 @@ from analysis.dns import DnsResolver
 from dkim2web.reports import services
 from dkim2web.reports.lookup import AppDnsLookup
 from dkim2web.reports.models import Analysis
-from tests.support.chains import Hop, build_chain, key_record, message
+from tests.support.chains import DEFAULT_HEADERS, Hop, build_chain, key_record, message
 from tests.support.dns_server import DnsTestServer
 
-# The whole message's verdict for each DKIM2 result: the test message is From example.com,
-# not the signing <case>.test, so a passing hop vouches for another domain (neutral).
-VERDICT = {"pass": "neutral", "temperror": "temperror", "permerror": "fail"}
+# The whole message's verdict for each DKIM2 result: the test message is From the signing
+# <case>.test (From-Authentic, -07 on), so a passing hop authenticates the From domain.
+VERDICT = {"pass": "pass", "temperror": "temperror", "permerror": "fail"}
 NOT_FETCHED = "TEMPERROR: DKIM2-Signature i=1 public key ed1 could not be fetched"
 DOES_NOT_EXIST = "PERMERROR: DKIM2-Signature i=1 public key ed1 does not exist"
 TIMEOUT = 1.0  # seconds per query
@@ -81,8 +81,10 @@ def server() -> Iterator[DnsTestServer]:
 
 
 def _submit(domain: str) -> Analysis:
+    # From the signing domain: -07 on, a From the originator is not Authentic for fails.
+    headers = [("From", f"Alice <alice@{domain}>"), *DEFAULT_HEADERS[1:]]
     chain = build_chain(
-        message(),
+        message(headers),
         [Hop(domain, f"<alice@{domain}>", ["<bob@inbox.test>"], timestamp=int(time.time()) - 60)],
     )
     return services.analysis_submit(
@@ -115,7 +117,7 @@ def test_each_dns_fault_gives_the_spec_verdict(server: DnsTestServer, case: str)
         expected.finding,
     )
     # The whole message: no DMARC record anywhere, so the verdict rests on the DKIM2 hop
-    # alone: authenticated (not as From), undecided while DNS fails, or nothing vouches.
+    # alone: the From domain authenticated, undecided while DNS fails, or nothing vouches.
     assert run.result == VERDICT[expected.result]
     (evidence,) = [e for e in run.dns_evidence if e["purposes"] == ["dkim2 key"]]
     assert (evidence["status"], evidence["transport"]) == (expected.status, expected.transport)

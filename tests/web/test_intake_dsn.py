@@ -11,14 +11,16 @@ ALICE = "<alice@origin.example>"
 BOB = "<bob@forwarder.example>"
 
 
-def _original(*, mail_from: str = ALICE, signer: str = "origin.example") -> bytes:
+def _original(
+    *, mail_from: str = ALICE, signer: str = "origin.example", revision: str = "09"
+) -> bytes:
     msg = message(
         sender="Alice <alice@origin.example>",
         to="bob@forwarder.example",
         subject="Quarterly figures",
         body="The figures are on the portal.\r\n",
     )
-    return sign_hop(msg, domain=signer, mail_from=mail_from, rcpt_to=[BOB])
+    return sign_hop(msg, domain=signer, mail_from=mail_from, rcpt_to=[BOB], revision=revision)
 
 
 def _judge(raw: bytes, *, smtp_mail_from: str | None = None) -> dict:
@@ -69,7 +71,11 @@ def test_a_bounce_of_the_header_block_only_is_checked_against_the_header_hash() 
         # wrote to Alice anyway: the classic backscatter.
         (
             lambda: bounce(
-                _original(mail_from="<mallory@relay.example>", signer="relay.example"),
+                # signed by -06 rules: a -07 or later signer refuses a From it is not
+                # Authentic for (SPEC-09-NOTES 1.7)
+                _original(
+                    mail_from="<mallory@relay.example>", signer="relay.example", revision="06"
+                ),
                 signer="forwarder.example",
                 to=ALICE,
             ),

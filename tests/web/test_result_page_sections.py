@@ -65,8 +65,8 @@ def test_the_first_line_is_the_verdict_in_words_coloured_by_result(page: str) ->
     ) in page
     assert (
         '<ul class="verdict-points"><li>DKIM2: 2 hops verified; lists.example.org changed '
-        "Subject, added List-Id and added 2 body lines.</li><li>example.com publishes no DMARC "
-        "policy, so receivers enforce nothing and anyone can send in its name "
+        "Subject, added List-Id and added 2 body lines (-09 rules).</li><li>example.com "
+        "publishes no DMARC policy, so receivers enforce nothing and anyone can send in its name "
         "unchallenged.</li></ul>"
     ) in page
     assert "What to do:" not in page  # nothing to do when it passed
