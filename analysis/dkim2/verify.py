@@ -176,7 +176,7 @@ def verification_level(revision: Revision, result: State, hops: list[HopReport],
     """How far the chain verified, in the revision's terms (SPEC-09-NOTES 1.11).
 
     ``fully-verified``: every hop and every instance verified (-08's "Fully Verified DKIM2
-    Message"; -07's "Validly Signed"; -06's pass).  ``provisionally-verified`` (-08 on):
+    Message"; -07's "Validly Signed"; -06's pass).  ``provisionally-verified`` (-07 on):
     the chain as a whole did not verify, but the newest signature does, its envelope
     binding holds and the message as received matches the newest Message-Instance -- what
     a check that does not need every hop can establish (Stalwart mail-auth 0.15's
@@ -187,7 +187,7 @@ def verification_level(revision: Revision, result: State, hops: list[HopReport],
         return "none"
     if result == State.PASS:
         return "fully-verified"
-    if revision.verification_levels != "fully-provisionally" or not hops:
+    if revision.verification_levels == "pass" or not hops:
         return "not-verified"
     top = hops[-1]
     received = walk.instances.get(max(walk.instances, default=0))
