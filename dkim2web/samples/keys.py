@@ -3,9 +3,15 @@ each demo domain's SPF record and DMARC policy.
 
 Every demo domain is under ``.example`` (RFC 2606: reserved, never delegated), so a demo
 key can never speak for a real domain, and the zone is restricted to that suffix as well.
-The keys are derived, not stored: each Ed25519 private key is the SHA-256 of a fixed
-string naming its selector and domain, so anyone can recompute them and nothing secret is
-committed. They sign demo messages only.
+The keys are derived, not stored: each Ed25519 private key, and each ML-DSA-44 key's
+32-octet seed (ξ of FIPS 204 ML-DSA.KeyGen), is the SHA-256 of a fixed string naming its algorithm,
+selector and domain; the RSA keys come from a prime search seeded the same way. Anyone can
+recompute them and nothing secret is committed. They sign demo messages only.
+
+Besides its Ed25519 key (``demo1``), a domain may sign DKIM2 with an RSA key (``rsa1``) and
+an ML-DSA-44 key (``pq1``, published ``k=mldsa44``: -08 §3.4 as reported by Stalwart
+mail-auth 0.15 and croessner/dkim2 v0.1.49, SPEC-09-NOTES 1.4; draft text not public), which
+the samples signed with ``|`` groups use.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import functools
 import hashlib
 import random
 
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa, rsa
 
 from analysis.dkim2.sign import SigningKey
 from analysis.lookup import DnsAnswer, DnsQuery, KeyAnswer, KeyQuery
@@ -46,6 +52,24 @@ def private_key(domain: str) -> ed25519.Ed25519PrivateKey:
 
 def signing_key(domain: str) -> SigningKey:
     return SigningKey(DEMO_DOMAINS[domain], private_key(domain))
+
+
+#: Demo domain -> the selector of its ML-DSA-44 key (``k=mldsa44``; -08 on).
+DEMO_MLDSA44_SELECTORS: dict[str, str] = {"origin.example": "pq1", "lists.example": "pq1"}
+
+
+@functools.cache
+def mldsa44_private_key(domain: str) -> mldsa.MLDSA44PrivateKey:
+    """The ML-DSA-44 key ``domain`` signs demo messages with: its 32-octet seed is derived
+    like an Ed25519 key (the SHA-256 of a string naming algorithm, selector and domain), so
+    the key, whose signatures are randomised, is the same on every machine."""
+    selector = DEMO_MLDSA44_SELECTORS[domain]
+    seed = hashlib.sha256(f"{_SEED_PREFIX}mldsa44 {selector}._domainkey.{domain}".encode()).digest()
+    return mldsa.MLDSA44PrivateKey.from_seed_bytes(seed)
+
+
+def mldsa44_signing_key(domain: str) -> SigningKey:
+    return SigningKey(DEMO_MLDSA44_SELECTORS[domain], mldsa44_private_key(domain))
 
 
 #: Demo domain -> the address of its outgoing mail server (documentation ranges, RFC 5737),
@@ -81,8 +105,12 @@ def _zone_data() -> dict[str, dict[str, list[list[str]]]]:
         }
         for domain, selector in DEMO_DOMAINS.items()
     }
-    for domain, selector in DEMO_RSA_SELECTORS.items():
-        record = public_record_for(rsa_private_key(domain))
+    for selectors in (DEMO_RSA_SELECTORS, DEMO_DKIM2_RSA_SELECTORS):
+        for domain, selector in selectors.items():
+            record = public_record_for(rsa_private_key(domain, selector))
+            zone[domain][f"{selector}._domainkey"] = [["txt", record]]
+    for domain, selector in DEMO_MLDSA44_SELECTORS.items():
+        record = public_record_for(mldsa44_private_key(domain))
         zone[domain][f"{selector}._domainkey"] = [["txt", record]]
     return zone
 
@@ -114,10 +142,13 @@ class DemoDnsLookup:
         return self.zone.resolve_many(queries)
 
 
-# -- RSA: ARC seals are rsa-sha256 only (RFC 8617 §4.1.3) ------------------------------------
+# -- RSA: ARC seals are rsa-sha256 only (RFC 8617 §4.1.3); DKIM2 groups may pair it ----------
 
 #: Demo domain -> the selector of its RSA key (what it seals ARC sets with).
 DEMO_RSA_SELECTORS: dict[str, str] = {"lists.example": "arc1"}
+#: Demo domain -> the selector of the RSA key it signs DKIM2 with (its own key: a demo domain
+#: does not reuse its ARC key).
+DEMO_DKIM2_RSA_SELECTORS: dict[str, str] = {"lists.example": "rsa1"}
 
 _SMALL_PRIMES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73)
 
@@ -148,12 +179,19 @@ def _prime(bits: int, rng: random.Random) -> int:
             return candidate
 
 
+def rsa_private_key(domain: str, selector: str | None = None) -> rsa.RSAPrivateKey:
+    """The RSA-2048 key ``domain`` publishes under ``selector`` (default: the one it seals
+    demo ARC sets with): derived like the Ed25519 keys, from a public seed (a seeded prime
+    search), so every process and machine has the same key and nothing secret is committed.
+    A demo key, never for real mail."""
+    selector = selector or DEMO_RSA_SELECTORS[domain]
+    if selector not in (DEMO_RSA_SELECTORS.get(domain), DEMO_DKIM2_RSA_SELECTORS.get(domain)):
+        raise KeyError(f"{domain} publishes no RSA key under selector {selector!r}")
+    return _derived_rsa_key(domain, selector)
+
+
 @functools.cache
-def rsa_private_key(domain: str) -> rsa.RSAPrivateKey:
-    """The RSA-2048 key ``domain`` seals demo ARC sets with: derived like the Ed25519 keys,
-    from a public seed (a seeded prime search), so every process and machine has the same
-    key and nothing secret is committed. A demo key, never for real mail."""
-    selector = DEMO_RSA_SELECTORS[domain]
+def _derived_rsa_key(domain: str, selector: str) -> rsa.RSAPrivateKey:
     seed = hashlib.sha256(f"{_SEED_PREFIX}rsa {selector}._domainkey.{domain}".encode()).digest()
     rng = random.Random(seed)
     e = 65537
@@ -167,3 +205,9 @@ def rsa_private_key(domain: str) -> rsa.RSAPrivateKey:
         p, q, d, d % (p - 1), d % (q - 1), pow(q, -1, p), rsa.RSAPublicNumbers(e, p * q)
     )
     return numbers.private_key()
+
+
+def rsa_signing_key(domain: str) -> SigningKey:
+    """The RSA key ``domain`` signs DKIM2 with (beside Ed25519, in one ``,`` group)."""
+    selector = DEMO_DKIM2_RSA_SELECTORS[domain]
+    return SigningKey(selector, rsa_private_key(domain, selector))
