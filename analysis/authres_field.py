@@ -20,6 +20,13 @@ The ``dkim2`` part follows draft-gondwana-dkim2-authres-00; SPEC-NOTES §8.4 dig
 * the comment lists each hop's outcome and the S06 failure string, with ``(``, ``)`` and
   ``\\`` escaped in every substituted value, and bounded in length.
 
+Beyond AR00 (written for -06): the DKIM2 result depends on the draft revision whose rules
+judged the chain (:mod:`analysis.dkim2.revisions`), so a report that names one gets a
+comment of its own before the hop list, ``dkim2=fail (-09 rules) (i=1 ...)``: advice for
+a reader, as RFC 8601 §2.3 allows anywhere CFWS is (two comments in a row are CFWS too).
+A report from before revisions were recorded has no ``revision`` and no such comment, and
+``none`` has none (no rules were applied).
+
 The folding copies the draft's section 5 examples, which all follow one rule: a lone
 ``dkim2`` result goes on the first line only when it has no comment (``dkim2=none``),
 otherwise on a new line indented two spaces; later lines are indented three spaces; the
@@ -61,17 +68,30 @@ def format_authentication_results(
     reason: str | None = None,
     header_d: str | None = None,
     header_i: int | None = None,
+    revision: str | None = None,
     newline: str = "\r\n",
 ) -> str:
     """The folded field with the ``dkim2`` result alone, without a final line end.
 
     ``hops`` lists ``(i, domain, outcome)`` oldest first; ``reason`` is the S06 failure
-    string (not escaped yet).
+    string (not escaped yet); ``revision`` the draft revision that judged ("09").
     """
     units = dkim2_units(
-        result=result, hops=hops, reason=reason, header_d=header_d, header_i=header_i
+        result=result,
+        hops=hops,
+        reason=reason,
+        header_d=header_d,
+        header_i=header_i,
+        revision=revision,
     )
     return fold(authserv_id, [units], newline=newline)
+
+
+def revision_comment(revision: str | None) -> str:
+    """``(-09 rules)`` for revision "09"; empty for none."""
+    if not revision:
+        return ""
+    return f"({escape_comment('-' + revision.lstrip('-') + ' rules')})"
 
 
 def dkim2_units(
@@ -81,10 +101,14 @@ def dkim2_units(
     reason: str | None = None,
     header_d: str | None = None,
     header_i: int | None = None,
+    revision: str | None = None,
 ) -> Units:
-    """The ``dkim2`` result (AR00 §3) as units for :func:`fold`."""
+    """The ``dkim2`` result (AR00 §3) as units for :func:`fold`; ``revision`` adds the
+    comment naming the rules that judged it (not for ``none``)."""
     items = [f"i={i} {escape_comment(domain or '?')} {outcome}" for i, domain, outcome in hops]
     reason_words = escape_comment(reason).split() if reason else []
+    rules = revision_comment(revision) if result != "none" else ""
+    method = f"dkim2={result} {rules}" if rules else f"dkim2={result}"
 
     # Each unit is (text, starts_new_line); units are joined by one space.
     units: list[tuple[str, bool]] = []
@@ -100,16 +124,17 @@ def dkim2_units(
             words = []
         comment = [c + "," if k < len(items) - 1 else c for k, c in enumerate(comment)]
         if comment:
-            first = f"dkim2={result} (" + comment[0]
+            first = f"{method} (" + comment[0]
             units.append((first, True))
             units.extend((c, False) for c in comment[1:])
             units.extend((w, k == 0) for k, w in enumerate(words))
         else:
             words[0] = "(" + words[0]
-            units.append((f"dkim2={result}", True))
+            units.append((method, True))
             units.extend((w, False) for w in words)
     else:
-        units.append((f"dkim2={result}", False))
+        # Alone on the first line only without a comment (the draft's dkim2=none).
+        units.append((method, bool(rules)))
     if header_d:
         units.append((f"header.d={header_d}", False))
     if header_i is not None:
@@ -171,12 +196,14 @@ def chain_units(report: Mapping[str, Any]) -> Units:
         if finding is not None:
             reason = str(finding.get("message") or "")
             header_i = _blamed_hop(finding, report)
+    revision = report.get("revision")
     return dkim2_units(
         result=result,
         hops=[(h["i"], str(h.get("d") or "?"), hop_outcome(h)) for h in hops],
         reason=reason or None,
         header_d=first["d"] if first else None,
         header_i=header_i,
+        revision=str(revision) if revision else None,
     )
 
 

@@ -123,7 +123,11 @@ def check_from(walk: Walk) -> None:
         sig = sigs.get(hop) if hop is not None else None
         if sig is None:
             continue
-        domains, problem = from_domains(inst.fields)
+        known_domains = walk.shared.from_domains.get(id(inst.fields))
+        if known_domains is None:
+            known_domains = walk.shared.from_domains[id(inst.fields)] = from_domains(inst.fields)
+            walk.shared.keep.append(inst.fields)
+        domains, problem = known_domains
         if not domains:
             walk.from_checks.append(FromCheck(m, hop, (), sig.domain, NOT_EVALUATED, problem))
             walk.add(

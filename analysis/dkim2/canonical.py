@@ -39,8 +39,8 @@ UNSIGNED_FIELDS_S06 = frozenset(
 )
 UNSIGNED_PREFIXES_S06 = ("x-", "received-")
 
-# Earlier revisions' sets (SPEC-NOTES §3.1 history table), used only to name the
-# revision a message's hashes were computed under (analysis.drafts).
+# The pre-05 drafts' sets (SPEC-NOTES §3.1 history table), used only to name the revision
+# a message's hashes were computed under (analysis.dkim2.drafts).
 _BASE_C08 = frozenset(
     {"received", "return-path", "dkim-signature", "message-instance", "dkim2-signature"}
 )
@@ -54,12 +54,8 @@ UNSIGNED_BY_REVISION: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
         _BASE_C08 | {"authentication-results", "delivered-to"},
         ("x-", "arc-"),
     ),
-    # S08 (reported): Auto-Submitted and VBR-Info signed again.
-    "draft-ietf-dkim-dkim2-spec-08": (
-        UNSIGNED_FIELDS_S06 - {"auto-submitted", "vbr-info"},
-        UNSIGNED_PREFIXES_S06,
-    ),
 }
+# (The lists of -06 to -09 are the revision profiles' own: analysis.dkim2.revisions.)
 
 
 def is_unsigned(lname: str) -> bool:

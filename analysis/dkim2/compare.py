@@ -11,8 +11,8 @@ walks the chain under every older revision, so the report can say where they dis
    needs, fetched once.
 2. :func:`verify_plan` runs the full report under the judging revision and the checks alone
    (no diffs, no summary) under the others, sharing every signature check
-   (:data:`~analysis.dkim2.walk.VerifyCache`), so a revision costs a second walk, not a
-   second round of public-key operations.
+   (:class:`~analysis.dkim2.walk.SharedWork`): signature checks, hashes and undone
+   recipes are made once and reused wherever two revisions' rules agree.
 3. Where two neighbouring revisions disagree on the verdict, each rule that differs between
    them is swapped into the older one alone (:func:`~analysis.dkim2.revisions.hybrid`); a
    rule whose swap alone flips the verdict is the rule that splits them.  Only rules that can
@@ -35,7 +35,9 @@ from dataclasses import dataclass, field
 from ..findings import State
 from ..lookup import KeyAnswer, KeyLookup, KeyQuery
 from ..message import ParsedMessage, parse_message
+from .fields import KNOWN_HASHES
 from .fingerprint import fingerprint_hops
+from .recipes import RecipeError
 from .report import ChainReport, Envelope, HopReport, RevisionOutcome, RevisionSplit
 from .revisions import (
     NEWEST,
@@ -48,9 +50,9 @@ from .revisions import (
     get,
     hybrid,
 )
-from .structure import Options, Prepared, prepare
+from .structure import Options, ParseCache, Prepared, prepare
 from .verify import report_and_walk, verification_level, walk_prepared
-from .walk import VerifyCache, Walk
+from .walk import SharedWork, Walk
 
 
 @dataclass
@@ -60,7 +62,24 @@ class Plan:
     raw: bytes
     mode: str  # "auto" or a revision number
     judge: Prepared
-    others: dict[str, Prepared] = field(default_factory=dict)
+    #: auto: the other revisions to compare, oldest first (prepared when first walked).
+    compared: list[str] = field(default_factory=list)
+    #: The field parses the preparations share (and the hybrids of the comparison reuse).
+    cache: ParseCache = field(default_factory=ParseCache)
+    _prepared: dict[str, Prepared] = field(default_factory=dict)
+
+    def prepared(self, revision: Revision) -> Prepared:
+        """The message prepared under ``revision`` (each field parsed once for all)."""
+        if revision == self.revision:
+            return self.judge
+        if revision.number not in self._prepared:
+            self._prepared[revision.number] = prepare(
+                self.raw,
+                dataclasses.replace(self.judge.options, revision=revision),
+                parsed=self.message,
+                cache=self.cache,
+            )
+        return self._prepared[revision.number]
 
     @property
     def message(self) -> ParsedMessage:
@@ -72,11 +91,13 @@ class Plan:
 
     @property
     def key_queries(self) -> list[KeyQuery]:
-        """Every key any of the revisions needs, each once, the judging revision's first."""
-        out: dict[KeyQuery, None] = dict.fromkeys(self.judge.key_queries)
-        for prep in self.others.values():
-            out.update(dict.fromkeys(prep.key_queries))
-        return list(out)
+        """Every key any of the revisions needs: a revision fetches the keys of the
+        algorithms it knows, and the newest knows every algorithm the older ones do (a
+        key of an algorithm only an older revision knew would be missing here)."""
+        known = frozenset().union(*(REVISIONS[n].signature_algorithms for n in self.compared))
+        missing = known - self.revision.signature_algorithms
+        assert not missing, f"revision {self.revision.number} does not know {missing}"
+        return list(self.judge.key_queries)
 
 
 def resolve(revision: str | Revision) -> tuple[str, Revision]:
@@ -99,14 +120,13 @@ def plan(
     options = options or Options()
     mode, judge_revision = resolve(revision)
     parsed = parsed if parsed is not None else parse_message(raw)
-    judge = prepare(raw, dataclasses.replace(options, revision=judge_revision), parsed=parsed)
-    result = Plan(raw, mode, judge)
+    cache = ParseCache()
+    judge = prepare(
+        raw, dataclasses.replace(options, revision=judge_revision), parsed=parsed, cache=cache
+    )
+    result = Plan(raw, mode, judge, cache=cache)
     if mode == "auto" and judge.has_dkim2 and not parsed.fatal:
-        for number in ORDER:
-            if number != judge_revision.number:
-                result.others[number] = prepare(
-                    raw, dataclasses.replace(options, revision=REVISIONS[number]), parsed=parsed
-                )
+        result.compared = [n for n in ORDER if n != judge_revision.number]
     return result
 
 
@@ -142,21 +162,33 @@ def verify_plan(
     *,
     envelope: Envelope | None = None,
     now: float | None = None,
+    exhaustive: bool = False,
 ) -> ChainReport:
+    """The report of the judging revision, with the comparison when the plan is ``auto``.
+
+    A revision whose rules differ from the judging one's only in rules this message does not
+    exercise (:func:`exercised_rules`) has the judging revision's outcome without a walk of
+    its own; ``exhaustive`` walks every revision anyway (the tests compare the two).
+    """
     clock = time.time() if now is None else float(now)
-    cache: VerifyCache = {}
+    cache = SharedWork()
     report, judge_walk = report_and_walk(
-        p.judge, answers, envelope=envelope, now=clock, verify_cache=cache
+        p.judge, answers, envelope=envelope, now=clock, shared=cache
     )
     report.revision_mode = "auto" if p.mode == "auto" else "fixed"
     runs: dict[str, _Run] = {
         p.revision.number: _Run(p.revision, judge_walk, report.hops, report.result)
     }
-    for number, prep in p.others.items():
+    exercised = exercised_rules(p, judge_walk, clock) if p.compared and not exhaustive else None
+    for number in p.compared:
+        revision = REVISIONS[number]
+        if exercised is not None and not set(differing_rules(p.revision, revision)) & exercised:
+            runs[number] = _Run(revision, judge_walk, report.hops, report.result)
+            continue
         walk, hops, result = walk_prepared(
-            prep, answers, envelope=envelope, clock=clock, verify_cache=cache
+            p.prepared(revision), answers, envelope=envelope, clock=clock, shared=cache
         )
-        runs[number] = _Run(prep.options.revision, walk, hops, result)
+        runs[number] = _Run(revision, walk, hops, result)
     report.revisions = [_outcome(runs[n]) for n in ORDER if n in runs]
     if len(runs) > 1:
         report.splits = _splits(p, runs, answers, envelope, clock, cache)
@@ -164,6 +196,59 @@ def verify_plan(
             p.judge, {n: (r.walk, r.hops) for n, r in runs.items()}
         )
     return report
+
+
+def exercised_rules(p: Plan, judge: Walk, clock: float) -> set[str]:
+    """The rules of :data:`~analysis.dkim2.revisions.VERDICT_RULES` whose value can change
+    this message's outcome (verdict, hop results, first problem), from what the message
+    carries and what the judging walk found.  Rules outside the set cannot: a revision that
+    differs from the judging one only there reaches the same outcome."""
+    revisions = [p.revision, *(REVISIONS[n] for n in p.compared)]
+    out: set[str] = set()
+    # The judging revision's parses: a field parses the same under every revision unless it
+    # holds a "|", which exercises the groups rule (and so walks every revision).
+    sigs = list(p.judge.signatures.values())
+    mis = list(p.judge.instances.values())
+    # Fields a header hash or a header recipe may meet: the message's, every rebuilt
+    # instance's, and every name a recipe touches.
+    names = {f.lname for inst in judge.instances.values() for f in inst.fields}
+    for recipe in p.judge.recipes.values():
+        names.update(recipe.headers or {})
+    if any(len({r.is_unsigned(n) for r in revisions}) > 1 for n in names):
+        out.update(("unsigned_fields", "unsigned_prefixes"))
+    fields = [f for _, f in p.judge.sig_fields + p.judge.mi_fields]
+    if any(b"|" in f.value for f in fields):
+        out.add("groups")
+    known_everywhere = frozenset.intersection(*(r.signature_algorithms for r in revisions))
+    algorithms = {s.algorithm for sig in sigs for s in sig.sig_sets}
+    if algorithms - known_everywhere:
+        out.update(("signature_algorithms", "unknown_algorithm"))
+    if any(h.algorithm not in KNOWN_HASHES for mi in mis for h in mi.hashes):
+        out.add("unknown_algorithm")
+    if any(f in ("donotmodify", "donotexplode") for sig in sigs for f in sig.flags):
+        out.add("request_flags")
+    grammars = {r.recipe_grammar for r in revisions}
+    for mi in mis:
+        if mi.recipe_bytes is None:
+            continue
+        decoded = []
+        for grammar in sorted(grammars):
+            try:
+                decoded.append(p.cache.recipe(mi.recipe_bytes, grammar).to_json())
+            except RecipeError as exc:
+                decoded.append({"error": str(exc)})
+        if any(d != decoded[0] for d in decoded):
+            out.add("recipe_grammar")
+        if any(isinstance(d, dict) and "b" in d and d["b"] is None for d in decoded):
+            out.add("null_body")
+    skew = p.judge.options.future_skew_seconds
+    if clock and any(s.timestamp - clock > skew for s in sigs):
+        out.add("future_timestamp")
+    if judge.custody_failures:
+        out.add("custody_state")
+    if any(f.code == "sig.from-not-authentic" for f in judge.findings):
+        out.add("from_authentic")
+    return out & VERDICT_RULES
 
 
 def _outcome(run: _Run) -> RevisionOutcome:
@@ -194,7 +279,7 @@ def _splits(
     answers: dict[KeyQuery, KeyAnswer],
     envelope: Envelope | None,
     clock: float,
-    cache: VerifyCache,
+    cache: SharedWork,
 ) -> list[RevisionSplit]:
     out: list[RevisionSplit] = []
     numbers = [n for n in ORDER if n in runs]
@@ -241,10 +326,10 @@ def _result_under(
     answers: dict[KeyQuery, KeyAnswer],
     envelope: Envelope | None,
     clock: float,
-    cache: VerifyCache,
+    cache: SharedWork,
 ) -> State:
     prep = prepare(p.raw, dataclasses.replace(p.judge.options, revision=revision), parsed=p.message)
-    _, _, result = walk_prepared(prep, answers, envelope=envelope, clock=clock, verify_cache=cache)
+    _, _, result = walk_prepared(prep, answers, envelope=envelope, clock=clock, shared=cache)
     return result
 
 

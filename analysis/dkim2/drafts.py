@@ -1,9 +1,11 @@
 """Draft awareness: artefacts of other DKIM2 revisions (SPEC-NOTES §12).
 
-The engine's verdict is always the -06 verdict.  When a message shows signs of
-having been made under another revision, a finding names the likely revision
-and what the implementer should change.  None of these findings changes the
-verdict (state NONE).
+The verdict is the judging revision's (``Options.revision``; -06 to -09 are profiles in
+:mod:`analysis.dkim2.revisions`, compared per hop by :mod:`analysis.dkim2.fingerprint`).
+When a message shows signs of having been made under a revision the engine does not judge
+by -- the pre-working-group drafts, -01 to -04 -- or a header hash matches another
+revision's unsigned-field list, a finding names the likely revision and what the
+implementer should change.  None of these findings changes the verdict (state NONE).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..findings import Finding, Severity, Step, note
 from ..message import HeaderField
 from .canonical import UNSIGNED_BY_REVISION, header_hash_input
+from .revisions import ORDER, REVISIONS
 
 if TYPE_CHECKING:
     from .report import Instance
@@ -158,11 +161,32 @@ def _c08(f: HeaderField) -> Finding:
     )
 
 
+def _unsigned_lists(prep: Prepared) -> list[tuple[str, frozenset[str], tuple[str, ...]]]:
+    """Other revisions' unsigned-field lists, each list once: the newer revisions the engine
+    knows first (newest first), then the pre-05 drafts."""
+    current = prep.options.revision
+    seen = {(current.unsigned_fields, current.unsigned_prefixes)}
+    out: list[tuple[str, frozenset[str], tuple[str, ...]]] = []
+    for number in reversed(ORDER):
+        rev = REVISIONS[number]
+        key = (rev.unsigned_fields, rev.unsigned_prefixes)
+        if key not in seen:
+            seen.add(key)
+            out.append((rev.draft, *key))
+    for draft, (unsigned, prefixes) in UNSIGNED_BY_REVISION.items():
+        if (unsigned, prefixes) not in seen:
+            seen.add((unsigned, prefixes))
+            out.append((draft, unsigned, prefixes))
+    return out
+
+
 def _hash_revisions(prep: Prepared, instances: dict[int, Instance]) -> list[Finding]:
-    """A header hash that fails under -06 but matches another revision's
-    unsigned-field list names that revision (e.g. Authentication-Results
-    hashed, as in -01)."""
+    """A header hash that fails under the judging revision but matches another revision's
+    unsigned-field list names that revision (e.g. Authentication-Results hashed, as in -01;
+    Auto-Submitted left out, as up to -07)."""
     out: list[Finding] = []
+    current = prep.options.revision
+    lists = _unsigned_lists(prep)
     for m, inst in sorted(instances.items()):
         failed = [c for c in inst.checks if c.part == "header" and c.match is False]
         for check in failed:
@@ -170,7 +194,7 @@ def _hash_revisions(prep: Prepared, instances: dict[int, Instance]) -> list[Find
             if mi is None:
                 continue
             want = next(h.header_hash for h in mi.hashes if h.algorithm == check.algorithm)
-            for revision, (unsigned, prefixes) in UNSIGNED_BY_REVISION.items():
+            for revision, unsigned, prefixes in lists:
                 data = header_hash_input(inst.fields, unsigned, prefixes)
                 if hashlib.new(check.algorithm, data).digest() == want:
                     out.append(
@@ -180,12 +204,14 @@ def _hash_revisions(prep: Prepared, instances: dict[int, Instance]) -> list[Find
                             Step.DRAFT,
                             instance=m,
                             detail=(
-                                "The header hash does not match -06 but does match when the "
-                                f"unsigned-field list of {revision} is used. The signer hashed "
-                                "fields that -06 leaves out (or the reverse). Implementer: use the "
-                                "S06 §4 list of unsigned header fields."
+                                f"The header hash does not match {current.label} rules but "
+                                f"does match when the unsigned-field list of {revision} is "
+                                "used. The signer hashed fields that "
+                                f"{current.label} leaves out (or the reverse). Implementer: "
+                                "use the unsigned-field list of the revision you sign by "
+                                f"({current.label}: {current.source('unsigned_fields').text()})."
                             ),
-                            spec="S06 §4; SPEC-NOTES §3.1",
+                            spec="S06 §4; SPEC-NOTES §3.1; SPEC-09-NOTES 1.8",
                             data={"revision": revision},
                         )
                     )

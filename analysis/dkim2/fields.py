@@ -56,7 +56,7 @@ class HashSet:
     body_hash: bytes
     header_hash_b64: str
     body_hash_b64: str
-    #: Which ``|``-separated group of ``h=`` the set belongs to (0 when there are no groups).
+    #: Which ``|``-separated group of ``h=`` the set belongs to, from 1 (0: no groups).
     group: int = 0
 
 
@@ -89,7 +89,7 @@ class SigSet:
     algorithm: str  # sig-name, lower-cased
     signature: bytes  # decoded message-sig
     signature_b64: str
-    #: Which ``|``-separated group of ``s=`` the entry belongs to (0 when there are no groups).
+    #: Which ``|``-separated group of ``s=`` the entry belongs to, from 1 (0: no groups).
     group: int = 0
 
 
@@ -430,15 +430,18 @@ def _split_groups(value: str, tag: str, *, groups: bool) -> list[tuple[int, str]
     ``|`` is a syntax error, said in words a signer's developer can act on.
     """
     if "|" in value and not groups:
+        item = "1.1" if tag == "s=" else "1.2"
         raise GrammarError(
             f"{tag} contains '|', which separates signature and hash groups only from -08 "
-            "(SPEC-09-NOTES 1.1); the rules of this revision read it as a malformed entry"
+            f"(SPEC-09-NOTES {item}); the rules of this revision read it as a malformed entry"
         )
     out: list[tuple[int, str]] = []
-    for g, group in enumerate(value.split("|")):
+    parts = value.split("|")
+    for g, group in enumerate(parts, 1):
         if not group.strip(" \t\r\n"):
-            raise GrammarError(f"{tag} group {g + 1} is empty")
-        out.extend((g, entry) for entry in group.split(","))
+            raise GrammarError(f"{tag} group {g} is empty")
+        # Groups are numbered from 1; 0 says the value has no groups.
+        out.extend((g if len(parts) > 1 else 0, entry) for entry in group.split(","))
     return out
 
 

@@ -79,8 +79,13 @@ class KeyRecord:
     notes: tuple[str, ...]  # accepted oddities, e.g. an SPKI-wrapped Ed25519 key
 
     def __hash__(self) -> int:
+        return self._hash
+
+    @functools.cached_property
+    def _hash(self) -> int:
         # cryptography's key objects compare by value but cannot be hashed; hash their bytes
-        # so that a record can key a cache (equal records have equal key bytes).
+        # so that a record can key a cache (equal records have equal key bytes).  Computed
+        # once per record (parse_key_record caches records).
         return hash(
             (
                 self.key_type,

@@ -45,8 +45,6 @@ def check_hashes(walk: Walk) -> None:
     )
     fields: list[HeaderField] = msg.fields
     body: Body | None = msg.body
-    header_cache: dict[tuple[int, str], bytes] = {}
-    body_cache: dict[tuple[int, str], bytes] = {}
     introduced = walk.introducers()
     received = True
     for m in range(max_m, 0, -1):
@@ -60,7 +58,7 @@ def check_hashes(walk: Walk) -> None:
             _stop(walk, m, "its Message-Instance field is missing or cannot be parsed")
             return
         hop = introduced.get(m)
-        _check_instance(walk, mi, inst, m, hop, fields, body, header_cache, body_cache)
+        _check_instance(walk, mi, inst, m, hop, fields, body)
         if mi.recipe_bytes is None:
             continue
         recipe = prep.recipes.get(m)
@@ -91,8 +89,6 @@ def _check_instance(
     hop: int | None,
     fields: list[HeaderField],
     body: Body | None,
-    header_cache: dict[tuple[int, str], bytes],
-    body_cache: dict[tuple[int, str], bytes],
 ) -> None:
     """Compare instance ``m``'s hashes with its content (S06 §11.7), group by group.
 
@@ -126,9 +122,7 @@ def _check_instance(
                 )
             )
         for hs in known:
-            found.extend(
-                _check_hash(walk, hs, inst, m, hop, fields, body, header_cache, body_cache)
-            )
+            found.extend(_check_hash(walk, hs, inst, m, hop, fields, body))
         group_findings.append(found)
     if not revision.groups:
         if not any(h.algorithm in KNOWN_HASHES for h in mi.hashes):
@@ -201,18 +195,19 @@ def _check_hash(
     hop: int | None,
     fields: list[HeaderField],
     body: Body | None,
-    header_cache: dict[tuple[int, str], bytes],
-    body_cache: dict[tuple[int, str], bytes],
 ) -> list[Finding]:
+    """One hash set against the content (hashes shared with the other revisions' walks)."""
     revision = walk.prep.options.revision
+    shared = walk.shared
     out: list[Finding] = []
-    hkey = (id(fields), hs.algorithm)
-    if hkey not in header_cache:
-        header_cache[hkey] = hashlib.new(
-            hs.algorithm,
-            header_hash_input(fields, revision.unsigned_fields, revision.unsigned_prefixes),
+    rules = (revision.unsigned_fields, revision.unsigned_prefixes)
+    hkey = (id(fields), hs.algorithm, rules)
+    got = shared.header_hashes.get(hkey)
+    if got is None:
+        got = shared.header_hashes[hkey] = hashlib.new(
+            hs.algorithm, header_hash_input(fields, *rules)
         ).digest()
-    got = header_cache[hkey]
+        shared.keep.append(fields)
     ok = got == hs.header_hash
     inst.checks.append(
         HashCheck(hs.algorithm, "header", hs.header_hash_b64, b64(got), ok, group=hs.group)
@@ -236,9 +231,10 @@ def _check_hash(
         )
         return out
     bkey = (id(body), hs.algorithm)
-    if bkey not in body_cache:
-        body_cache[bkey] = body.hash(hs.algorithm)
-    bgot = body_cache[bkey]
+    bgot = shared.body_hashes.get(bkey)
+    if bgot is None:
+        bgot = shared.body_hashes[bkey] = body.hash(hs.algorithm)
+        shared.keep.append(body)
     bok = bgot == hs.body_hash
     inst.checks.append(
         HashCheck(hs.algorithm, "body", hs.body_hash_b64, b64(bgot), bok, group=hs.group)
@@ -270,62 +266,80 @@ def _undo(
     m: int,
     hop: int | None,
 ) -> tuple[list[HeaderField], Body | None]:
-    per_step = OutputBudget(
-        limits.RECIPE_OUTPUT_FACTOR * max(walk.prep.raw_size, 1) + limits.RECIPE_OUTPUT_SLACK
-    )
+    """Apply instance ``m``'s recipe: the previous instance (shared between the walks of
+    revisions whose unsigned-field rules agree, so its hashes are computed once)."""
     revision = walk.prep.options.revision
-    if recipe.headers:
-        fields = apply_header_recipe(
-            fields, recipe.headers, per_step, is_unsigned=revision.is_unsigned
+    mi = walk.prep.instances[m]
+    rules = (revision.unsigned_fields, revision.unsigned_prefixes)
+    key = (id(fields), id(body), mi.recipe_bytes or b"", rules)
+    done = walk.shared.undone.get(key)
+    if done is None:
+        per_step = OutputBudget(
+            limits.RECIPE_OUTPUT_FACTOR * max(walk.prep.raw_size, 1) + limits.RECIPE_OUTPUT_SLACK
         )
+        new_fields, new_body = fields, body
+        if recipe.headers:
+            new_fields = apply_header_recipe(
+                fields, recipe.headers, per_step, is_unsigned=revision.is_unsigned
+            )
+        if recipe.body_null:
+            new_body = None
+        elif recipe.body is not None and body is not None:
+            new_body = apply_body_recipe(body, recipe.body, per_step)
+        done = (new_fields, new_body, per_step.allowance - per_step.remaining)
+        walk.shared.undone[key] = done
+        walk.shared.keep.extend((fields, body))
+    new_fields, new_body, spent = done
+    budget.spend(spent)
     if recipe.body_null:
-        body = None
-        opts = walk.prep.options
-        if revision.null_body == "permerror" or opts.null_body_is_error:
-            by_revision = revision.null_body == "permerror"
-            walk.add(
-                Finding(
-                    "recipe.null-body",
-                    State.PERMERROR,
-                    mi_string(m, "has a null body recipe"),
-                    Step.HASH,
-                    instance=m,
-                    hop=hop,
-                    detail=(
-                        "the hop discarded the earlier body and cannot recreate it"
-                        + (
-                            f"; {revision.label} makes that an error"
-                            if by_revision
-                            else "; local policy (--null-body-is-error) makes that an error"
-                        )
-                    ),
-                    spec=(
-                        revision.source("null_body").text()
+        _null_body(walk, m, hop)
+    return new_fields, new_body
+
+
+def _null_body(walk: Walk, m: int, hop: int | None) -> None:
+    """A null body recipe: PERMERROR from -09 (or by local policy), a note before."""
+    revision = walk.prep.options.revision
+    if revision.null_body == "permerror" or walk.prep.options.null_body_is_error:
+        by_revision = revision.null_body == "permerror"
+        walk.add(
+            Finding(
+                "recipe.null-body",
+                State.PERMERROR,
+                mi_string(m, "has a null body recipe"),
+                Step.HASH,
+                instance=m,
+                hop=hop,
+                detail=(
+                    "the hop discarded the earlier body and cannot recreate it"
+                    + (
+                        f"; {revision.label} makes that an error"
                         if by_revision
-                        else "S06 §5.2 (local policy); SPEC-NOTES §11 A39"
-                    ),
-                )
+                        else "; local policy (--null-body-is-error) makes that an error"
+                    )
+                ),
+                spec=(
+                    revision.source("null_body").text()
+                    if by_revision
+                    else "S06 §5.2 (local policy); SPEC-NOTES §11 A39"
+                ),
             )
-        else:
-            walk.add(
-                note(
-                    "recipe.null-body",
-                    f"Message-Instance m={m} has a null body recipe: earlier bodies are unknown",
-                    Step.HASH,
-                    instance=m,
-                    hop=hop,
-                    detail=(
-                        "The hop changed the body and said it cannot be recreated "
-                        '("b": null). Header history below it is still checked; '
-                        "the earlier body hashes cannot be."
-                    ),
-                    spec="S06 §5.2",
-                )
-            )
-    elif recipe.body is not None and body is not None:
-        body = apply_body_recipe(body, recipe.body, per_step)
-    budget.spend(per_step.allowance - per_step.remaining)
-    return fields, body
+        )
+        return
+    walk.add(
+        note(
+            "recipe.null-body",
+            f"Message-Instance m={m} has a null body recipe: earlier bodies are unknown",
+            Step.HASH,
+            instance=m,
+            hop=hop,
+            detail=(
+                "The hop changed the body and said it cannot be recreated "
+                '("b": null). Header history below it is still checked; '
+                "the earlier body hashes cannot be."
+            ),
+            spec="S06 §5.2",
+        )
+    )
 
 
 def _diagnose_body(walk: Walk, m: int, hop: int | None, body: Body, alg: str, want: bytes) -> None:
@@ -365,8 +379,13 @@ def _stop(walk: Walk, m: int, why: str) -> None:
                 severity=Severity.INFO,
                 instance=m,
                 detail=(
-                    f"Without a usable Message-Instance m={m} the earlier instances m=1 to "
-                    f"m={m - 1} cannot be recreated, so their hashes are not checked."
+                    f"Without a usable Message-Instance m={m} the earlier "
+                    + (
+                        f"instances m=1 to m={m - 1} cannot be recreated, so their hashes are"
+                        if m > 2
+                        else "instance m=1 cannot be recreated, so its hashes are"
+                    )
+                    + " not checked."
                 ),
                 spec="S06 §10.2",
             )

@@ -55,7 +55,7 @@ class SelectorResult:
     result: str  # pass, fail, permerror, temperror, skipped (unknown algorithm)
     key_bits: int | None = None
     key_testing: bool = False
-    group: int = 0  # the |-separated group of s= (-08 on); 0 without groups
+    group: int = 0  # the |-separated group of s= (-08 on), from 1; 0 without groups
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,7 +117,7 @@ class HashCheck:
     expected: str
     computed: str | None  # None: could not be computed (body unknown)
     match: bool | None
-    group: int = 0  # the |-separated group of h= (-08 on); 0 without groups
+    group: int = 0  # the |-separated group of h= (-08 on), from 1; 0 without groups
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -269,7 +269,7 @@ class HopFingerprint:
     passes_under: list[str]  # revisions under which the hop verifies
     #: The revisions the signer's software can follow, given what the message shows.
     signer_revisions: list[str]
-    clues: list[str]  # plain-words evidence ("uses '|' signature groups (-08 on)")
+    clues: list[str]  # plain-words evidence ("uses '|' signature groups")
     sentence: str
 
     def to_json(self) -> dict[str, Any]:

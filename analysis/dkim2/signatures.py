@@ -272,7 +272,6 @@ def _entry(walk: Walk, hop: int, selector: str, finding: Finding) -> None:
 def check_signatures(walk: Walk, keys: dict[tuple[int, str], KeyRecord]) -> None:
     prep = walk.prep
     revision = prep.options.revision
-    canonical_cache: dict[int, bytes] = {}
     mi_by_m = sorted(((m or 0, f) for m, f in prep.mi_fields), key=lambda t: t[0])
     sig_by_i = sorted(((i or 0, f) for i, f in prep.sig_fields), key=lambda t: t[0])
     for i, sig in sorted(prep.signatures.items()):
@@ -307,12 +306,16 @@ def check_signatures(walk: Walk, keys: dict[tuple[int, str], KeyRecord]) -> None
             )
             continue
         if any(r.result == "pending" for r in results):
-            data = signing_input(
-                [f for m, f in mi_by_m if m <= sig.instance],
-                [f for j, f in sig_by_i if 0 < j < i],
-                sig.header,
-                cache=canonical_cache,
-            )
+            # The same for every revision (the fields are the message's own objects).
+            key = (i, id(sig.header))
+            data = walk.shared.signing_inputs.get(key)
+            if data is None:
+                data = walk.shared.signing_inputs[key] = signing_input(
+                    [f for m, f in mi_by_m if m <= sig.instance],
+                    [f for j, f in sig_by_i if 0 < j < i],
+                    sig.header,
+                    cache=walk.shared.canonical,
+                )
             for s in sig.sig_sets:
                 rec = keys.get((i, s.selector))
                 res = next((r for r in results if r.selector == s.selector), None)

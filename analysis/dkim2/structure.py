@@ -11,7 +11,7 @@ instance is covered by some ``m=``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .. import limits
 from ..findings import Finding, State, Step
@@ -124,11 +124,73 @@ def _problem_finding(p: FieldProblem, *, signature: bool, number: int | None) ->
 # -- step 1-2: parse, syntax, numbering ------------------------------------------------------
 
 
+@dataclass
+class ParseCache:
+    """Field parses shared by one message's preparations under several revisions: a field
+    parses the same way under every revision that reads groups the same way."""
+
+    signatures: dict[tuple[int, bool, bool], tuple[Dkim2Signature | None, list[FieldProblem]]] = (
+        field(default_factory=dict)
+    )
+    instances: dict[tuple[int, bool], tuple[MessageInstance | None, list[FieldProblem]]] = field(
+        default_factory=dict
+    )
+    recipes: dict[tuple[bytes, str], Recipe | RecipeError] = field(default_factory=dict)
+
+    hints: dict[int, int | None] = field(default_factory=dict)
+
+    def hint(self, f: HeaderField, tag: str) -> int | None:
+        key = id(f)
+        if key not in self.hints:
+            self.hints[key] = number_hint(f, tag)
+        return self.hints[key]
+
+    def signature(
+        self, f: HeaderField, *, bare: bool, groups: bool
+    ) -> tuple[Dkim2Signature | None, list[FieldProblem]]:
+        # Without a "|" a field parses the same whether or not groups exist.
+        key = (id(f), bare, groups or b"|" not in f.value)
+        hit = self.signatures.get(key)
+        if hit is None:
+            hit = self.signatures[key] = parse_signature(
+                f, allow_bare_addresses=bare, groups=groups
+            )
+        return hit
+
+    def instance(
+        self, f: HeaderField, *, groups: bool
+    ) -> tuple[MessageInstance | None, list[FieldProblem]]:
+        key = (id(f), groups or b"|" not in f.value)
+        hit = self.instances.get(key)
+        if hit is None:
+            hit = self.instances[key] = parse_message_instance(f, groups=groups)
+        return hit
+
+    def recipe(self, text: bytes, grammar: Literal["06", "07"]) -> Recipe:
+        key = (text, grammar)
+        hit = self.recipes.get(key)
+        if hit is None:
+            try:
+                hit = decode_recipe(text, grammar=grammar)
+            except RecipeError as exc:
+                hit = exc
+            self.recipes[key] = hit
+        if isinstance(hit, RecipeError):
+            raise type(hit)(*hit.args)
+        return hit
+
+
 def prepare(
-    raw: bytes, options: Options | None = None, *, parsed: ParsedMessage | None = None
+    raw: bytes,
+    options: Options | None = None,
+    *,
+    parsed: ParsedMessage | None = None,
+    cache: ParseCache | None = None,
 ) -> Prepared:
-    """``parsed``: ``raw`` already parsed (the walks of several revisions share it)."""
+    """``parsed``: ``raw`` already parsed, and ``cache`` its field parses so far (the
+    preparations under several revisions share both; the message must stay alive)."""
     options = options or Options()
+    cache = cache if cache is not None else ParseCache()
     msg = parsed if parsed is not None else parse_message(raw)
     prep = Prepared(
         raw=raw,
@@ -140,9 +202,9 @@ def prepare(
         return prep
     for f in msg.fields:
         if f.lname == MI_NAME:
-            prep.mi_fields.append((number_hint(f, "m"), f))
+            prep.mi_fields.append((cache.hint(f, "m"), f))
         elif f.lname == SIG_NAME:
-            prep.sig_fields.append((number_hint(f, "i"), f))
+            prep.sig_fields.append((cache.hint(f, "i"), f))
     prep.has_dkim2 = bool(prep.mi_fields or prep.sig_fields)
     if not prep.has_dkim2:
         return prep
@@ -166,7 +228,7 @@ def prepare(
     seen_m: dict[int, int] = {}
     groups = options.revision.groups
     for hint, f in prep.mi_fields:
-        mi, problems = parse_message_instance(f, groups=groups)
+        mi, problems = cache.instance(f, groups=groups)
         if mi is None:
             prep.findings.extend(
                 _problem_finding(p, signature=False, number=hint) for p in problems
@@ -180,11 +242,11 @@ def prepare(
         prep.instances[mi.instance] = mi
     seen_i: dict[int, int] = {}
     for hint, f in prep.sig_fields:
-        sig, problems = parse_signature(f, allow_bare_addresses=options.compat, groups=groups)
+        sig, problems = cache.signature(f, bare=options.compat, groups=groups)
         if sig is None:
             prep.findings.extend(_problem_finding(p, signature=True, number=hint) for p in problems)
             if not options.compat:
-                lenient, _ = parse_signature(f, allow_bare_addresses=True, groups=groups)
+                lenient, _ = cache.signature(f, bare=True, groups=groups)
                 if lenient is not None:
                     prep.strict_only_failures.append(lenient.hop)
             if hint is not None:
@@ -194,7 +256,7 @@ def prepare(
         if sig.hop in prep.signatures:
             continue
         prep.signatures[sig.hop] = sig
-    _decode_recipes(prep)
+    _decode_recipes(prep, cache)
     prep.highest_field_instance = max(seen_m, default=0)
     prep.ambiguous_instances = {m for m, n in seen_m.items() if n > 1}
     prep.ambiguous_hops = {i for i, n in seen_i.items() if n > 1}
@@ -287,7 +349,7 @@ def _check_numbering(prep: Prepared, seen_m: dict[int, int], seen_i: dict[int, i
                 )
 
 
-def _decode_recipes(prep: Prepared) -> None:
+def _decode_recipes(prep: Prepared, cache: ParseCache) -> None:
     """SPEC-NOTES §6.2 step 2: every r= must decode to JSON of the S06 §5 shape.  A problem
     is blamed on the hop that introduced the instance (the lowest i whose m= names it)."""
     introducer: dict[int, int] = {}
@@ -297,9 +359,7 @@ def _decode_recipes(prep: Prepared) -> None:
         if mi.recipe_bytes is None:
             continue
         try:
-            prep.recipes[m] = decode_recipe(
-                mi.recipe_bytes, grammar=prep.options.revision.recipe_grammar
-            )
+            prep.recipes[m] = cache.recipe(mi.recipe_bytes, prep.options.revision.recipe_grammar)
         except RecipeError as exc:
             prep.findings.append(
                 Finding(

@@ -47,7 +47,7 @@ from .report import (
 )
 from .revisions import Revision
 from .structure import DRAFT, ENGINE_VERSION, Options, Prepared, prepare, sig_string
-from .walk import VerifyCache, Walk
+from .walk import SharedWork, Walk
 
 __all__ = [
     "DRAFT",
@@ -87,13 +87,13 @@ def walk_prepared(
     *,
     envelope: Envelope | None,
     clock: float,
-    verify_cache: VerifyCache | None = None,
+    shared: SharedWork | None = None,
 ) -> tuple[Walk, list[HopReport], State]:
     """The checks of one revision, without the parts only a full report needs (diffs,
     summary): what :mod:`analysis.dkim2.compare` runs for each revision it compares."""
     walk = Walk(prep, answers, envelope, clock, findings=list(prep.findings))
-    if verify_cache is not None:
-        walk.verify_cache = verify_cache
+    if shared is not None:
+        walk.shared = shared
     _run(walk)
     hops = hop_reports(walk)
     signer_notes(walk, hops)
@@ -109,11 +109,9 @@ def verify_prepared(
     *,
     envelope: Envelope | None = None,
     now: float | None = None,
-    verify_cache: VerifyCache | None = None,
+    shared: SharedWork | None = None,
 ) -> ChainReport:
-    report, _ = report_and_walk(
-        prep, answers, envelope=envelope, now=now, verify_cache=verify_cache
-    )
+    report, _ = report_and_walk(prep, answers, envelope=envelope, now=now, shared=shared)
     return report
 
 
@@ -123,13 +121,11 @@ def report_and_walk(
     *,
     envelope: Envelope | None = None,
     now: float | None = None,
-    verify_cache: VerifyCache | None = None,
+    shared: SharedWork | None = None,
 ) -> tuple[ChainReport, Walk]:
     """The full report of one revision, and the walk that made it."""
     clock = time.time() if now is None else float(now)
-    walk, hops, result = walk_prepared(
-        prep, answers, envelope=envelope, clock=clock, verify_cache=verify_cache
-    )
+    walk, hops, result = walk_prepared(prep, answers, envelope=envelope, clock=clock, shared=shared)
     findings = walk.findings
     findings.extend(detect_artefacts(prep, walk.instances))
     revision = prep.options.revision

@@ -1312,9 +1312,10 @@ ENTRIES: tuple[Explanation, ...] = (
         checked=(
             "The verifier recomputed the header hash of this instance (S06 §6.2: every header "
             "field except Received, Authentication-Results, X-*, DKIM-Signature, ARC and the "
-            "other unsigned fields of S06 §4) and compared it with the Message-Instance h= "
-            "value. The newest instance is checked on the message as received; older ones on "
-            "the version rebuilt by undoing later recipes."
+            "other unsigned fields of S06 §4; from -08 Auto-Submitted and VBR-Info are hashed "
+            "too) and compared it with the Message-Instance h= value. The newest instance is "
+            "checked on the message as received; older ones on the version rebuilt by undoing "
+            "later recipes."
         ),
         found_template=("The header hash of {instance}, made at {hop}, does not match: {detail}."),
         likely_causes=(

@@ -23,6 +23,7 @@ class ErrorCode(enum.StrEnum):
     TOO_MANY_MESSAGES = "too_many_messages"  # 400: more than one "message" file
     INVALID_MULTIPART = "invalid_multipart"  # 400: the multipart body cannot be parsed
     INVALID_ENVELOPE = "invalid_envelope"  # 400: mail_from / rcpt_to unusable
+    INVALID_REVISION = "invalid_revision"  # 400: revision is not a DKIM2 draft revision
     MESSAGE_TOO_LARGE = "message_too_large"  # 413
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # 415
 

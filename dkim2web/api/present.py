@@ -23,7 +23,12 @@ def analysis_urls(request: HttpRequest, analysis: Analysis) -> dict[str, str]:
 
 def analysis_created(request: HttpRequest, analysis: Analysis) -> dict[str, Any]:
     """AnalysisCreated."""
-    return {"id": str(analysis.pk), "status": analysis.status, **analysis_urls(request, analysis)}
+    return {
+        "id": str(analysis.pk),
+        "status": analysis.status,
+        "revision": analysis.revision,
+        **analysis_urls(request, analysis),
+    }
 
 
 def analysis_list_item(request: HttpRequest, analysis: Analysis) -> dict[str, Any]:
@@ -35,11 +40,12 @@ def analysis_list_item(request: HttpRequest, analysis: Analysis) -> dict[str, An
         "created_at": analysis.created_at,
         "subject": analysis.latest_subject,  # type: ignore[attr-defined]
         "filename": analysis.filename,
+        "revision": analysis.revision,
         **analysis_urls(request, analysis),
     }
 
 
-RUN_FIELDS = ("id", "created_at", "result", "engine_version", "draft")
+RUN_FIELDS = ("id", "created_at", "result", "engine_version", "draft", "revision")
 
 
 def run_summary(run: AnalysisRun | dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +74,7 @@ def analysis_detail(
         "filename": analysis.filename,
         "size": analysis.size,
         "sha256": analysis.sha256,
+        "revision": analysis.revision,
         "envelope": {
             "mail_from": analysis.mail_from,
             "rcpt_to": list(analysis.rcpt_to),

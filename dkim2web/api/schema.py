@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dkim2web.reports.models import Revision
+
 from .errors import ErrorCode
 
 
@@ -49,6 +51,10 @@ _AUTH_RESULTS = [
     "temperror",
     "permerror",
 ]
+
+# The DKIM2 draft revisions (analysis.dkim2.revisions.ORDER) and the choice "auto".
+_REVISION_NUMBERS = [v for v in Revision.values if v != Revision.AUTO]
+_LEVELS = ["none", "fully-verified", "provisionally-verified", "not-verified"]
 
 _UNAUTHORIZED = {"$ref": "#/components/responses/Unauthorized"}
 _NOT_FOUND = {"$ref": "#/components/responses/NotFound"}
@@ -116,10 +122,23 @@ _SCHEMAS: dict[str, Any] = {
         "description": "The verdict of the whole message in the latest finished run (every "
         "mechanism together: see Verdict); null before the first run ends.",
     },
+    "Revision": {
+        "type": "string",
+        "enum": list(Revision.values),
+        "description": "The DKIM2 draft revision whose rules judge the chain: auto (the "
+        "default) judges by the newest revision and compares the older ones; a number "
+        "judges by that revision alone. Only -06 is public draft text; the rules of the "
+        "later revisions are second-hand (what implementations report), and the report "
+        "names each rule's source.",
+    },
     "AnalysisCreated": _closed(
         {
             "id": {"type": "string", "format": "uuid"},
             "status": _ref("Status"),
+            "revision": {
+                **_ref("Revision"),
+                "description": "The revision the analysis's runs judge by.",
+            },
             "url": {**_URI, "description": "This analysis in the API."},
             "html_url": {**_URI, "description": "The result page (needs a browser session)."},
         }
@@ -134,6 +153,7 @@ _SCHEMAS: dict[str, Any] = {
                 {"type": "string", "description": "From the latest run; null before it ends."}
             ),
             "filename": _STRING,
+            "revision": _ref("Revision"),
             "url": _URI,
             "html_url": _URI,
         }
@@ -156,7 +176,12 @@ _SCHEMAS: dict[str, Any] = {
             "created_at": _DATE_TIME,
             "result": {"type": "string", "enum": _VERDICT_RESULTS},
             "engine_version": _STRING,
-            "draft": _STRING,
+            "draft": {**_STRING, "description": "The draft whose rules judged DKIM2."},
+            "revision": {
+                **_ref("Revision"),
+                "description": "The revision this run used (runs stored before dkim2web "
+                "judged by revision: 06).",
+            },
         }
     ),
     "AnalysisDetail": _closed(
@@ -169,6 +194,11 @@ _SCHEMAS: dict[str, Any] = {
             "filename": _STRING,
             "size": {**_INT, "minimum": 1},
             "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "revision": {
+                **_ref("Revision"),
+                "description": "The revision the next run judges by (each run says which "
+                "one it used).",
+            },
             "envelope": _closed(
                 {
                     "mail_from": _STRING,
@@ -207,7 +237,7 @@ _SCHEMAS: dict[str, Any] = {
             },
         }
     ),
-    # --- the engine's report (analysis/dkim2/report.py, schema_version 1) ---------------------
+    # --- the engine's report (analysis/message_report.py, schema_version 2) -------------------
     "Report": _open(
         {
             "schema_version": {"type": "integer", "const": 2},
@@ -268,6 +298,11 @@ _SCHEMAS: dict[str, Any] = {
                 ),
             },
             "findings": {"type": "array", "items": _ref("Finding")},
+            "dkim2_revision": {
+                "type": ["string", "null"],
+                "enum": [*_REVISION_NUMBERS, None],
+                "description": "The revision whose rules judged DKIM2; null without DKIM2.",
+            },
         },
         description="Would the message be trusted, and if not, who broke what; every "
         "mechanism's result beside what the final receiver recorded.",
@@ -298,9 +333,101 @@ _SCHEMAS: dict[str, Any] = {
             "findings": {"type": "array", "items": _ref("Finding")},
             "dns": {"type": "array", "items": _ref("KeyAnswer")},
             "replay": _open({"key": _nullable(_STRING), "exploded": {"type": "boolean"}}),
+            "revision": {
+                "type": "string",
+                "enum": _REVISION_NUMBERS,
+                "description": "The revision whose rules gave `result`.",
+            },
+            "revision_mode": {
+                "type": "string",
+                "enum": ["auto", "fixed"],
+                "description": "auto: the newest revision judged and the others were "
+                "compared (`revisions`, `splits`, `fingerprints`); fixed: one revision alone.",
+            },
+            "level": {
+                "type": "string",
+                "enum": _LEVELS,
+                "description": "How far the chain verified under `revision` (-07: Validly "
+                "Signed; -08 on: Fully or Provisionally Verified; -06: pass).",
+            },
+            "revisions": {
+                "type": "array",
+                "items": _ref("RevisionOutcome"),
+                "description": "The outcome under each revision walked, oldest first.",
+            },
+            "fingerprints": {"type": "array", "items": _ref("HopFingerprint")},
+            "splits": {"type": "array", "items": _ref("RevisionSplit")},
+            "from_checks": {"type": "array", "items": _ref("FromCheck")},
+        },
+        optional={
+            "revision_inferred": {
+                "type": "boolean",
+                "const": True,
+                "description": "Present on runs stored before dkim2web recorded the "
+                "revision: they followed -06 rules, and compared nothing.",
+            }
         },
         description="The DKIM2 chain, as `dkim2 verify --json` prints it (without its "
         "message summary, which the report holds once).",
+    ),
+    "RevisionOutcome": _open(
+        {
+            "revision": {"type": "string", "enum": _REVISION_NUMBERS},
+            "draft": _STRING,
+            "result": {"type": "string", "enum": _RESULT_STATES},
+            "level": {"type": "string", "enum": _LEVELS},
+            "hops": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "enum": _RESULT_STATES},
+                "description": "Each hop's result under this revision, by i=.",
+            },
+            "first_problem": _nullable(_STRING),
+            "first_problem_code": _nullable(_STRING),
+        },
+        description="The chain's verdict under one revision's rules.",
+    ),
+    "HopFingerprint": _open(
+        {
+            "hop": _INT,
+            "domain": _nullable(_STRING),
+            "passes_under": {"type": "array", "items": {"enum": _REVISION_NUMBERS}},
+            "signer_revisions": {"type": "array", "items": {"enum": _REVISION_NUMBERS}},
+            "clues": _STRINGS,
+            "sentence": _STRING,
+        },
+        description="Which revisions' rules one hop's signature and hashes satisfy.",
+    ),
+    "RevisionSplit": _open(
+        {
+            "older": {"type": "string", "enum": _REVISION_NUMBERS},
+            "newer": {"type": "string", "enum": _REVISION_NUMBERS},
+            "older_result": {"type": "string", "enum": _RESULT_STATES},
+            "newer_result": {"type": "string", "enum": _RESULT_STATES},
+            "rules": _STRINGS,
+            "rule_titles": _STRINGS,
+            "sources": {
+                **_STRINGS,
+                "description": "Where each rule comes from; a second-hand rule names the "
+                "implementations that report it.",
+            },
+            "sentence": _STRING,
+        },
+        description="Two neighbouring revisions that disagree, and the rules that split them.",
+    ),
+    "FromCheck": _open(
+        {
+            "instance": _INT,
+            "hop": {"type": ["integer", "null"]},
+            "from_domains": _STRINGS,
+            "d": _nullable(_STRING),
+            "outcome": {
+                "type": "string",
+                "enum": ["authentic", "not-authentic", "needs-policy-record", "not-evaluated"],
+            },
+            "why": _STRING,
+        },
+        description="From-Authentic (-07 on, second-hand): one From introduction and how its "
+        "domain compares with the d= of the hop that introduced it.",
     ),
     "Dkim1Report": _open(
         {
@@ -476,6 +603,11 @@ _SCHEMAS: dict[str, Any] = {
                         "result": _STRING,
                         "key_bits": {"type": ["integer", "null"]},
                         "key_testing": {"type": "boolean"},
+                        "group": {
+                            **_INT,
+                            "minimum": 0,
+                            "description": "The |-separated group of s= (-08 on), from 0.",
+                        },
                     }
                 ),
             },
@@ -502,6 +634,11 @@ _SCHEMAS: dict[str, Any] = {
                         "expected": _STRING,
                         "computed": _nullable(_STRING),
                         "match": {"type": ["boolean", "null"]},
+                        "group": {
+                            **_INT,
+                            "minimum": 0,
+                            "description": "The |-separated group of h= (-08 on), from 0.",
+                        },
                     }
                 ),
             },
@@ -608,6 +745,14 @@ _ENVELOPE_PARAMETERS = [
         "description": "A name to show for the message (a multipart file part has its own).",
         "schema": _STRING,
     },
+    {
+        "name": "revision",
+        "in": "query",
+        "required": False,
+        "description": "The DKIM2 draft revision whose rules judge the chain (a multipart "
+        "body may send it as a field instead); anything else is invalid_revision.",
+        "schema": {**_ref("Revision"), "default": Revision.AUTO},
+    },
 ]
 
 _MESSAGE_BYTES = {
@@ -670,6 +815,7 @@ SCHEMA: dict[str, Any] = {
                                     "mail_from": _STRING,
                                     "rcpt_to": {"type": "array", "items": _STRING},
                                     "filename": _STRING,
+                                    "revision": _ref("Revision"),
                                 },
                             },
                             "encoding": {"message": {"contentType": "message/rfc822"}},
@@ -683,7 +829,8 @@ SCHEMA: dict[str, Any] = {
                     },
                     "400": _error(
                         "empty_message, missing_message, message_not_a_file, "
-                        "too_many_messages, invalid_multipart or invalid_envelope."
+                        "too_many_messages, invalid_multipart, invalid_envelope or "
+                        "invalid_revision."
                     ),
                     "401": _UNAUTHORIZED,
                     "413": _error(

@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from dkim2web.reports import selectors as report_selectors
 from dkim2web.reports import services as report_services
-from dkim2web.reports.models import Analysis
+from dkim2web.reports.models import Analysis, Revision, revision_or_error
 
 from . import present, selectors
 from .auth import authenticate
@@ -201,6 +201,7 @@ def _analysis_create(request: HttpRequest, user: AbstractBaseUser) -> HttpRespon
         mail_from = fields.get("mail_from", request.GET.get("mail_from", ""))
         rcpt_to = fields.getlist("rcpt_to") or request.GET.getlist("rcpt_to")
         filename = fields.get("filename", filename)
+        revision = fields.get("revision", request.GET.get("revision", Revision.AUTO))
     elif content_type in RAW_TYPES:
         if length > limit:
             return _too_large(limit)
@@ -211,6 +212,7 @@ def _analysis_create(request: HttpRequest, user: AbstractBaseUser) -> HttpRespon
         mail_from = request.GET.get("mail_from", "")
         rcpt_to = request.GET.getlist("rcpt_to")
         filename = request.GET.get("filename", "")
+        revision = request.GET.get("revision", Revision.AUTO)
     else:
         return error_response(
             415,
@@ -227,6 +229,15 @@ def _analysis_create(request: HttpRequest, user: AbstractBaseUser) -> HttpRespon
     if isinstance(envelope, JsonResponse):
         return envelope
     mail_from, rcpt_to = envelope
+    try:
+        revision = revision_or_error(revision)
+    except ValueError:
+        return error_response(
+            400,
+            ErrorCode.INVALID_REVISION,
+            f"revision must be one of {', '.join(Revision.values)} (auto: judged by the "
+            "newest draft revision's rules, the older ones compared).",
+        )
 
     created = report_services.analysis_submit(
         raw=raw,
@@ -234,6 +245,7 @@ def _analysis_create(request: HttpRequest, user: AbstractBaseUser) -> HttpRespon
         mail_from=mail_from,
         rcpt_to=rcpt_to,
         owner=user,
+        revision=revision,
     )
     if settings.CELERY_TASK_ALWAYS_EAGER:
         # Without a broker the run has already happened (after the commit, in-process).

@@ -225,3 +225,27 @@ class EnvelopeForm(forms.Form):
                 "Give both MAIL FROM and RCPT TO (write <> for a null MAIL FROM)."
             )
         return cleaned
+
+
+class RevisionForm(forms.Form):
+    """The DKIM2 draft revision a re-run judges by (absent: the analysis's own)."""
+
+    revision = forms.ChoiceField(label="Draft revision", required=False, choices=[])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from .revision_views import revision_choices, run_revision_words
+
+        choices = revision_choices()
+        field = self.fields["revision"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+        # The value sent is not repeated: it may be anything, of any length.
+        field.error_messages["invalid_choice"] = (
+            "That is not a DKIM2 draft revision dkim2web knows; choose one of "
+            + ", ".join(run_revision_words(value) for value, _ in choices)
+            + "."
+        )
+
+    def clean_revision(self) -> str | None:
+        return self.cleaned_data.get("revision") or None

@@ -10,6 +10,32 @@ from django.db import models
 from django.utils import timezone
 
 
+class Revision(models.TextChoices):
+    """The DKIM2 draft revisions a run may be judged by (``analysis.dkim2.REVISION_CHOICES``).
+
+    A copy, so that the models (and the migrations) load without importing the engine;
+    tests/web/test_analysis_revision.py keeps it equal to the engine's list. ``auto``: judged
+    by the newest revision the engine knows, the older ones compared.
+    """
+
+    AUTO = "auto", "auto"
+    R06 = "06", "-06"
+    R07 = "07", "-07"
+    R08 = "08", "-08"
+    R09 = "09", "-09"
+
+
+def revision_or_error(value: object) -> str:
+    """``value`` if it names a revision of :class:`Revision`; ValueError (in words) if not."""
+    text = str(value).strip().lower() if isinstance(value, str) else ""
+    if text not in Revision.values:
+        raise ValueError(
+            f"{str(value)[:40]!r} is not a DKIM2 draft revision dkim2web knows; use one of "
+            f"{', '.join(Revision.values)}"
+        )
+    return text
+
+
 class Analysis(models.Model):
     """One uploaded (or received) message and the state of its verification."""
 
@@ -59,6 +85,9 @@ class Analysis(models.Model):
     error = models.TextField(blank=True)  # why it failed, in words, when status is failed
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The DKIM2 draft revision whose rules the next run uses (a re-run may choose another;
+    # each run records the one it used).
+    revision = models.CharField(max_length=8, choices=Revision.choices, default=Revision.AUTO)
 
     class Meta:
         ordering = ("-created_at",)
@@ -91,7 +120,11 @@ class AnalysisRun(models.Model):
     result = models.CharField(max_length=16, choices=Result.choices)
     report = models.JSONField()  # the engine's versioned JSON report (schema_version inside)
     engine_version = models.CharField(max_length=32)
-    draft = models.CharField(max_length=64)
+    draft = models.CharField(max_length=64)  # the draft whose rules judged DKIM2
+    # The DKIM2 revision this run used ("auto" or a number). Runs stored before dkim2web
+    # judged by revision followed -06 rules, hence the default (migration 0004 reads the
+    # others' reports).
+    revision = models.CharField(max_length=8, choices=Revision.choices, default=Revision.R06)
 
     class Meta:
         ordering = ("-created_at",)
@@ -104,9 +137,9 @@ class AnalysisRun(models.Model):
         """The stored report in the current schema (earlier runs upgraded on reading)."""
         cached = self.__dict__.get("_document")
         if cached is None:
-            from analysis.message_report import upgrade_report
+            from .documents import upgrade_document
 
-            cached = self.__dict__["_document"] = upgrade_report(self.report)
+            cached = self.__dict__["_document"] = upgrade_document(self.report)
         return cached
 
     @property

@@ -281,10 +281,47 @@ class SelectorView:
     result: str
     key_bits: int | None
     key_testing: bool
+    group: int = 0  # the |-separated group of s= (-08 on), from 0
 
     @property
     def label(self) -> str:
         return result_label(self.result)
+
+    @property
+    def group_number(self) -> int:
+        """The group counted from 1, as readers count."""
+        return self.group + 1
+
+
+HASH_MATCH_WORDS = {True: "matches", False: "does not match", None: "could not be computed"}
+
+
+@dataclass
+class HashCheckView:
+    """One hash of a Message-Instance's ``h=`` (shown where ``|`` groups are used)."""
+
+    algorithm: str
+    part: str  # "header" or "body"
+    match: bool | None
+    group: int = 0
+
+    @property
+    def group_number(self) -> int:
+        return self.group + 1
+
+    @property
+    def words(self) -> str:
+        return f"{self.part} hash {HASH_MATCH_WORDS[self.match]}"
+
+    @property
+    def badge(self) -> str:
+        if self.match is None:
+            return "none"
+        return "pass" if self.match else "fail"
+
+    @property
+    def badge_label(self) -> str:
+        return {"pass": "Match", "fail": "Mismatch"}.get(self.badge, "Unknown")
 
 
 @dataclass
@@ -309,10 +346,21 @@ class HopView:
     findings: list[FindingView]
     raw: str
     previous_domain: str | None = None
+    #: Which revisions' rules this hop's signer follows (auto runs), in a sentence.
+    fingerprint: str = ""
+    #: The hashes of the instance this hop introduced (m=hash_instance), shown when its
+    #: h= uses | groups.
+    hash_checks: list[HashCheckView] = field(default_factory=list)
+    hash_instance: int | None = None
 
     @property
     def label(self) -> str:
         return result_label(self.result)
+
+    @property
+    def uses_groups(self) -> bool:
+        """The hop's s= has more than one |-separated group (-08 on)."""
+        return any(s.group for s in self.selectors)
 
     @property
     def flag_views(self) -> list[dict[str, str]]:
@@ -371,12 +419,46 @@ def _custody_text(hop: Mapping[str, Any], prev: Mapping[str, Any] | None) -> str
     return f"{before} sent the message to {rt}; this hop's MAIL FROM is at that domain."
 
 
+def _group(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _grouped_hash_checks(report: Mapping[str, Any]) -> dict[int, list[HashCheckView]]:
+    """Per instance m whose h= uses | groups, its hash checks (group by group)."""
+    out: dict[int, list[HashCheckView]] = {}
+    for instance in report.get("instances") or []:
+        if not isinstance(instance, Mapping) or not isinstance(instance.get("m"), int):
+            continue
+        checks = [
+            HashCheckView(
+                algorithm=str(c.get("algorithm") or ""),
+                part=str(c.get("part") or ""),
+                match=c.get("match") if isinstance(c.get("match"), bool) else None,
+                group=_group(c.get("group")),
+            )
+            for c in instance.get("checks") or []
+            if isinstance(c, Mapping)
+        ]
+        if any(c.group for c in checks):
+            out[int(instance["m"])] = sorted(checks, key=lambda c: c.group)
+    return out
+
+
 def hop_views(report: Mapping[str, Any]) -> list[HopView]:
+    from .revision_views import fingerprint_by_hop
+
     hops = list(report.get("hops") or [])
+    fingerprints = fingerprint_by_hop(report)
+    grouped = _grouped_hash_checks(report)
     views: list[HopView] = []
     prev: Mapping[str, Any] | None = None
     for hop in hops:
         previous = prev if prev is not None and prev.get("i") == (hop.get("i") or 0) - 1 else None
+        introduced = (
+            hop.get("introduced_instance")
+            if isinstance(hop.get("introduced_instance"), int)
+            else None
+        )
         views.append(
             HopView(
                 i=hop.get("i"),
@@ -399,6 +481,7 @@ def hop_views(report: Mapping[str, Any]) -> list[HopView]:
                         result=str(s.get("result") or ""),
                         key_bits=s.get("key_bits"),
                         key_testing=bool(s.get("key_testing")),
+                        group=_group(s.get("group")),
                     )
                     for s in hop.get("selectors") or []
                 ],
@@ -408,6 +491,11 @@ def hop_views(report: Mapping[str, Any]) -> list[HopView]:
                 findings=[finding_view(f) for f in hop.get("findings") or []],
                 raw=str(hop.get("raw") or ""),
                 previous_domain=str(previous.get("d") or "") if previous else None,
+                fingerprint=fingerprints.get(hop.get("i"), "")
+                if isinstance(hop.get("i"), int)
+                else "",
+                hash_checks=grouped.get(introduced, []) if introduced is not None else [],
+                hash_instance=introduced if introduced in grouped else None,
             )
         )
         prev = hop
@@ -814,6 +902,10 @@ def build_result_context(
         # verdict): owner data, so never on a shared page.
         "intake": _intake_panel(analysis) if viewer_can_edit else {"present": False},
     }
+    from . import revision_views as rv
+
+    # The re-run control: every revision, the one the next run would use selected.
+    context["revision_options"] = rv.revision_choices()
     if run is None:
         return context
     from . import mechanism_views as mv
@@ -822,6 +914,9 @@ def build_result_context(
     chain = document.get("dkim2") or {}
     envelope = envelope_view(chain, source=analysis.get_envelope_source_display())
     context.update(
+        judged=rv.judged_by(chain),
+        revisions=rv.revisions_view(chain),
+        from_checks=rv.from_checks_view(chain),
         verdict=verdict_view(document),
         whole=mv.whole_verdict(document),
         headers=message_headers(document),

@@ -29,7 +29,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from dkim2web.logs import analysis_context, with_analysis_id
 
-from .models import Analysis, AnalysisRun
+from .models import Analysis, AnalysisRun, revision_or_error
 from .selectors import ANON_SESSION_KEY, analysis_ids_in_session
 from .signals import announce_finished
 
@@ -82,6 +82,7 @@ def analysis_submit(
     envelope_source: str | None = None,
     client_ip: str = "",
     helo: str = "",
+    revision: str = "auto",
     enqueue: bool = True,
 ) -> Analysis:
     """Store a message exactly as given and queue its verification after the commit.
@@ -89,10 +90,14 @@ def analysis_submit(
     ``envelope_source`` defaults to "user" when an envelope is given and "none" otherwise.
     ``client_ip`` and ``helo`` are the SMTP client of that envelope's transaction, when
     known (the intake's session; the command line); SPF evaluates them.
+    ``revision``: the DKIM2 draft revision whose rules judge the chain ("auto", "06" ...
+    "09"; models.Revision); ValueError for any other value (callers check their input
+    first and say what is wrong in their own terms).
     ``enqueue=False`` is for callers that run the analysis themselves (the CLI command).
     If the broker cannot be reached the analysis is still stored, queued, and the sweep
     publishes it later.
     """
+    revision = revision_or_error(revision)
     recipients = list(rcpt_to or [])
     if envelope_source is None:
         has_envelope = bool(mail_from or recipients or client_ip)
@@ -110,6 +115,7 @@ def analysis_submit(
         envelope_source=envelope_source,
         client_ip=client_ip[:64],
         helo=helo,
+        revision=revision,
         status=Analysis.Status.QUEUED,
     )
     if enqueue:
@@ -117,22 +123,31 @@ def analysis_submit(
     return analysis
 
 
-def analysis_rerun(*, analysis: Analysis) -> bool:
+def analysis_rerun(*, analysis: Analysis, revision: str | None = None) -> bool:
     """Queue another run of a finished analysis; its earlier runs are kept.
 
-    Returns False (and queues nothing) while the analysis is still queued or running.
+    ``revision`` (None: the analysis's own) is the DKIM2 draft revision the new run judges
+    by; it is stored on the analysis in the same conditional UPDATE that queues it, so it
+    changes only when the run is queued.  ValueError for a revision that is not one.
+    Returns False (and queues or changes nothing) while the analysis is still queued or
+    running.
     """
+    changes: dict[str, Any] = {
+        "status": Analysis.Status.QUEUED,
+        "queued_at": timezone.now(),
+        "attempts": 0,
+        "error": "",
+        "started_at": None,
+        "finished_at": None,
+    }
+    if revision is not None:
+        changes["revision"] = revision_or_error(revision)
     requeued = Analysis.objects.filter(
         pk=analysis.pk, status__in=(Analysis.Status.DONE, Analysis.Status.FAILED)
-    ).update(
-        status=Analysis.Status.QUEUED,
-        queued_at=timezone.now(),
-        attempts=0,
-        error="",
-        started_at=None,
-        finished_at=None,
-    )
+    ).update(**changes)
     if requeued:
+        for name, value in changes.items():
+            setattr(analysis, name, value)
         transaction.on_commit(partial(analysis_enqueue, analysis_id=analysis.pk))
     return bool(requeued)
 
@@ -208,6 +223,7 @@ def analysis_run(
             report=outcome.report,
             engine_version=outcome.engine_version,
             draft=outcome.draft,
+            revision=analysis.revision,  # what _run_engine judged by
         )
         announce_finished(analysis_id=analysis_id)
     return run
@@ -399,7 +415,6 @@ def _run_engine(
 ) -> EngineOutcome:
     # Imported here, not at module level, so the web half starts (and marks runs failed
     # with the reason) even while the engine cannot be imported.
-    from analysis.dkim2 import DRAFT
     from analysis.message_report import ENGINE_VERSION, analyze_message
 
     report = analyze_message(
@@ -408,10 +423,11 @@ def _run_engine(
         smtp=_smtp_context(analysis),
         now=now,
         dns_budget=settings.DKIM2WEB_DNS_BUDGET_SECONDS,
+        revision=analysis.revision,
     )
     return EngineOutcome(
         result=report.result,
         report=report.to_json(),
         engine_version=ENGINE_VERSION,
-        draft=DRAFT,
+        draft=report.dkim2.draft,  # the draft of the revision that judged (-09 for auto)
     )

@@ -25,7 +25,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from analysis.authres_field import authentication_results
 
 from . import mechanism_views, presenters, selectors, services
-from .forms import TOO_LARGE, TOO_MANY, EnvelopeForm, UploadForm, max_files, max_message_bytes
+from .forms import (
+    TOO_LARGE,
+    TOO_MANY,
+    EnvelopeForm,
+    RevisionForm,
+    UploadForm,
+    max_files,
+    max_message_bytes,
+)
 from .models import Analysis, AnalysisRun
 
 PAGE_SIZE = 25
@@ -227,9 +235,23 @@ def status(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
 
 @require_POST
 def rerun(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    """Run the analysis again, under the DKIM2 draft revision chosen (or its own)."""
     analysis = _get_analysis(request, analysis_id)
-    if services.analysis_rerun(analysis=analysis):
-        messages.success(request, "Analysis queued again; the earlier run is kept below.")
+    form = RevisionForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.values():
+            for text in error:
+                messages.error(request, text)
+        return redirect(reverse("reports:detail", args=[analysis.pk]) + "#runs")
+    revision = form.cleaned_data["revision"]
+    if services.analysis_rerun(analysis=analysis, revision=revision):
+        from .revision_views import run_revision_words
+
+        words = run_revision_words(analysis.revision)
+        rules = f"{words} rules" if words != "auto" else "auto (the newest rules, others compared)"
+        messages.success(
+            request, f"Analysis queued again, DKIM2 judged by {rules}; the earlier runs are kept."
+        )
     else:
         messages.info(request, "This analysis is already queued or running.")
     return redirect("reports:detail", analysis_id=analysis.pk)
@@ -251,6 +273,7 @@ def reanalyse_with_envelope(request: HttpRequest, analysis_id: uuid.UUID) -> Htt
         mail_from=form.cleaned_data["mail_from"],
         rcpt_to=form.cleaned_data["rcpt_to"],
         owner=analysis.owner,
+        revision=analysis.revision,
     )
     _remember(request, copy)
     messages.success(request, "A new analysis of the same message, with this envelope.")

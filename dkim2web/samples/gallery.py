@@ -7,6 +7,10 @@ domains are under ``.example`` and their keys are served by
 
 A sample comes with the SMTP envelope of its final delivery, which is what lets the
 receiver check the newest signature's ``mf=``/``rt=`` (the replay defence).
+
+Each hop signs by the rules of a named revision (:mod:`analysis.dkim2.revisions`): -09, the
+newest, unless the sample is about an older signer. Only -06 is public text; the rules of
+-07, -08 and -09 are second-hand (SPEC-09-NOTES), and the samples that show them say so.
 """
 
 from __future__ import annotations
@@ -20,7 +24,14 @@ from email.utils import format_datetime
 from analysis.dkim2.sign import sign
 
 from . import mailauth
-from .keys import DEMO_SERVERS, private_key, rsa_private_key, signing_key
+from .keys import (
+    DEMO_SERVERS,
+    mldsa44_signing_key,
+    private_key,
+    rsa_private_key,
+    rsa_signing_key,
+    signing_key,
+)
 
 CRLF = b"\r\n"
 DAY = 24 * 3600
@@ -86,6 +97,11 @@ def _add_field_below_dkim2(msg: bytes, name: str, value: str) -> bytes:
         at += 1
     fields.insert(at, f"{name}: {value}".encode() + CRLF)
     return _join(fields, body)
+
+
+def _add_field_at_end(msg: bytes, name: str, value: str) -> bytes:
+    fields, body = _split(msg)
+    return _join([*fields, f"{name}: {value}".encode() + CRLF], body)
 
 
 def _append_body(msg: bytes, *lines: str) -> bytes:
@@ -298,6 +314,88 @@ def build_broken_custody(now: int) -> BuiltSample:
     return BuiltSample(hop2, "<bounces@relay.example>", [BOB_INBOX], "sample-broken-custody.eml")
 
 
+def build_groups_mldsa44(now: int) -> BuiltSample:
+    """A chain signed by -09 rules with ``|`` signature and hash groups and ML-DSA-44
+    (SPEC-09-NOTES 1.1, 1.2, 1.4; second-hand): Alice's hop offers Ed25519 or ML-DSA-44;
+    the list offers Ed25519 and RSA together, or ML-DSA-44, and records SHA-256 or SHA-512
+    hashes of what it changed."""
+    t1, t2 = now - 180, now - 60
+    hop1 = sign(
+        _originator(t1, "groups-mldsa44"),
+        domain="origin.example",
+        keys=[signing_key("origin.example")],
+        key_groups=[[mldsa44_signing_key("origin.example")]],
+        timestamp=t1,
+        mail_from=ALICE,
+        rcpt_to=[LIST],
+        revision="09",
+    ).message
+    edited = _list_edit(hop1)
+    hop2 = sign(
+        edited,
+        domain="lists.example",
+        keys=[signing_key("lists.example"), rsa_signing_key("lists.example")],
+        key_groups=[[mldsa44_signing_key("lists.example")]],
+        hash_groups=[["sha256"], ["sha512"]],
+        timestamp=t2,
+        mail_from=LIST_BOUNCES,
+        rcpt_to=[BOB_INBOX],
+        previous=hop1,
+        revision="09",
+    ).message
+    return BuiltSample(hop2, LIST_BOUNCES, [BOB_INBOX], "sample-groups-mldsa44.eml")
+
+
+_REMINDER = (
+    "Hello Bob,\r\n"
+    "\r\n"
+    "Invoice 2042 for 310.00 EUR is ready in the customer portal.\r\n"
+    "\r\n"
+    "This message was sent automatically; replies are not read.\r\n"
+)
+
+
+def build_mixed_revisions(now: int) -> BuiltSample:
+    """An -06 originator and a -09 forwarder. billing.example's software signs by -06 rules,
+    which leave Auto-Submitted out of the header hash (S06 §4); -08 signs it again
+    (SPEC-09-NOTES 1.8), so a -08 or later receiver computes another header hash for m=1."""
+    t1, t2 = now - 180, now - 60
+    msg = _message(
+        sender="Billing <billing@billing.example>",
+        to="Bob <bob@forwarder.example>",
+        subject="Invoice 2042 is ready",
+        when=t1,
+        msgid=f"invoice-2042.{now}@billing.example",
+        body=_REMINDER,
+    )
+    msg = _add_field_at_end(msg, "Auto-Submitted", "auto-generated")  # RFC 3834
+    hop1 = sign(
+        msg,
+        domain="billing.example",
+        keys=[signing_key("billing.example")],
+        timestamp=t1,
+        mail_from="<billing@billing.example>",
+        rcpt_to=[BOB_FORWARD],
+        revision="06",
+    ).message
+    # By -09 rules the content no longer matches m=1's header hash (Auto-Submitted now
+    # counts), so the signer asks for the message as it arrived; nothing changed, so no
+    # recipe is needed and forwarder.example only adds its signature. It signs without
+    # verifying first, which a -08 or later forwarder should not do (the report warns of it;
+    # SPEC-09-NOTES 1.12, second-hand).
+    hop2 = sign(
+        hop1,
+        domain="forwarder.example",
+        keys=[signing_key("forwarder.example")],
+        timestamp=t2,
+        mail_from=BOB_FORWARD,
+        rcpt_to=[BOB_INBOX],
+        previous=hop1,
+        revision="09",
+    ).message
+    return BuiltSample(hop2, BOB_FORWARD, [BOB_INBOX], "sample-mixed-revisions.eml")
+
+
 def _smtp_date(when: int) -> str:
     return format_datetime(datetime.fromtimestamp(when, UTC))
 
@@ -444,6 +542,41 @@ SAMPLES: tuple[Sample, ...] = (
         "the receiver's record of it, why DMARC passes through DKIM2 only, and the SMTP "
         "client read back from the Received fields for SPF.",
         build_real_mail,
+    ),
+    Sample(
+        "groups-mldsa44",
+        "A -09 chain with signature groups and ML-DSA-44",
+        "Alice's announcement goes through the ops-talk list, both hops signed by the rules "
+        "of -09, the newest revision. Alice's hop offers two alternative signatures: Ed25519, "
+        "or the post-quantum ML-DSA-44; either one passing is enough. The list signs with "
+        "Ed25519 and RSA together (both must pass), or with ML-DSA-44 alone, and records the "
+        "hashes of the message it changed as SHA-256 or SHA-512. A '|' separates those "
+        "alternatives; an -06 or -07 verifier knows no groups and reads it as a syntax "
+        "error. You will see the message trusted and both hops pass, with every selector "
+        "passing (Ed25519, RSA and ML-DSA-44); that the chain would be a PERMERROR under -06 "
+        "and -07 rules and passes under -08 and -09, split by the rule on signature and hash "
+        "groups; and, for each hop, that its signer follows -08 or -09 rules and that -06 or "
+        "-07 receivers need upgrading. The rules of -07, -08 and -09 are second-hand: their "
+        "text is not public, and what is known of them comes from four implementations.",
+        build_groups_mldsa44,
+    ),
+    Sample(
+        "mixed-revisions",
+        "A mixed chain: an -06 originator and a -09 forwarder",
+        "An automatic invoice notice from billing.example, marked Auto-Submitted, whose mail "
+        "software still signs by the rules of -06; forwarder.example, which signs by -09 "
+        "rules, passes it on to Bob's inbox. -06 and -07 leave Auto-Submitted out of the "
+        "header hash, -08 and later include it, so the header hash billing.example recorded "
+        "no longer fits. You will see the message not trusted: judged by -09 rules (the "
+        "default), billing.example's hop fails on a header hash mismatch while "
+        "forwarder.example's hop passes, with a warning that forwarder.example signed a "
+        "chain that does not verify; that the chain would pass under -06 and -07 rules and "
+        "fails under -08 and -09, split by the rule on which header fields the header hash "
+        "leaves out; and, for billing.example's hop, that it was signed by -06 or -07 rules "
+        "(it left Auto-Submitted unsigned) and that billing.example's DKIM2 software needs "
+        "upgrading. The rules of -07, -08 and -09 are second-hand: their text is not public, "
+        "and what is known of them comes from four implementations.",
+        build_mixed_revisions,
     ),
 )
 

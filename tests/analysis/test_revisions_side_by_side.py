@@ -170,8 +170,8 @@ def test_a_bar_between_groups_is_a_syntax_error_before_08() -> None:
     report = chain.analyze()
     assert split_rules(report) == [("07", "08", ["groups"])]
     assert [(s.selector, s.group, s.result) for s in report.hops[0].selectors] == [
-        ("ed1", 0, "pass"),
-        ("rsa1", 1, "pass"),
+        ("ed1", 1, "pass"),
+        ("rsa1", 2, "pass"),
     ]
 
 

@@ -663,7 +663,7 @@ def test_chains_of_each_length_under_each_revision(revision: str, length: int) -
     if revision >= "08":
         first = report.hops[0]
         assert [(s.selector, s.algorithm, s.group, s.result) for s in first.selectors] == [
-            ("ed1", "ed25519-sha256", 0, "pass"),
-            ("rsa1", "rsa-sha256", 0, "pass"),
-            ("pq1", "mldsa44", 1, "pass"),
+            ("ed1", "ed25519-sha256", 1, "pass"),
+            ("rsa1", "rsa-sha256", 1, "pass"),
+            ("pq1", "mldsa44", 2, "pass"),
         ]

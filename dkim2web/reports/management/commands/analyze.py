@@ -15,6 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from dkim2web.reports import services
+from dkim2web.reports.models import Revision
 
 
 class Command(BaseCommand):
@@ -58,6 +59,14 @@ class Command(BaseCommand):
             metavar="UNIX",
             help="verification clock, unix seconds (0: do not check timestamps)",
         )
+        parser.add_argument(
+            "--revision",
+            choices=Revision.values,
+            default=Revision.AUTO,
+            help="the DKIM2 draft revision whose rules judge the chain (default auto: the "
+            "newest, with the older ones compared; only -06 is public draft text, the later "
+            "revisions' rules are second-hand)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -81,6 +90,7 @@ class Command(BaseCommand):
             rcpt_to=options["rcpt_to"],
             client_ip=options["client_ip"],
             helo=options["helo"],
+            revision=options["revision"],
             enqueue=False,  # run here, synchronously, rather than through Celery
         )
         run = services.analysis_run(analysis_id=analysis.pk, lookup=lookup, now=options["now"])
@@ -100,4 +110,6 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"{run.result}: {run.summary}")
-        self.stderr.write(f"analysis {analysis.pk} ({run.engine_version}, {run.draft})")
+        self.stderr.write(
+            f"analysis {analysis.pk} ({run.engine_version}, {run.draft}, revision {run.revision})"
+        )
