@@ -21,6 +21,7 @@ Domains are compared as lower-case A-labels (-07 compares A-labels, SPEC-09-NOTE
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,13 +68,25 @@ def compare(from_domain: str, d: str) -> str:
     return NOT_AUTHENTIC
 
 
+#: The common From: an optional plain display name, then one ``<local@domain>`` whose
+#: domain is an ASCII host name (anything else goes through the full RFC 5322 reader).
+_SIMPLE_FROM = re.compile(
+    r'[ \t]*(?:[^<>"(),;:\\@\[\]]*<)?[A-Za-z0-9.!#$%&\'*+/=?^_`{|}~-]+@'
+    r"((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63})>?[ \t]*\Z"
+)
+
+
 def from_domains(fields: list[HeaderField]) -> tuple[tuple[str, ...], str]:
     """The A-label domains of the one From field, or () and the reason they cannot be read."""
     froms = [f for f in fields if f.lname == "from"]
     if len(froms) != 1:
         return (), f"the message has {len(froms)} From fields"
+    text = froms[0].text()
+    simple = _SIMPLE_FROM.match(text)
+    if simple is not None and text.count("<") == text.count(">") <= 1:
+        return (simple.group(1).lower(),), ""
     out: list[str] = []
-    for address in mailbox_addresses(froms[0].text()):
+    for address in mailbox_addresses(text):
         raw = address_domain(address)
         if raw is None:
             return (), "an address of the From field has no domain"

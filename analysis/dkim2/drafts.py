@@ -186,10 +186,11 @@ def _hash_revisions(prep: Prepared, instances: dict[int, Instance]) -> list[Find
     Auto-Submitted left out, as up to -07)."""
     out: list[Finding] = []
     current = prep.options.revision
-    lists = _unsigned_lists(prep)
+    lists: list[tuple[str, frozenset[str], tuple[str, ...]]] | None = None
     for m, inst in sorted(instances.items()):
         failed = [c for c in inst.checks if c.part == "header" and c.match is False]
         for check in failed:
+            lists = lists if lists is not None else _unsigned_lists(prep)
             mi = prep.instances.get(m)
             if mi is None:
                 continue

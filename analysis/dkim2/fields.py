@@ -429,7 +429,9 @@ def _split_groups(value: str, tag: str, *, groups: bool) -> list[tuple[int, str]
     ``|`` separates alternative groups, ``,`` joins the entries of one group.  Under -06 a
     ``|`` is a syntax error, said in words a signer's developer can act on.
     """
-    if "|" in value and not groups:
+    if "|" not in value:
+        return [(0, entry) for entry in value.split(",")]
+    if not groups:
         item = "1.1" if tag == "s=" else "1.2"
         raise GrammarError(
             f"{tag} contains '|', which separates signature and hash groups only from -08 "

@@ -56,9 +56,17 @@ def fingerprint_hops(
 ) -> list[HopFingerprint]:
     out: list[HopFingerprint] = []
     numbers = [n for n in ORDER if n in runs]
+    # Per revision: hop -> (result, first problem).  Revisions that took the judging outcome
+    # share its hop list, read once.
+    tables: dict[int, dict[int, tuple[State, str | None]]] = {}
+    by_revision: dict[str, dict[int, tuple[State, str | None]]] = {}
+    for n in numbers:
+        hops = runs[n][1]
+        if id(hops) not in tables:
+            tables[id(hops)] = {h.hop: (h.result, _problem(h)) for h in hops}
+        by_revision[n] = tables[id(hops)]
     for i, sig in sorted(judge.signatures.items()):
-        results = {n: _hop_result(runs[n][1], i) for n in numbers}
-        passes = [n for n in numbers if results[n] == State.PASS]
+        passes = [n for n in numbers if by_revision[n].get(i, (None, None))[0] == State.PASS]
         clues: list[tuple[str, str, str]] = []  # (text, lowest, highest)
         if sig.uses_groups:
             clues.append(("uses '|' signature groups", "08", ORDER[-1]))
@@ -77,7 +85,9 @@ def fingerprint_hops(
         hi = min([c[2] for c in clues], default=ORDER[-1])
         signer = _between(lo, hi)
         texts = [c[0] for c in clues]
-        first_problem = _first_problem(runs, numbers, i)
+        first_problem = {
+            n: problem for n in numbers if (problem := by_revision[n].get(i, (None, None))[1])
+        }
         out.append(
             HopFingerprint(
                 hop=i,
@@ -89,10 +99,6 @@ def fingerprint_hops(
             )
         )
     return out
-
-
-def _hop_result(hops: list[HopReport], i: int) -> State | None:
-    return next((h.result for h in hops if h.hop == i), None)
 
 
 def _introduced_instance(judge: Prepared, i: int) -> int | None:
@@ -157,18 +163,11 @@ def _from_clues(
     return []
 
 
-def _first_problem(
-    runs: dict[str, tuple[Walk, list[HopReport]]], numbers: list[str], i: int
-) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for n in numbers:
-        hop = next((h for h in runs[n][1] if h.hop == i), None)
-        if hop is None:
-            continue
-        bad = [f for f in hop.findings if f.affects_verdict and f.state == hop.result]
-        if bad:
-            out[n] = bad[0].message
-    return out
+def _problem(hop: HopReport) -> str | None:
+    """The failure string that decided the hop's result, if it did not pass."""
+    return next(
+        (f.message for f in hop.findings if f.affects_verdict and f.state == hop.result), None
+    )
 
 
 def _sentence(

@@ -149,7 +149,7 @@ class ParseCache:
         self, f: HeaderField, *, bare: bool, groups: bool
     ) -> tuple[Dkim2Signature | None, list[FieldProblem]]:
         # Without a "|" a field parses the same whether or not groups exist.
-        key = (id(f), bare, groups or b"|" not in f.value)
+        key = (id(f), bare, groups or b"|" not in f.raw)
         hit = self.signatures.get(key)
         if hit is None:
             hit = self.signatures[key] = parse_signature(
@@ -160,7 +160,7 @@ class ParseCache:
     def instance(
         self, f: HeaderField, *, groups: bool
     ) -> tuple[MessageInstance | None, list[FieldProblem]]:
-        key = (id(f), groups or b"|" not in f.value)
+        key = (id(f), groups or b"|" not in f.raw)
         hit = self.instances.get(key)
         if hit is None:
             hit = self.instances[key] = parse_message_instance(f, groups=groups)

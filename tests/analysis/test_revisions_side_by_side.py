@@ -94,12 +94,16 @@ def test_every_rule_has_a_source_in_every_revision_and_adjacent_revisions_differ
         ],
         ("08", "09"): ["null_body", "exploded_not_first"],
     }
-    assert set(RULE_IDS) - {
-        "custody_strings",
-        "verification_levels",
-        "resign_only_verified",
-        "exploded_not_first",
-    } == VERDICT_RULES
+    assert (
+        set(RULE_IDS)
+        - {
+            "custody_strings",
+            "verification_levels",
+            "resign_only_verified",
+            "exploded_not_first",
+        }
+        == VERDICT_RULES
+    )
 
 
 # -- unsigned fields: Auto-Submitted and VBR-Info are signed again from -08 (SPEC-09-NOTES 1.8) ----
@@ -577,3 +581,96 @@ def test_a_revision_name_may_be_written_as_the_draft_name() -> None:
     assert report.revision == "08"
     with pytest.raises(KeyError, match="unknown DKIM2 revision '10'"):
         chain.analyze(revision="10")
+
+
+# -- the comparison's shortcut --------------------------------------------------------------
+
+
+def _comparison(report: ChainReport) -> object:
+    return (
+        report.result,
+        [o.to_json() for o in report.revisions],
+        [f.to_json() for f in report.fingerprints],
+        [s.to_json() for s in report.splits],
+    )
+
+
+def _corpus() -> list[tuple[str, bytes, Chain]]:
+    """Messages that exercise every rule, and some that exercise none."""
+    flagged = build_chain(
+        message(),
+        [
+            Hop(*ALICE, revision="06", flags=("donotmodify",)),
+            Hop(*LIST, revision="06", modify=set_header("Subject", "[list] Hello")),
+        ],
+    )
+    null_body = build_chain(
+        message(),
+        [
+            Hop(*ALICE, revision="08"),
+            Hop(*LIST, revision="08", modify=append_body("footer"), body_unrecoverable=True),
+        ],
+    )
+    u_step = build_chain(
+        message(DEFAULT_HEADERS, b"Caf\xe9.\r\nLine two.\r\n"),
+        [
+            Hop(*ALICE, revision="07"),
+            Hop(*LIST, revision="07", modify=_replace_first_line),
+        ],
+    )
+    future = build_chain(message(), [Hop(*ALICE, timestamp=T0 + 3600)])
+    plain = build_chain(message(), [Hop(*ALICE), Hop(*LIST)])
+    out = [
+        ("auto-submitted-06", _with_auto_submitted("06").message, _with_auto_submitted("06")),
+        ("auto-submitted-09", _with_auto_submitted("09").message, _with_auto_submitted("09")),
+        ("groups", _grouped([("ed1",), ("rsa1",)]).message, _grouped([("ed1",), ("rsa1",)])),
+        ("unknown-in-group", _with_unknown_entry(","), plain),
+        ("unknown-alone", _with_unknown_entry("|"), plain),
+        ("flags", flagged.message, flagged),
+        ("null-body", null_body.message, null_body),
+        ("u-step", u_step.message, u_step),
+        ("future", future.message, future),
+        ("not-authentic", _from("brand.example", "esp.example").message, _from("b", "e")),
+        ("plain", plain.message, plain),
+    ]
+    return out
+
+
+def test_the_shortcut_gives_the_exhaustive_comparison_on_every_kind_of_message() -> None:
+    """A revision whose differing rules the message does not exercise takes the judging
+    outcome without a walk: the comparison must be the one every walk gives."""
+    from analysis.dkim2 import plan, verify_plan
+
+    for name, raw, chain in _corpus():
+        zone = _from("brand.example", "esp.example").zone if name == "not-authentic" else chain.zone
+        lookup = StaticResolver(zone)
+        for now in (chain.now, T0):
+            p = plan(raw)
+            answers = lookup.lookup_many(p.key_queries)
+            fast = verify_plan(p, answers, envelope=chain.envelope, now=now)
+            full = verify_plan(
+                plan(raw), answers, envelope=chain.envelope, now=now, exhaustive=True
+            )
+            assert _comparison(fast) == _comparison(full), name
+
+
+def test_the_shortcut_gives_the_exhaustive_comparison_on_the_mail_auth_vectors(
+    shared_dir: object,
+) -> None:
+    from pathlib import Path
+
+    from analysis.dkim2 import Envelope, Options, plan, verify_plan
+
+    vectors = Path(str(shared_dir)) / "mail-auth-vectors"
+    zone = StaticResolver.from_json_file(vectors / "dns.json")
+    for case in json.loads((vectors / "cases.json").read_text()):
+        raw = (vectors / "expected" / case["file"]).read_bytes()
+        options = Options(compat=not case["strict"])
+        envelope = Envelope(case["mail_from"], list(case["rcpt_to"]))
+        p = plan(raw, options)
+        answers = zone.lookup_many(p.key_queries)
+        fast = verify_plan(p, answers, envelope=envelope, now=case["now"])
+        full = verify_plan(
+            plan(raw, options), answers, envelope=envelope, now=case["now"], exhaustive=True
+        )
+        assert _comparison(fast) == _comparison(full), case["name"]

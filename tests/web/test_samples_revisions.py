@@ -369,7 +369,17 @@ def test_the_09_forwarder_is_noted_for_signing_a_chain_that_does_not_verify(
             "From -08 a hop adds its signature only after the chain it received fully verified "
             "(or under an out-of-band arrangement). Hop 1 (d=billing.example) fails here on a "
             "check hop 2 (d=forwarder.example) could have made before signing.",
-        )
+        ),
+        (
+            "draft.header-hash-revision",
+            State.NONE,
+            "Message Instance m=1 header hash matches the rules of draft-ietf-dkim-dkim2-spec-07",
+            "The header hash does not match -09 rules but does match when the unsigned-field "
+            "list of draft-ietf-dkim-dkim2-spec-07 is used. The signer hashed fields that -09 "
+            "leaves out (or the reverse). Implementer: use the unsigned-field list of the "
+            "revision you sign by (-09: SPEC-09-NOTES 1.8 (-08 §4.1), as implemented by "
+            "mailauth 8.0.5, croessner/dkim2 v0.1.49 (2 sources; draft text not public)).",
+        ),
     ]
 
 
