@@ -285,6 +285,34 @@ def verify_signature(algorithm: str, key: PublicKey, data: bytes, signature: byt
     return False
 
 
+def other_reading(algorithm: str, key: PublicKey, data: bytes, signature: bytes) -> str | None:
+    """For a signature that does not verify: the other way of signing under which it does,
+    in words, or None.  Signers and verifiers of the drafts have disagreed on exactly these
+    (SPEC-NOTES §11 A14 for Ed25519; the ML-DSA-44 context and input are one
+    implementation's, SPEC-09-NOTES 1.4), so a match names the cause precisely."""
+    try:
+        if algorithm == "ed25519-sha256" and isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, data)
+            return "Ed25519 over the signing input itself rather than its SHA-256 digest"
+    except InvalidSignature:
+        return None
+    if algorithm == "mldsa44" and isinstance(key, mldsa.MLDSA44PublicKey):
+        if len(signature) != MLDSA44_SIGNATURE_OCTETS:
+            return None
+        digest = hashlib.sha256(data).digest()
+        for message, context, words in (
+            (data, b"", "ML-DSA-44 over the signing input with an empty context"),
+            (digest, MLDSA44_CONTEXT, 'ML-DSA-44 over its SHA-256 digest with context "DKIM2"'),
+            (digest, b"", "ML-DSA-44 over its SHA-256 digest with an empty context"),
+        ):
+            try:
+                key.verify(signature, message, context)
+                return f'{words} (this verifier expects the input itself with context "DKIM2")'
+            except InvalidSignature:
+                continue
+    return None
+
+
 def sign_bytes(algorithm: str, key: PrivateKey, data: bytes) -> bytes:
     if algorithm == "rsa-sha256" and isinstance(key, rsa.RSAPrivateKey):
         return key.sign(data, padding.PKCS1v15(), hashes.SHA256())

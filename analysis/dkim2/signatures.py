@@ -25,6 +25,7 @@ from .keys import (
     KEY_TYPE_FOR_ALGORITHM,
     KeyRecord,
     KeyRecordError,
+    other_reading,
     parse_key_record,
 )
 from .report import SelectorResult
@@ -325,6 +326,23 @@ def check_signatures(walk: Walk, keys: dict[tuple[int, str], KeyRecord]) -> None
                     res.result = "pass"
                 else:
                     res.result = "fail"
+                    reading = other_reading(s.algorithm, rec.public_key, data, s.signature)
+                    if reading is not None:
+                        walk.add(
+                            note(
+                                "sig.other-signing-reading",
+                                f"DKIM2-Signature i={i} {s.selector} verifies only when read "
+                                "another way",
+                                Step.SIGNATURE,
+                                hop=i,
+                                detail=(
+                                    f"The signature is valid as {reading}. The signer's software "
+                                    "and this verifier read the algorithm differently; the "
+                                    "signature still counts as failed."
+                                ),
+                                spec="S06 §3.3; SPEC-NOTES §11 A14; SPEC-09-NOTES 1.4",
+                            )
+                        )
                     _entry(
                         walk,
                         i,

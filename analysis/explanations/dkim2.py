@@ -1913,4 +1913,34 @@ ENTRIES: tuple[Explanation, ...] = (
         severity_hint="warning",
         standing=PROVISIONAL,
     ),
+    _E(
+        code="sig.other-signing-reading",
+        title="The signature verifies only under another reading of its algorithm",
+        checked=(
+            "When a signature does not verify, the verifier also tries the other ways signers "
+            "have computed it: Ed25519 over the data itself instead of its SHA-256 digest "
+            '(S06 §3.3), and ML-DSA-44 with an empty context or over a digest instead of the '
+            'data itself with context "DKIM2".'
+        ),
+        found_template="{message}: {detail}",
+        likely_causes=(
+            "the signing software implements the algorithm as an earlier draft or another "
+            "implementation reads it",
+            "for ML-DSA-44: the -08 text is not public and implementations may differ on the "
+            "context string",
+        ),
+        fix=(
+            "The DKIM2 implementer of the signer: sign Ed25519 over the SHA-256 digest of the "
+            'signing input, and ML-DSA-44 over the signing input itself with context "DKIM2" '
+            "(as Stalwart mail-auth 0.15 does), or tell this project which reading the draft "
+            "now requires."
+        ),
+        responsible="implementer",
+        spec="S06 §3.3; SPEC-NOTES §11 A14; SPEC-09-NOTES 1.4",
+        severity_hint="warning",
+        standing=(
+            "The Ed25519 reading is S06's; the ML-DSA-44 context and input are one "
+            "implementation's (Stalwart mail-auth 0.15), the -08 text being not public."
+        ),
+    ),
 )

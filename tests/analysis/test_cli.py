@@ -314,6 +314,101 @@ def test_sign_then_verify_round_trip(capsys: pytest.CaptureFixture[str], tmp_pat
     assert out.endswith(": Pass: 1 hop verified\n")
 
 
+def _keygen(capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str, selector: str) -> str:
+    """Make a key (written to <selector>.pem) and return its TXT record, strings joined."""
+    code, out, _ = run(
+        capsys,
+        "keygen",
+        "--type",
+        kind,
+        "--selector",
+        selector,
+        "--domain",
+        "sender.example",
+        "--out",
+        str(tmp_path / f"{selector}.pem"),
+    )
+    assert code == 0
+    return "".join(re.findall(r'"([^"]*)"', out))
+
+
+def test_sign_with_groups_and_mldsa44_then_verify(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """-09 signing (the default): '|' between key groups and hash groups, ML-DSA-44 in its
+    own group; an -06 signer refuses the groups."""
+    records = {
+        "ed": _keygen(capsys, tmp_path, "ed25519", "ed"),
+        "rsa": _keygen(capsys, tmp_path, "rsa", "rsa"),
+        "pq": _keygen(capsys, tmp_path, "mldsa44", "pq"),
+    }
+    zone = tmp_path / "dns.json"
+    zone.write_text(
+        json.dumps(
+            {"sender.example": {f"{s}._domainkey": [["txt", r]] for s, r in records.items()}}
+        )
+    )
+    msg = tmp_path / "m.eml"
+    msg.write_bytes(b"From: a@sender.example\nTo: b@rcpt.example\nSubject: hi\n\nhello\n")
+    signed = tmp_path / "signed.eml"
+    keys = f"ed:{tmp_path / 'ed.pem'},rsa:{tmp_path / 'rsa.pem'}|pq:{tmp_path / 'pq.pem'}"
+    args = [
+        "sign",
+        str(msg),
+        "-d",
+        "sender.example",
+        "-k",
+        keys,
+        "--hash",
+        "sha256|sha512",
+        "--mail-from",
+        "a@sender.example",
+        "--rcpt-to",
+        "b@rcpt.example",
+        "--timestamp",
+        str(T1),
+        "-o",
+        str(signed),
+    ]
+    code, _, err = run(capsys, *args)
+    assert code == 0 and "signed as originator, i=1 m=1 (-09 rules)" in err, err
+    text = signed.read_bytes()
+    assert re.search(rb"s=ed:ed25519-sha256:[^;]*,\s*rsa:rsa-sha256:[^;]*\|pq:mldsa44:", text)
+    assert re.search(rb"h=sha256:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+\|sha512:", text)
+    code, out, _ = run(
+        capsys,
+        "verify",
+        str(signed),
+        "--dns-json",
+        str(zone),
+        "--now",
+        str(T1 + 5),
+        "--mail-from",
+        "<a@sender.example>",
+        "--rcpt-to",
+        "<b@rcpt.example>",
+        "--json",
+    )
+    data = json.loads(out)
+    assert (code, data["result"], data["revision"]) == (0, "pass", "09")
+    assert [(s["selector"], s["group"], s["result"]) for s in data["hops"][0]["selectors"]] == [
+        ("ed", 1, "pass"),
+        ("rsa", 1, "pass"),
+        ("pq", 2, "pass"),
+    ]
+    assert [(r["revision"], r["result"]) for r in data["revisions"]] == [
+        ("06", "permerror"),
+        ("07", "permerror"),
+        ("08", "pass"),
+        ("09", "pass"),
+    ]
+    code, _, err = run(capsys, *args, "--revision", "06")
+    assert code == 64
+    assert err == (
+        "dkim2: cannot sign: signature and hash groups ('|') exist from -08; -06 has one group\n"
+    )
+
+
 def test_console_script_entry_point_runs_as_a_process(we: Path, zone_file: Path) -> None:
     proc = subprocess.run(
         [

@@ -26,6 +26,7 @@ from analysis.dkim2.keys import (
     KeyRecordError,
     algorithm_for_private_key,
     load_private_key,
+    other_reading,
     parse_key_record,
     public_record_for,
     sign_bytes,
@@ -38,6 +39,7 @@ from analysis.message import HeaderField, parse_message
 # its seed-only private key form (version 0, id-ml-dsa-44, [0] 32-octet seed).
 SPKI_PREFIX = bytes.fromhex("30820532300b06096086480165030403110382052100")
 PKCS8_SEED_PREFIX = bytes.fromhex("3034020100300b060960864801650304031104228020")
+ALICE_HOP = ("example.com", "<alice@example.com>", ["<list@lists.example.org>"])
 DATA = b"dkim2-signature:i=1; m=1; s=pq1:mldsa44:;\r\n"
 T1 = 1790000000
 
@@ -423,3 +425,40 @@ def test_an_mldsa44_entry_signs_the_same_input_as_an_ed25519_entry_beside_it(
     data = signing_input([mi], [], sig)
     assert verify_signature("ed25519-sha256", ed.public_key(), data, values["ed1"][1]) is True
     assert verify_signature("mldsa44", key.public_key(), data, values["pq1"][1]) is True
+
+
+def test_a_signature_made_with_another_context_fails_and_names_the_reading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An ML-DSA-44 signature with an empty context fails (the context is "DKIM2"), and the
+    engine says it would verify with an empty context: the interop difference, named."""
+    from tests.support import chains
+
+    chain = chains.build_chain(
+        chains.message(),
+        [chains.Hop(*ALICE_HOP, revision="09", selectors=("pq1",))],
+    )
+    monkeypatch.setattr(chains, "MLDSA44_CONTEXT", b"")
+    raw = chains.resign(chain.message)
+    report = chain.analyze(raw)
+    assert [(f.code, f.message) for f in report.findings if f.affects_verdict] == [
+        ("sig.incorrect", "FAIL: DKIM2-Signature i=1 pq1 incorrect signature")
+    ]
+    (note,) = [f for f in report.findings if f.code == "sig.other-signing-reading"]
+    assert note.detail == (
+        "The signature is valid as ML-DSA-44 over the signing input with an empty context "
+        '(this verifier expects the input itself with context "DKIM2"). The signer\'s '
+        "software and this verifier read the algorithm differently; the signature still "
+        "counts as failed."
+    )
+
+
+def test_ed25519_over_the_raw_input_is_named_too() -> None:
+    key = ed25519.Ed25519PrivateKey.generate()
+    raw_signature = key.sign(DATA)
+    assert verify_signature("ed25519-sha256", key.public_key(), DATA, raw_signature) is False
+    assert other_reading("ed25519-sha256", key.public_key(), DATA, raw_signature) == (
+        "Ed25519 over the signing input itself rather than its SHA-256 digest"
+    )
+    good = sign_bytes("ed25519-sha256", key, DATA)
+    assert other_reading("ed25519-sha256", key.public_key(), DATA + b"x", good) is None
