@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dkim2web.settings")
 
@@ -31,3 +31,12 @@ def _database_connections_as_for_a_request(task: Any = None, **_: Any) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_process_init.connect
+def _demo_keys_before_the_first_message(**_: Any) -> None:
+    """Derive the demo zone's keys when a worker process starts (its RSA keys come from a
+    seeded prime search, about half a second), not while the first message waits."""
+    from dkim2web.samples.keys import demo_zone
+
+    demo_zone()

@@ -206,7 +206,7 @@ def _sentence(
         later = "" if first == ORDER[-1] else " or later"
         reason = problems.get(first, "")
         parts.append(
-            f"{who} signed by {words}{because}; a -{first}{later} receiver fails this hop"
+            f"{who} signed by {words}{because}; an -{first}{later} receiver fails this hop"
             + (f" ({reason})" if reason else "")
             + f": {domain}'s DKIM2 software needs upgrading"
         )

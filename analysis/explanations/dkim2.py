@@ -1919,7 +1919,7 @@ ENTRIES: tuple[Explanation, ...] = (
         checked=(
             "When a signature does not verify, the verifier also tries the other ways signers "
             "have computed it: Ed25519 over the data itself instead of its SHA-256 digest "
-            '(S06 §3.3), and ML-DSA-44 with an empty context or over a digest instead of the '
+            "(S06 §3.3), and ML-DSA-44 with an empty context or over a digest instead of the "
             'data itself with context "DKIM2".'
         ),
         found_template="{message}: {detail}",

@@ -606,7 +606,8 @@ _SCHEMAS: dict[str, Any] = {
                         "group": {
                             **_INT,
                             "minimum": 0,
-                            "description": "The |-separated group of s= (-08 on), from 0.",
+                            "description": "The |-separated group of s= (-08 on), from 1; "
+                            "0: no groups.",
                         },
                     }
                 ),
@@ -637,7 +638,8 @@ _SCHEMAS: dict[str, Any] = {
                         "group": {
                             **_INT,
                             "minimum": 0,
-                            "description": "The |-separated group of h= (-08 on), from 0.",
+                            "description": "The |-separated group of h= (-08 on), from 1; "
+                            "0: no groups.",
                         },
                     }
                 ),

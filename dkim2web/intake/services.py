@@ -313,10 +313,18 @@ def _reply_text(
 
 
 def _dkim2_line(run: AnalysisRun | None) -> list[str]:
+    """The DKIM2 verdict and the draft revision whose rules gave it (saying when those
+    rules are second-hand)."""
+    from dkim2web.reports.revision_views import judged_by
+
     chain = (run.document.get("dkim2") if run is not None else None) or {}
     if not chain.get("hops"):
         return []
-    return [f"DKIM2: {str(chain.get('result') or '?').upper()} — {chain.get('summary') or ''}"]
+    lines = [f"DKIM2: {str(chain.get('result') or '?').upper()} — {chain.get('summary') or ''}"]
+    judged = judged_by(chain)
+    if judged is not None:
+        lines.append(f"  {judged.text[0].upper()}{judged.text[1:]}. {judged.note}")
+    return lines
 
 
 def _reply_prepare(

@@ -9,15 +9,15 @@ class AnalysisRunInline(admin.TabularInline):
     model = AnalysisRun
     extra = 0
     can_delete = False
-    fields = ("created_at", "result", "engine_version", "draft")
+    fields = ("created_at", "result", "revision", "engine_version", "draft")
     readonly_fields = fields
     show_change_link = True
 
 
 @admin.register(Analysis)
 class AnalysisAdmin(admin.ModelAdmin):
-    list_display = ("id", "filename", "owner", "status", "size", "created_at")
-    list_filter = ("status", "envelope_source")
+    list_display = ("id", "filename", "owner", "status", "revision", "size", "created_at")
+    list_filter = ("status", "envelope_source", "revision")
     search_fields = ("id", "sha256", "filename", "mail_from")
     readonly_fields = (
         "id",
@@ -34,6 +34,6 @@ class AnalysisAdmin(admin.ModelAdmin):
 
 @admin.register(AnalysisRun)
 class AnalysisRunAdmin(admin.ModelAdmin):
-    list_display = ("analysis", "result", "engine_version", "draft", "created_at")
-    list_filter = ("result", "engine_version")
+    list_display = ("analysis", "result", "revision", "engine_version", "draft", "created_at")
+    list_filter = ("result", "revision", "engine_version")
     raw_id_fields = ("analysis",)

@@ -13,7 +13,7 @@ and the verdict's ``dkim2_revision``.  A run stored before then has none of thes
 * ``level`` from its result, in -06 terms (``analysis.dkim2.verify.verification_level``
   for -06): pass is "fully-verified", no DKIM2 is "none", anything else "not-verified";
 * nothing was compared and no From was checked: the lists are empty;
-* -06 has no ``|`` groups: every selector and hash check is in group 0;
+* -06 has no ``|`` groups: every selector and hash check gets group 0 ("no groups");
 * the verdict's ``dkim2_revision`` is "06" when the message carried DKIM2, else null (as
   :func:`analysis.verdict.judge` writes it).
 

@@ -281,16 +281,11 @@ class SelectorView:
     result: str
     key_bits: int | None
     key_testing: bool
-    group: int = 0  # the |-separated group of s= (-08 on), from 0
+    group: int = 0  # the |-separated group of s= (-08 on), from 1; 0 without groups
 
     @property
     def label(self) -> str:
         return result_label(self.result)
-
-    @property
-    def group_number(self) -> int:
-        """The group counted from 1, as readers count."""
-        return self.group + 1
 
 
 HASH_MATCH_WORDS = {True: "matches", False: "does not match", None: "could not be computed"}
@@ -303,11 +298,7 @@ class HashCheckView:
     algorithm: str
     part: str  # "header" or "body"
     match: bool | None
-    group: int = 0
-
-    @property
-    def group_number(self) -> int:
-        return self.group + 1
+    group: int = 0  # the |-separated group of h= (-08 on), from 1; 0 without groups
 
     @property
     def words(self) -> str:

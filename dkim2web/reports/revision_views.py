@@ -20,6 +20,7 @@ from typing import Any
 
 from analysis.dkim2.revisions import NEWEST, ORDER, REVISIONS, RULE_TITLES
 
+from .documents import BEFORE_REVISIONS
 from .models import Revision
 from .presenters import result_label
 
@@ -157,13 +158,12 @@ def judged_by(chain: Mapping[str, Any] | None) -> JudgedBy | None:
         return None
     if not chain.get("hops") and chain.get("result") in (None, "none"):
         return None
-    number = str(chain.get("revision") or "06")
-    rev = REVISIONS.get(number)
+    number = str(chain.get("revision") or BEFORE_REVISIONS)
     return JudgedBy(
         revision=number,
         mode="auto" if chain.get("revision_mode") == "auto" else "fixed",
         inferred=bool(chain.get("revision_inferred")),
-        public=bool(rev.text_public) if rev is not None else False,
+        public=_is_public(number),
     )
 
 
@@ -256,6 +256,12 @@ def _text(value: Any) -> str:
     return str(value) if value is not None else ""
 
 
+def _is_public(number: str) -> bool:
+    """The revision's draft text is public (an unknown revision counts as second-hand)."""
+    rev = REVISIONS.get(number)
+    return rev is not None and rev.text_public
+
+
 def revisions_view(chain: Mapping[str, Any] | None) -> RevisionsView | None:
     """Every revision's outcome for an auto run; None for a run judged by one revision."""
     if not isinstance(chain, Mapping) or chain.get("revision_mode") != "auto":
@@ -263,20 +269,16 @@ def revisions_view(chain: Mapping[str, Any] | None) -> RevisionsView | None:
     judge = str(chain.get("revision") or NEWEST)
     rows = [
         RevisionRow(
-            revision=str(o.get("revision") or ""),
+            revision=number,
             draft=_text(o.get("draft")),
-            public=bool(
-                REVISIONS[str(o.get("revision"))].text_public
-                if str(o.get("revision")) in REVISIONS
-                else False
-            ),
+            public=_is_public(number),
             result=str(o.get("result") or "none"),
             level=str(o.get("level") or "none"),
-            judging=str(o.get("revision")) == judge,
+            judging=number == judge,
             first_problem=_text(o.get("first_problem")),
         )
         for o in chain.get("revisions") or []
-        if isinstance(o, Mapping) and o.get("revision")
+        if isinstance(o, Mapping) and (number := _text(o.get("revision")))
     ]
     if len(rows) < 2:
         return None  # nothing was compared (no DKIM2, or not a message)

@@ -69,7 +69,10 @@ def _visible_analyses(request: HttpRequest) -> QuerySet[Analysis]:
         ids = selectors.analysis_ids_in_session(session=request.session)
         qs = Analysis.objects.filter(pk__in=ids, owner__isnull=True).defer("raw_message")
     latest = AnalysisRun.objects.filter(analysis=OuterRef("pk")).order_by("-created_at", "-pk")
-    return qs.annotate(latest_result=Subquery(latest.values("result")[:1])).order_by("-created_at")
+    return qs.annotate(
+        latest_result=Subquery(latest.values("result")[:1]),
+        latest_revision=Subquery(latest.values("revision")[:1]),
+    ).order_by("-created_at")
 
 
 def _owner(request: HttpRequest) -> Any:
@@ -190,9 +193,15 @@ def _hints(request: HttpRequest, form: UploadForm, *, template: str) -> HttpResp
 def analysis_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(_visible_analyses(request), PAGE_SIZE).get_page(request.GET.get("page"))
     analyses = list(page.object_list)
+    from .revision_views import run_revision_words
+
     for analysis in analyses:
-        # The whole message's verdict (a run stored before then: DKIM2's), in neutral words.
+        # The whole message's verdict (a run stored before then: DKIM2's), in neutral words,
+        # and the DKIM2 revision that run judged by.
         analysis.result_label = mechanism_views.mechanism_label(analysis.latest_result)
+        analysis.revision_words = (
+            run_revision_words(analysis.latest_revision) if analysis.latest_revision else ""
+        )
     return render(request, "reports/list.html", {"page": page, "analyses": analyses})
 
 

@@ -124,7 +124,7 @@ def test_an_06_signature_over_auto_submitted_fails_from_08() -> None:
     (fp,) = report.fingerprints
     assert fp.signer_revisions == ["06", "07"]
     assert fp.sentence == (
-        "example.com (hop 1) signed by -06 or -07 rules (left Auto-Submitted unsigned); a -08 "
+        "example.com (hop 1) signed by -06 or -07 rules (left Auto-Submitted unsigned); an -08 "
         "or later receiver fails this hop (FAIL: Message Instance m=1 header hash sha256 "
         "mismatch): example.com's DKIM2 software needs upgrading."
     )

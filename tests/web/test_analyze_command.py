@@ -127,7 +127,8 @@ def test_the_envelope_options_play_the_smtp_session_and_authres_prints_every_met
 def _b_prefix(raw: bytes) -> str:
     value = raw.split(b"\r\n\r\n", 1)[0].decode()
     b = "".join(value.split("b=")[-1].split(";")[0].split())
-    return b[:8] if all(c not in "/=+" for c in b[:8]) else f'"{b[:8]}"'
+    # RFC 2045 tspecials (RFC 8601 §2.2) need quoting; "+" is a token character.
+    return b[:8] if all(c not in "/=" for c in b[:8]) else f'"{b[:8]}"'
 
 
 @pytest.mark.django_db

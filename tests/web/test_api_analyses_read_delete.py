@@ -181,7 +181,14 @@ def test_earlier_runs_are_listed_newest_first(alice_api: Client, alice: Any) -> 
     body = alice_api.get(reverse("api:analysis", args=[analysis.pk])).json()
     assert body["run"]["id"] == third.pk
     assert [r["id"] for r in body["runs"]] == [second.pk, first.pk]
-    assert set(body["runs"][0]) == {"id", "created_at", "result", "engine_version", "draft"}
+    assert set(body["runs"][0]) == {
+        "id",
+        "created_at",
+        "result",
+        "engine_version",
+        "draft",
+        "revision",
+    }
 
     # While a re-run waits, no report is shown and every finished run is listed.
     assert services.analysis_rerun(analysis=analysis)

@@ -46,7 +46,8 @@ def test_a_raw_body_is_stored_byte_for_byte(api: Client, alice: Any, content_typ
     assert body["url"] == f"http://testserver{reverse('api:analysis', args=[analysis.pk])}"
     assert body["html_url"] == f"http://testserver{reverse('reports:detail', args=[analysis.pk])}"
     assert response["Location"] == body["url"]
-    assert set(body) == {"id", "url", "html_url", "status"}
+    assert set(body) == {"id", "url", "html_url", "status", "revision"}
+    assert body["revision"] == "auto"
 
 
 def test_a_content_type_with_parameters_is_accepted(api: Client) -> None:

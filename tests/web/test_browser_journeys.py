@@ -138,6 +138,44 @@ def test_a_failure_explains_itself(page: Any, live_server: Any) -> None:
     shot(page, "result-replayed.png")
 
 
+def test_a_sample_is_rerun_under_another_draft_revision_and_kept_as_another_run(
+    page: Any, live_server: Any
+) -> None:
+    run_sample(page, live_server, "clean-list")
+    page.locator("#verdict-summary").wait_for()
+    assert (
+        page.locator(".verdict-revision")
+        .inner_text()
+        .startswith("DKIM2 judged by -09 rules (auto); -06, -07 and -08 compared.")
+    )
+    rows = page.locator("#revisions table.revisions tbody tr th")
+    assert [rows.nth(k).inner_text() for k in range(rows.count())] == [
+        "-06 public draft text",
+        "-07 second-hand",
+        "-08 second-hand",
+        "-09 second-hand, gives the verdict",
+    ]
+    # The select is found by its label, as assistive technology finds it.
+    select = page.get_by_label("Draft revision", exact=True)
+    assert select.input_value() == "auto"
+    select.select_option("06")
+    page.get_by_role("button", name="Re-run under this revision").click()
+    page.wait_for_url("**/analyses/*/")
+    page.locator("#runs td.run-revision").nth(1).wait_for(timeout=20_000)
+    revisions = page.locator("#runs td.run-revision")
+    assert [revisions.nth(k).inner_text() for k in range(revisions.count())] == ["-06", "auto"]
+    assert page.locator(".verdict-revision").inner_text() == (
+        "DKIM2 judged by -06 rules (chosen for this run). The -06 rules are the public text of "
+        "draft-ietf-dkim-dkim2-spec-06."
+    )
+    assert page.locator("#revisions").count() == 0
+    assert page.get_by_label("Draft revision", exact=True).input_value() == "06"
+    assert page.locator("ul.flash li").inner_text() == (
+        "Analysis queued again, DKIM2 judged by -06 rules; the earlier runs are kept."
+    )
+    assert page.js_errors == []
+
+
 def test_a_shared_link_opens_logged_out_without_owner_data(
     browser: Any, page: Any, live_server: Any, django_user_model: Any
 ) -> None:

@@ -154,6 +154,6 @@ def test_the_ar_download_is_the_field_for_the_run(done: Analysis, alice_client: 
         b"  dkim=none;\r\n"
         b"  arc=none;\r\n"
         b"  dmarc=none header.from=example.com;\r\n"
-        b"  dkim2=pass (i=1 example.com pass,\r\n"
+        b"  dkim2=pass (-09 rules) (i=1 example.com pass,\r\n"
         b"   i=2 lists.example.org pass) header.d=example.com\r\n"
     )

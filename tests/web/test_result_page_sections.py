@@ -269,7 +269,7 @@ def test_the_downloads_section_links_every_file_and_shows_the_ar_field(
         "  dkim=none;\n"
         "  arc=none;\n"
         "  dmarc=none header.from=example.com;\n"
-        "  dkim2=pass (i=1 example.com pass,\n"
+        "  dkim2=pass (-09 rules) (i=1 example.com pass,\n"
         "   i=2 lists.example.org pass) header.d=example.com</pre>"
     ) in page
     assert f'href="{reverse("reports:delete", args=[done.pk])}"' in text

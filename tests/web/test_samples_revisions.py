@@ -134,7 +134,7 @@ FINGERPRINTS: dict[str, list[tuple[str, list[str], list[str], list[str], str]]] 
             ["06", "07"],
             ["left Auto-Submitted unsigned"],
             "billing.example (hop 1) signed by -06 or -07 rules (left Auto-Submitted unsigned); "
-            "a -08 or later receiver fails this hop (FAIL: Message Instance m=1 header hash "
+            "an -08 or later receiver fails this hop (FAIL: Message Instance m=1 header hash "
             "sha256 mismatch): billing.example's DKIM2 software needs upgrading.",
         ),
         (
@@ -280,6 +280,7 @@ def test_every_selector_of_the_09_chain_passes_in_its_group(
 def test_an_06_verifier_reads_the_bar_as_a_syntax_error(built: dict[str, BuiltSample]) -> None:
     report = _report(built["groups-mldsa44"], "06")
     got = [(f.code, f.message, f.detail) for f in report.findings if f.affects_verdict]
+
     def because(tag: str, item: str) -> str:
         return (
             f"{tag} contains '|', which separates signature and hash groups only from -08 "
