@@ -466,9 +466,30 @@ def _also(dkim2: ChainReport) -> str:
         return ""
     last = dkim2.splits[-1]
     words = _join([f"-{o.revision}" for o in older])
-    return f" Under {words} rules the chain would be {older[-1].result.value}" + (
+    text = f" Under {words} rules the chain would be {older[-1].result.value}" + (
         f" (the rule that splits them: {last.rule_titles[0]})." if last.rule_titles else "."
     )
+    # The signers whose software an up-to-date receiver fails, named (analysis.dkim2
+    # .fingerprint): the one thing to fix when the chain fails only under newer rules.
+    behind = [
+        f
+        for f in dkim2.fingerprints
+        if f.passes_under
+        and dkim2.revision not in f.passes_under
+        and f.signer_revisions
+        and max(f.signer_revisions) < dkim2.revision
+    ]
+    for f in behind[:3]:
+        text += (
+            f" {f.domain} (hop {f.hop}) signs by {_revision_words(f.signer_revisions)} rules: "
+            "its DKIM2 software needs upgrading."
+        )
+    return text
+
+
+def _revision_words(numbers: Sequence[str]) -> str:
+    labels = [f"-{n}" for n in numbers]
+    return labels[0] if len(labels) == 1 else " or ".join([", ".join(labels[:-1]), labels[-1]])
 
 
 def _first_sentence(text: str) -> str:

@@ -176,6 +176,24 @@ def test_a_sample_is_rerun_under_another_draft_revision_and_kept_as_another_run(
     assert page.js_errors == []
 
 
+def test_a_mixed_chain_says_which_signer_needs_upgrading(page: Any, live_server: Any) -> None:
+    """The -06 originator and the -09 forwarder: -09 fails the chain, -06 and -07 pass it,
+    and the page names the rule and the software that needs upgrading."""
+    run_sample(page, live_server, "mixed-revisions")
+    page.locator("#revisions").wait_for()
+    text = page.locator("#revisions").inner_text()
+    assert (
+        "the rule that splits them is which header fields the header hash leaves out" in text
+    )
+    assert (
+        "billing.example (hop 1) signed by -06 or -07 rules (left Auto-Submitted unsigned); an "
+        "-08 or later receiver fails this hop"
+    ) in text
+    assert "billing.example's DKIM2 software needs upgrading." in text
+    assert page.js_errors == []
+    shot(page, "result-mixed-revisions.png")
+
+
 def test_a_shared_link_opens_logged_out_without_owner_data(
     browser: Any, page: Any, live_server: Any, django_user_model: Any
 ) -> None:

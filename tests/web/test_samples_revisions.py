@@ -444,3 +444,18 @@ def test_the_stored_report_carries_every_revision_and_the_fingerprints(slug: str
     ]
     assert [s["rules"] for s in chain["splits"]] == [s[2] for s in SPLITS[slug]]
     assert [f["sentence"] for f in chain["fingerprints"]] == [x[4] for x in FINGERPRINTS[slug]]
+
+
+def test_the_whole_message_verdict_names_the_signer_to_upgrade(
+    built: dict[str, BuiltSample],
+) -> None:
+    from analysis.message_report import analyze_message
+
+    sample = built["mixed-revisions"]
+    report = analyze_message(sample.raw, lookup=demo_zone(), now=NOW + 5)
+    assert report.verdict.dkim2_revision == "09"
+    assert report.verdict.points[0] == (
+        "DKIM2 was judged by -09 rules. Under -06 and -07 rules the chain would be pass (the "
+        "rule that splits them: which header fields the header hash leaves out). "
+        "billing.example (hop 1) signs by -06 or -07 rules: its DKIM2 software needs upgrading."
+    )
