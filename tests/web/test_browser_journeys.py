@@ -182,9 +182,7 @@ def test_a_mixed_chain_says_which_signer_needs_upgrading(page: Any, live_server:
     run_sample(page, live_server, "mixed-revisions")
     page.locator("#revisions").wait_for()
     text = page.locator("#revisions").inner_text()
-    assert (
-        "the rule that splits them is which header fields the header hash leaves out" in text
-    )
+    assert "the rule that splits them is which header fields the header hash leaves out" in text
     assert (
         "billing.example (hop 1) signed by -06 or -07 rules (left Auto-Submitted unsigned); an "
         "-08 or later receiver fails this hop"
