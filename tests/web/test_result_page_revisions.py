@@ -217,7 +217,7 @@ def test_signature_and_hash_groups_are_shown_on_the_hop(alice: Any, alice_client
         '<li><span class="group">group 1</span> <span class="badge badge-pass">Pass</span> '
         'selector <code>rsa1</code>, rsa-sha256, 2048-bit key</li><li><span class="group">'
         'group 2</span> <span class="badge badge-pass">Pass</span> selector <code>pq1</code>, '
-        "mldsa44, 10496-bit key</li></ul>"
+        "mldsa44, ML-DSA-44 key</li></ul>"
     ) in card
     assert (
         '<dt>Hashes of m=1</dt> <dd><p class="help">In <code>|</code> groups: every hash of a '
