@@ -252,6 +252,8 @@ def stack_main(args: argparse.Namespace, *, count: int, connections: int) -> int
         # The answers to the sender are rendered and kept in memory, not sent anywhere.
         env={
             "DKIM2WEB_INTAKE_RATE_PER_MINUTE": "0",
+            # The burst comes from loopback: one client address for every connection.
+            "DKIM2WEB_INTAKE_MAX_CONNECTIONS_PER_CLIENT": "0",
             "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         },
     )

@@ -269,6 +269,37 @@ DKIM2WEB_INTAKE_MAX_RECIPIENTS = env_int("DKIM2WEB_INTAKE_MAX_RECIPIENTS", 20)
 DKIM2WEB_INTAKE_MAX_CONNECTIONS = env_int("DKIM2WEB_INTAKE_MAX_CONNECTIONS", 50)
 DKIM2WEB_INTAKE_RATE_PER_MINUTE = env_int("DKIM2WEB_INTAKE_RATE_PER_MINUTE", 60)
 DKIM2WEB_INTAKE_TIMEOUT_SECONDS = env_int("DKIM2WEB_INTAKE_TIMEOUT_SECONDS", 300)
+
+# --- intake: per client and STARTTLS (issue #11, findings 5 and 8) -----------------------
+# The idle timeout above restarts only on progress (an accepted MAIL or RCPT, DATA and its
+# bytes); NOOP, RSET, HELP, VRFY and EHLO do not. Past it: 421 and the connection closes.
+# Connections open at once from one client address (an IPv6 client counts by its /64): 421
+# past it, well below the global cap. Behind your own MTA every connection comes from its
+# address: raise it to the MTA's connection limit there, or 0 (no per-client cap).
+DKIM2WEB_INTAKE_MAX_CONNECTIONS_PER_CLIENT = env_int(
+    "DKIM2WEB_INTAKE_MAX_CONNECTIONS_PER_CLIENT", 5
+)
+# Recipients refused (5xx: unknown or rotated mailbox, relaying, malformed) in one session;
+# the next RCPT is answered 421 without a database lookup and the connection closed. 0: no cap.
+DKIM2WEB_INTAKE_MAX_REJECTED_RECIPIENTS = env_int("DKIM2WEB_INTAKE_MAX_REJECTED_RECIPIENTS", 20)
+# STARTTLS is offered (and advertised in EHLO) only when both PEM files are set; they are
+# read when run_intake starts. DKIM2WEB_INTAKE_REQUIRE_STARTTLS refuses mail commands before
+# TLS (SMTP only; RFC 3207 forbids it on a publicly referenced MX: only for private relays).
+DKIM2WEB_INTAKE_TLS_CERT_FILE = env_str("DKIM2WEB_INTAKE_TLS_CERT_FILE").strip()
+DKIM2WEB_INTAKE_TLS_KEY_FILE = env_str("DKIM2WEB_INTAKE_TLS_KEY_FILE").strip()
+DKIM2WEB_INTAKE_REQUIRE_STARTTLS = env_bool("DKIM2WEB_INTAKE_REQUIRE_STARTTLS", False)
+if bool(DKIM2WEB_INTAKE_TLS_CERT_FILE) != bool(DKIM2WEB_INTAKE_TLS_KEY_FILE):
+    raise ImproperlyConfigured(
+        "DKIM2WEB_INTAKE_TLS_CERT_FILE and DKIM2WEB_INTAKE_TLS_KEY_FILE: set both (STARTTLS "
+        "on) or neither (off)"
+    )
+if DKIM2WEB_INTAKE_MAX_CONNECTIONS_PER_CLIENT < 0 or DKIM2WEB_INTAKE_MAX_REJECTED_RECIPIENTS < 0:
+    raise ImproperlyConfigured(
+        "DKIM2WEB_INTAKE_MAX_CONNECTIONS_PER_CLIENT and DKIM2WEB_INTAKE_MAX_REJECTED_RECIPIENTS "
+        "must not be negative (0 turns the cap off)"
+    )
+# --- end of intake: per client and STARTTLS ------------------------------------------------
+
 # Threads that look up mailboxes and store messages, each with its own connection: several
 # sessions store at once on PostgreSQL; SQLite takes one writer at a time anyway.
 DKIM2WEB_INTAKE_DB_THREADS = env_int(
@@ -283,6 +314,24 @@ DKIM2WEB_INTAKE_REPLY = env_bool("DKIM2WEB_INTAKE_REPLY", True)
 DKIM2WEB_INTAKE_REPLY_FROM = env_str(
     "DKIM2WEB_INTAKE_REPLY_FROM", f"dkim2web <noreply@{DKIM2WEB_INTAKE_DOMAIN}>"
 )
+# Answers to one address per UTC day, and at most one per Message-ID (intake ReplyLog);
+# 0: no answers at all. Who gets an answer at all: docs/operations.md, "Who the mailbox answers".
+DKIM2WEB_INTAKE_REPLIES_PER_DAY = env_int("DKIM2WEB_INTAKE_REPLIES_PER_DAY", 3)
+if DKIM2WEB_INTAKE_REPLIES_PER_DAY < 0:
+    raise ImproperlyConfigured("DKIM2WEB_INTAKE_REPLIES_PER_DAY must not be negative")
+# The MTA in front of the intake (addresses or networks, comma-separated): mail from it is
+# judged at the client its newest Received field records (SPF there, for the verdict and for
+# deciding an answer). Empty: the connecting client is the one judged.
+DKIM2WEB_INTAKE_TRUSTED_RELAYS = env_list("DKIM2WEB_INTAKE_TRUSTED_RELAYS")
+for _relay in DKIM2WEB_INTAKE_TRUSTED_RELAYS:
+    try:
+        import ipaddress as _ipaddress
+
+        _ipaddress.ip_network(_relay, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"DKIM2WEB_INTAKE_TRUSTED_RELAYS: {_relay!r} is not an IP address or network"
+        ) from None
 # How often run_intake looks for finished analyses still owed a reply (a worker ran them).
 DKIM2WEB_INTAKE_REPLY_POLL_SECONDS = env_int("DKIM2WEB_INTAKE_REPLY_POLL_SECONDS", 10)
 # Links in replies point here.
@@ -398,6 +447,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Celery leaves the root logger to LOGGING above (JSON lines in production).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Worker memory (issue #11). A pool child whose resident memory is above
+# DKIM2WEB_WORKER_MAX_MEMORY_MB after a task is replaced by a fresh one (Celery's
+# worker_max_memory_per_child, in KiB), so a leak or one large message cannot keep the memory
+# it took; and each child's data may not grow past DKIM2WEB_WORKER_MEMORY_LIMIT_MB (a soft
+# RLIMIT_DATA set when it starts, reports/tasks.py): an analysis that would need more fails
+# with MemoryError, saying so, instead of the machine's OOM killer taking the worker. 0 turns
+# either off. The engine needs about 4 times the message at most (docs/operations.md).
+DKIM2WEB_WORKER_MAX_MEMORY_MB = env_int("DKIM2WEB_WORKER_MAX_MEMORY_MB", 512)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = DKIM2WEB_WORKER_MAX_MEMORY_MB * 1024 or None
+DKIM2WEB_WORKER_MEMORY_LIMIT_MB = env_int("DKIM2WEB_WORKER_MEMORY_LIMIT_MB", 1024)
 # When the broker connection drops, a running analysis finishes and stores its result; its
 # message comes back after the visibility timeout and finds the row done. (Celery 6 will
 # cancel such tasks by default instead; Celery warns about it at every reconnection.)
@@ -454,3 +513,110 @@ if DKIM2WEB_WHITENOISE:
 # uploads keep working while Redis is away, and a load balancer that takes every web node
 # out for it would stop them.
 DKIM2WEB_HEALTHZ_REQUIRES_BROKER = env_bool("DKIM2WEB_HEALTHZ_REQUIRES_BROKER", True)
+
+# --- throttling and the admin path (issue #11, finding 4) ---------------------------------
+# docs/operations.md, "Throttling". Log-in lockout is django-axes, every other limit a count
+# in Django's cache (dkim2web/throttling.py); both use the cache above: Redis, shared by every
+# process, when CACHE_URL is set; otherwise each process counts on its own. Under pytest the
+# defaults are generous (one LocMem cache serves the whole suite); the throttling tests set
+# tight limits themselves.
+import ipaddress  # noqa: E402 (this block's own imports, kept with it)
+import re  # noqa: E402
+
+_RATE_FORM = re.compile(r"^(\d+)/(\d*)([smhd])$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate such as ``20/h``, ``120/m`` or ``10/15m`` (s, m, h, d); ``off``: no limit."""
+    raw = os.environ.get(name)
+    value = (default if raw is None else raw).strip().lower().replace(" ", "")
+    if value in {"", "off"}:
+        return ""
+    match = _RATE_FORM.match(value)
+    if match is None or int(match.group(1)) == 0 or match.group(2) in {"0", "00"}:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate: write a count per period such as 20/h, 120/m or "
+            "10/15m (s, m, h, d), or off"
+        )
+    return value
+
+
+def _limit(value: str) -> str:
+    return "1000000/d" if _TESTING else value
+
+
+# The client's address: REMOTE_ADDR, unless it is one of these proxies (addresses or networks,
+# comma-separated): then X-Forwarded-For, read from the right past them. Empty: no proxy is
+# believed. Behind the TLS proxy of docker-compose.yml: the proxy's address as the web
+# container sees it (e.g. the Docker network's gateway).
+DKIM2WEB_TRUSTED_PROXIES = env_list("DKIM2WEB_TRUSTED_PROXIES")
+for _proxy in DKIM2WEB_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"DKIM2WEB_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network"
+        ) from None
+
+# Log-in: this many failures in a row for one account name, or from one client address,
+# close the log-in for both for the lockout; every attempt during it starts it again, and a
+# successful log-in clears the counts.
+DKIM2WEB_LOGIN_FAILURE_LIMIT = env_int("DKIM2WEB_LOGIN_FAILURE_LIMIT", 1000 if _TESTING else 10)
+DKIM2WEB_LOGIN_LOCKOUT_SECONDS = env_int("DKIM2WEB_LOGIN_LOCKOUT_SECONDS", 900)
+if DKIM2WEB_LOGIN_FAILURE_LIMIT < 1 or DKIM2WEB_LOGIN_LOCKOUT_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "DKIM2WEB_LOGIN_FAILURE_LIMIT and DKIM2WEB_LOGIN_LOCKOUT_SECONDS must be at least 1"
+    )
+# Rates: sign-ups per client address; uploads (one form sent, of up to
+# DKIM2WEB_MAX_FILES_PER_UPLOAD messages) per address without an account, and per account;
+# API requests per client address and per token; requests carrying an unknown, revoked or
+# expired API token per address (past it, every request with a token from there is refused);
+# shared-analysis pages and downloads per address.
+DKIM2WEB_RATE_SIGNUP = env_rate("DKIM2WEB_RATE_SIGNUP", _limit("5/h"))
+DKIM2WEB_RATE_UPLOAD_ANONYMOUS = env_rate("DKIM2WEB_RATE_UPLOAD_ANONYMOUS", _limit("20/h"))
+DKIM2WEB_RATE_UPLOAD_ACCOUNT = env_rate("DKIM2WEB_RATE_UPLOAD_ACCOUNT", _limit("120/h"))
+DKIM2WEB_RATE_API_ADDRESS = env_rate("DKIM2WEB_RATE_API_ADDRESS", _limit("600/m"))
+DKIM2WEB_RATE_API_TOKEN = env_rate("DKIM2WEB_RATE_API_TOKEN", _limit("300/m"))
+DKIM2WEB_RATE_API_INVALID_TOKENS = env_rate("DKIM2WEB_RATE_API_INVALID_TOKENS", _limit("10/h"))
+DKIM2WEB_RATE_SHARE_LINKS = env_rate("DKIM2WEB_RATE_SHARE_LINKS", _limit("300/h"))
+
+INSTALLED_APPS.append("axes")
+# Last: it turns a log-in refused by the lockout into the lockout page.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+# axes' backend first: it refuses a locked-out log-in before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "dkim2web.throttling.LoginAttempts"  # axes' cache handler, failing open
+AXES_CACHE = "default"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
+AXES_FAILURE_LIMIT = "dkim2web.throttling.login_failure_limit"
+AXES_COOLOFF_TIME = "dkim2web.throttling.login_cool_off"
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "dkim2web.throttling.axes_client_address"
+AXES_USERNAME_CALLABLE = "dkim2web.throttling.login_account"
+AXES_LOCKOUT_CALLABLE = "dkim2web.throttling.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLE_ADMIN = False  # its admin pages list the database handler's rows: none here
+# django-ratelimit is used for its counter only (not installed as an app, whose checks call
+# Django's own RedisCache unsupported and LocMem broken). A cache that does not answer
+# refuses nobody.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True
+
+# The admin site's path, e.g. "staff-7f3a/"; empty or "off": no admin. On at admin/ with
+# DEBUG on (make run), off otherwise unless set.
+_ADMIN_PATH = env_str("DKIM2WEB_ADMIN_PATH", "admin/" if DEBUG else "").strip().strip("/")
+if _ADMIN_PATH.lower() == "off":
+    _ADMIN_PATH = ""
+if _ADMIN_PATH and (
+    not re.fullmatch(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*", _ADMIN_PATH)
+    or any(part in {".", ".."} for part in _ADMIN_PATH.split("/"))
+):
+    raise ImproperlyConfigured(
+        f"DKIM2WEB_ADMIN_PATH={_ADMIN_PATH!r}: use letters, digits and . _ ~ - between "
+        "slashes, e.g. staff-7f3a/, or off"
+    )
+DKIM2WEB_ADMIN_PATH = f"{_ADMIN_PATH}/" if _ADMIN_PATH else ""
+# --- end of throttling and the admin path -------------------------------------------------

@@ -130,3 +130,39 @@ class IntakePart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.analysis_id})"
+
+
+class ReplyLog(models.Model):
+    """One answer the intake sent, or set out to send, to one address.
+
+    The per-address daily cap and the once-per-Message-ID rule are counted here, in the
+    database, so every intake process and worker shares them. A row is taken before the
+    answer goes out, by an INSERT the unique constraints decide: slot ``n`` of an address's
+    UTC day is taken once, and ``thread_key`` (the message's Message-ID, hashed) once per
+    address, whichever process asks first.
+    """
+
+    recipient = models.CharField(max_length=254)  # the answered address, lower-cased
+    day = models.DateField()  # the UTC day the answer was taken for
+    slot = models.PositiveSmallIntegerField()  # 1 .. DKIM2WEB_INTAKE_REPLIES_PER_DAY
+    thread_key = models.CharField(max_length=64, blank=True)  # sha256 of the Message-ID
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="reply_logs"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=("recipient", "day", "slot"), name="intake_replylog_one_per_slot"
+            ),
+            models.UniqueConstraint(
+                fields=("recipient", "thread_key"),
+                condition=~models.Q(thread_key=""),
+                name="intake_replylog_one_per_message",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.day} #{self.slot}"

@@ -3,8 +3,15 @@
 The protocol runs on an asyncio loop; everything that touches the database runs on a
 small thread pool of its own (Django's ORM is synchronous), and the loop awaits it:
 
+* per client: at most ``max_connections_per_client`` connections at once from one
+  address (an IPv6 client counts by its /64), then 421 4.7.0, as past the global cap;
+  the idle timeout restarts only on progress (an accepted MAIL or RCPT, DATA and its
+  bytes), never on NOOP, RSET, HELP, VRFY, EHLO and the like, and ends with 421 4.4.2;
 * RCPT TO: the address is looked up; unknown or rotated -> 550 5.1.1, another domain
-  -> 550 5.7.1 (no relay), too many recipients -> 452 4.5.3;
+  -> 550 5.7.1 (no relay), too many recipients -> 452 4.5.3; after
+  ``max_rejected_recipients`` refused recipients in a session the next RCPT is answered
+  421 4.7.0 without a lookup and the connection closed;
+* STARTTLS is offered (in EHLO/LHLO) only when a certificate and key are configured;
 * DATA: the bytes are read as they come, dot-unstuffed and nothing else, up to the size
   limit; past it nothing more is kept and the client gets 552 5.3.4 at the end of its
   DATA (it is drained, within a bound, so it can read the answer; a client that goes on
@@ -27,7 +34,9 @@ import asyncio
 import collections
 import concurrent.futures
 import contextlib
+import ipaddress
 import logging
+import ssl
 import threading
 import time
 import uuid
@@ -38,6 +47,7 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
@@ -61,7 +71,10 @@ class Limits:
     max_recipients: int
     max_connections: int
     rate_per_minute: int  # messages per client IP address; 0: no limit
-    timeout: float
+    timeout: float  # seconds without progress (NOOP and the like do not count)
+    # Built directly (tests, the bench) these two are off; from the settings they are on.
+    max_connections_per_client: int = 0  # at once from one client address; 0: no cap
+    max_rejected_recipients: int = 0  # refused RCPTs per session, then 421; 0: no cap
 
     @classmethod
     def from_settings(cls) -> Limits:
@@ -71,7 +84,50 @@ class Limits:
             max_connections=settings.DKIM2WEB_INTAKE_MAX_CONNECTIONS,
             rate_per_minute=settings.DKIM2WEB_INTAKE_RATE_PER_MINUTE,
             timeout=float(settings.DKIM2WEB_INTAKE_TIMEOUT_SECONDS),
+            max_connections_per_client=settings.DKIM2WEB_INTAKE_MAX_CONNECTIONS_PER_CLIENT,
+            max_rejected_recipients=settings.DKIM2WEB_INTAKE_MAX_REJECTED_RECIPIENTS,
         )
+
+
+def tls_context_from_settings() -> ssl.SSLContext | None:
+    """The server side of STARTTLS, from ``DKIM2WEB_INTAKE_TLS_CERT_FILE`` and
+    ``DKIM2WEB_INTAKE_TLS_KEY_FILE``; None (no STARTTLS) when they are not set.
+
+    Raises ``ImproperlyConfigured`` naming the files when they cannot be loaded."""
+    cert = settings.DKIM2WEB_INTAKE_TLS_CERT_FILE
+    key = settings.DKIM2WEB_INTAKE_TLS_KEY_FILE
+    if not cert:
+        return None
+    return tls_context(cert, key)
+
+
+def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    """A server context (TLS 1.2 or later, no client certificates asked for)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert_file, key_file)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        raise ImproperlyConfigured(
+            f"the intake's TLS certificate {cert_file!r} and key {key_file!r} could not be "
+            f"loaded ({exc}); fix DKIM2WEB_INTAKE_TLS_CERT_FILE and "
+            "DKIM2WEB_INTAKE_TLS_KEY_FILE (PEM files readable by this process), or unset both"
+        ) from exc
+    return context
+
+
+def client_key(ip: str) -> str:
+    """What per-client limits count by: an IPv4 address; an IPv6 address by its /64
+    (one site usually holds a whole /64); an IPv4-mapped IPv6 address as the IPv4 one."""
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 #: Seconds a shutdown waits for messages being stored to get their reply.
@@ -140,6 +196,7 @@ class IntakeHandler:
         self.after_store = after_store
         self.rate = RateLimiter(limits.rate_per_minute)
         self.connections = 0
+        self.per_client: dict[str, int] = {}  # open connections by client_key()
         self.sessions: set[_IntakeProtocol] = set()  # open SMTP/LMTP sessions
 
     async def _in_db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -150,7 +207,7 @@ class IntakeHandler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         ip = _peer_ip(session)
-        wait = self.rate.check(ip)
+        wait = self.rate.check(client_key(ip))
         if wait is not None:
             return (
                 f"451 4.7.1 Too many messages from {ip}: at most "
@@ -301,33 +358,135 @@ def _peer_port(session: Session) -> int | None:
 
 
 class _IntakeProtocol:
-    """Mixed into aiosmtpd's SMTP and LMTP: the connection limit and the DATA reader."""
+    """Mixed into aiosmtpd's SMTP and LMTP: the connection limits, the idle timeout that
+    only progress restarts, the cap on refused recipients, and the DATA reader."""
 
     event_handler: IntakeHandler
     hostname: str
     data_size_limit: int | None
+    tls_context: ssl.SSLContext | None
     _reader: asyncio.StreamReader
     _writer: asyncio.StreamWriter
+    _timeout_handle: asyncio.TimerHandle | None
+    _timeout_duration: float
     transport: Any
     envelope: Envelope | None
     session: Session | None
 
+    #: RCPT commands answered 5xx in this session (unknown mailbox, relaying, syntax).
+    rejected_recipients = 0
+    #: The first character of the last reply sent ("2", "4", "5"...).
+    _last_reply = ""
+
     async def _handle_client(self) -> None:
         handler = self.event_handler
-        if handler.connections >= handler.limits.max_connections:
-            await self.push(  # type: ignore[attr-defined]
+        limits = handler.limits
+        assert self.session is not None
+        ip = _peer_ip(self.session)
+        client = client_key(ip)
+        per_client = limits.max_connections_per_client
+        if per_client and handler.per_client.get(client, 0) >= per_client:
+            logger.warning("intake: %s refused: %d connections from %s", ip, per_client, client)
+            await self._refuse(
+                f"421 4.7.0 {self.hostname} Too many connections from {ip}: at most "
+                f"{per_client} at once from one address; close one, or try again later"
+            )
+            return
+        if handler.connections >= limits.max_connections:
+            logger.warning("intake: %s refused: %d connections open", ip, handler.connections)
+            await self._refuse(
                 f"421 4.7.0 {self.hostname} Too many connections at once; try again later"
             )
-            if self.transport is not None:
-                self.transport.close()
             return
         handler.connections += 1
+        handler.per_client[client] = handler.per_client.get(client, 0) + 1
         handler.sessions.add(self)
         try:
             await super()._handle_client()  # type: ignore[misc]
         finally:
             handler.connections -= 1
+            left = handler.per_client.get(client, 1) - 1
+            if left > 0:
+                handler.per_client[client] = left
+            else:
+                handler.per_client.pop(client, None)
             handler.sessions.discard(self)
+
+    async def _refuse(self, reply: str) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self.push(reply)
+        if self.transport is not None:
+            self.transport.close()
+
+    async def push(self, status: str | bytes) -> None:
+        self._last_reply = status[:1] if isinstance(status, str) else status[:1].decode("latin-1")
+        await super().push(status)  # type: ignore[misc]
+
+    # -- the idle timeout ----------------------------------------------------------------------
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        # aiosmtpd restarts the idle timer on every command it knows, NOOP included, so a
+        # client holds its connection for ever with a NOOP now and then. Here the timer
+        # starts with the connection and only _progress() restarts it.
+        if self._timeout_handle is None or duration is not None:
+            super()._reset_timeout(duration)  # type: ignore[misc]
+
+    def _progress(self) -> None:
+        """The client moved its mail on: the idle timeout starts again."""
+        super()._reset_timeout()  # type: ignore[misc]
+
+    def _timeout_cb(self) -> None:
+        if self.transport is not None:
+            with contextlib.suppress(Exception):
+                self._writer.write(
+                    f"421 4.4.2 {self.hostname} No mail command or message data for "
+                    f"{self._timeout_duration:g} seconds (NOOP, RSET, HELP, VRFY and EHLO do "
+                    "not count); closing the connection. Connect again when there is mail "
+                    "to send\r\n".encode()
+                )
+        super()._timeout_cb()  # type: ignore[misc]
+
+    # -- the envelope ---------------------------------------------------------------------------
+
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        self._last_reply = ""
+        await super().smtp_MAIL(arg)  # type: ignore[misc]
+        if self._last_reply == "2":
+            self._progress()
+
+    @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        cap = self.event_handler.limits.max_rejected_recipients
+        if cap and self.rejected_recipients >= cap:
+            assert self.session is not None
+            logger.warning(
+                "intake: %s closed after %d refused recipients",
+                _peer_ip(self.session),
+                self.rejected_recipients,
+            )
+            await self._refuse(
+                f"421 4.7.0 {self.hostname} Too many refused recipients: {cap} in this "
+                f"session; closing the connection. Mail is accepted only for a-<token>@"
+                f"{self.event_handler.domain} addresses that exist: check the addresses"
+            )
+            return
+        self._last_reply = ""
+        await super().smtp_RCPT(arg)  # type: ignore[misc]
+        if self._last_reply == "2":
+            self._progress()
+        elif self._last_reply == "5":
+            self.rejected_recipients += 1
+
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        if not self.tls_context:
+            await self.push(
+                "454 4.7.0 TLS not available: this intake has no certificate configured; "
+                "go on without STARTTLS"
+            )
+            return
+        await super().smtp_STARTTLS(arg)  # type: ignore[misc]
 
     #: True from the end of DATA until the reply is written: a shutdown waits for it.
     storing = False
@@ -351,12 +510,13 @@ class _IntakeProtocol:
             return
         assert self.envelope is not None
         if not self.envelope.rcpt_tos:
-            await self.push("503 5.5.1 Error: need RCPT command")  # type: ignore[attr-defined]
+            await self.push("503 5.5.1 Error: need RCPT command")
             return
         if arg:
-            await self.push("501 5.5.4 Syntax: DATA")  # type: ignore[attr-defined]
+            await self.push("501 5.5.4 Syntax: DATA")
             return
-        await self.push("354 End data with <CR><LF>.<CR><LF>")  # type: ignore[attr-defined]
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        self._progress()
         limit = self.data_size_limit or 0
         lines: list[bytes] = []
         fragments: list[bytes] = []
@@ -380,7 +540,7 @@ class _IntakeProtocol:
             # timer per line was a fifth of the intake's time on 50 KB messages.
             if loop.time() - timeout_reset_at >= 1.0:
                 timeout_reset_at = loop.time()
-                self._reset_timeout()  # type: ignore[attr-defined]
+                self._progress()
             if not fragments and chunk == b".\r\n":
                 break
             size += len(chunk)
@@ -390,7 +550,7 @@ class _IntakeProtocol:
                     lines.clear()
                     fragments.clear()
                 if size > limit + DRAIN_BOUND:
-                    await self.push(  # type: ignore[attr-defined]
+                    await self.push(
                         f"552 5.3.4 Message too big: the limit is {limit} bytes; nothing "
                         "was stored. Closing the connection"
                     )
@@ -407,10 +567,11 @@ class _IntakeProtocol:
             return
         if too_big:
             self._set_post_data_state()  # type: ignore[attr-defined]
-            await self.push(  # type: ignore[attr-defined]
+            await self.push(
                 f"552 5.3.4 Message too big: the limit is {limit} bytes; nothing was stored"
             )
             return
+        self._progress()  # the final dot: storing may take a while
         content = b"".join(lines)
         lines.clear()
         self.envelope.original_content = content
@@ -419,7 +580,7 @@ class _IntakeProtocol:
         try:
             status = await self._call_handler_hook("DATA")  # type: ignore[attr-defined]
             self._set_post_data_state()  # type: ignore[attr-defined]
-            await self.push(status)  # type: ignore[attr-defined]
+            await self.push(status)
         finally:
             self.storing = False
 
@@ -438,6 +599,10 @@ class IntakeServer:
 
     ``inline_analysis`` (only without a broker): run each analysis before answering 250
     instead of on the analysis threads afterwards; tests use it to be deterministic.
+
+    ``tls_context`` (default: :func:`tls_context_from_settings`) offers STARTTLS;
+    ``require_starttls`` (default ``DKIM2WEB_INTAKE_REQUIRE_STARTTLS``, SMTP only) refuses
+    mail commands until the client has started TLS.
     """
 
     def __init__(
@@ -453,10 +618,31 @@ class IntakeServer:
         inline_analysis: bool = False,
         reply_poll_seconds: float | None = None,
         store: Callable[..., list[Any]] | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        require_starttls: bool | None = None,
     ) -> None:
         self.host = host if host is not None else settings.DKIM2WEB_INTAKE_HOST
         self.port = port if port is not None else settings.DKIM2WEB_INTAKE_PORT
         self.lmtp = lmtp
+        self.tls_context = tls_context if tls_context is not None else tls_context_from_settings()
+        self.require_starttls = (
+            require_starttls
+            if require_starttls is not None
+            else settings.DKIM2WEB_INTAKE_REQUIRE_STARTTLS
+        )
+        if self.require_starttls and self.tls_context is None:
+            raise ImproperlyConfigured(
+                "DKIM2WEB_INTAKE_REQUIRE_STARTTLS is on but no certificate is configured: "
+                "set DKIM2WEB_INTAKE_TLS_CERT_FILE and DKIM2WEB_INTAKE_TLS_KEY_FILE, or turn "
+                "it off"
+            )
+        if self.require_starttls and lmtp:
+            # aiosmtpd lets only NOOP, EHLO, STARTTLS and QUIT through before TLS: an LMTP
+            # client's LHLO would be refused and it could never start.
+            raise ImproperlyConfigured(
+                "DKIM2WEB_INTAKE_REQUIRE_STARTTLS applies to SMTP only: LMTP clients (an MTA "
+                "in front) would be refused at LHLO. Turn it off for --lmtp"
+            )
         self.domain = (domain or settings.DKIM2WEB_INTAKE_DOMAIN).lower()
         self.limits = limits or Limits.from_settings()
         self.eager = bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
@@ -505,6 +691,8 @@ class IntakeServer:
             hostname=self.domain,
             ident=IDENT,
             timeout=self.limits.timeout,
+            tls_context=self.tls_context,
+            require_starttls=self.require_starttls,
             loop=self.loop,
         )
 

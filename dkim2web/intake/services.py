@@ -7,24 +7,28 @@ the periodic sweep queues again anything whose publishing was lost. Only once th
 transaction has committed does the SMTP server answer 250.
 
 Replying: once the analysis of the delivered message has finished, the sender gets the
-link to the report if, and only if, it authenticated (see :mod:`.sender_auth`). The
-delivery is claimed with a conditional UPDATE first, so two pollers never answer twice.
+link to the report if, and only if, the delivery proves its address (see
+:mod:`.sender_auth`: the decision reads the finished analysis, never DNS). The delivery is
+claimed with a conditional UPDATE first, so two pollers never answer twice; an address gets
+at most ``DKIM2WEB_INTAKE_REPLIES_PER_DAY`` answers a UTC day and one per Message-ID,
+counted in :class:`~.models.ReplyLog` so that every process shares the count.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -33,7 +37,7 @@ from dkim2web.reports.models import Analysis, AnalysisRun
 
 from . import plan as planning
 from . import sender_auth
-from .models import Delivery, IntakeAddress, IntakePart
+from .models import Delivery, IntakeAddress, IntakePart, ReplyLog
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -48,6 +52,35 @@ REPLY_POLL_GRACE = timedelta(seconds=30)
 REPLY_STUCK_AFTER = timedelta(minutes=10)
 
 TOKEN_BYTES = 16  # 32 lower-case hex digits: unguessable, and fits a local part easily
+
+# Defaults of the reply settings (dkim2web/settings.py names them from the environment).
+REPLIES_PER_DAY = 3  # DKIM2WEB_INTAKE_REPLIES_PER_DAY: answers per address per UTC day
+TRUSTED_RELAYS: tuple[str, ...] = ()  # DKIM2WEB_INTAKE_TRUSTED_RELAYS: the MTA in front
+
+
+def replies_per_day() -> int:
+    return int(getattr(settings, "DKIM2WEB_INTAKE_REPLIES_PER_DAY", REPLIES_PER_DAY))
+
+
+def is_trusted_relay(client_ip: str) -> bool:
+    """Is ``client_ip`` the MTA in front of the intake (``DKIM2WEB_INTAKE_TRUSTED_RELAYS``:
+    addresses or networks)? Its newest Received field then records the real client."""
+    relays = getattr(settings, "DKIM2WEB_INTAKE_TRUSTED_RELAYS", TRUSTED_RELAYS)
+    if not relays or not client_ip:
+        return False
+    try:
+        ip = ipaddress.ip_address(client_ip.strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for relay in relays:
+        try:
+            if ip in ipaddress.ip_network(str(relay).strip(), strict=False):
+                return True
+        except ValueError:  # not trusted, never an error on the mail path
+            logger.error("DKIM2WEB_INTAKE_TRUSTED_RELAYS: %r is not an address or network", relay)
+    return False
 
 
 # -- addresses -----------------------------------------------------------------------------
@@ -153,6 +186,7 @@ def _store_owner(
     enqueue: bool,
 ) -> Stored:
     owner_id = recipients[0].owner_id
+    analysed_ip, analysed_helo = _analysed_client(envelope)
     delivery = Delivery.objects.create(
         owner_id=owner_id,
         address_id=recipients[0].address_id,
@@ -185,8 +219,8 @@ def _store_owner(
             ),
             # The session's client is the delivered message's SMTP client; an attached
             # original travelled elsewhere (its own Received fields tell where).
-            client_ip=delivery.client_ip if top else "",
-            helo=delivery.helo if top else "",
+            client_ip=analysed_ip[:64] if top else "",
+            helo=analysed_helo[:1000] if top else "",
             enqueue=enqueue,
         )
         IntakePart.objects.create(
@@ -205,6 +239,15 @@ def _store_owner(
 
     add(item, None, 0)
     return Stored(delivery, analyses, list(recipients))
+
+
+def _analysed_client(envelope: SmtpEnvelope) -> tuple[str, str]:
+    """The SMTP client (address, HELO) the analysis is told of: the one that connected, or
+    none when that is the trusted MTA in front, so that the engine reads the client from
+    the Received field that MTA wrote (and says so)."""
+    if is_trusted_relay(envelope.client_ip):
+        return "", ""
+    return envelope.client_ip, envelope.helo
 
 
 def delivery_store(
@@ -268,14 +311,19 @@ def _top_part(delivery: Delivery) -> IntakePart | None:
 
 
 def _reply_text(
-    delivery: Delivery, top: IntakePart, run: AnalysisRun | None, decision: sender_auth.Decision
+    delivery: Delivery,
+    top: IntakePart,
+    run: AnalysisRun | None,
+    decision: sender_auth.Decision,
+    fields: sender_auth.ReplyFields,
 ) -> tuple[str, str]:
     analysis = top.analysis
-    subject = planning.subject_of(analysis.raw_bytes) or "(no subject)"
     site = settings.DKIM2WEB_SITE_URL
     result = (run.result.upper() if run else analysis.status.upper()) if analysis else "?"
+    # The Subject only as the proof covers it (sender_auth.reply_fields); else none at all.
+    about = f"Your message “{fields.subject}”" if fields.subject else "Your message"
     lines = [
-        f"Your message “{subject}” reached dkim2web on "
+        f"{about} reached dkim2web on "
         f"{delivery.received_at:%Y-%m-%d %H:%M:%S} UTC and was analysed.",
         "",
         f"Verdict: {result}" + (f" — {run.summary}" if run and run.summary else ""),
@@ -309,7 +357,8 @@ def _reply_text(
         f"The reports are visible to the owner of {', '.join(delivery.rcpt_to)} once logged in.",
         f"This answer went to {decision.to} because {decision.reason}.",
     ]
-    return f"DKIM2 report ({result}): {subject}"[:200], "\n".join(lines) + "\n"
+    subject = f"DKIM2 report ({result})" + (f": {fields.subject}" if fields.subject else "")
+    return sender_auth.clean_text(subject), "\n".join(lines) + "\n"
 
 
 def _dkim2_line(run: AnalysisRun | None) -> list[str]:
@@ -327,42 +376,89 @@ def _dkim2_line(run: AnalysisRun | None) -> list[str]:
     return lines
 
 
-def _reply_prepare(
-    delivery: Delivery, top: IntakePart
-) -> sender_auth.Decision | tuple[sender_auth.Decision, EmailMessage]:
+@dataclass(frozen=True)
+class _Prepared:
+    decision: sender_auth.Decision
+    message: EmailMessage
+    thread_key: str  # the message's Message-ID ("" without one): one answer per address
+
+
+def _reply_prepare(delivery: Delivery, top: IntakePart) -> sender_auth.Decision | _Prepared:
     """The decision not to answer, or the decision to and the answer, ready to send."""
     from dkim2web.reports.selectors import analysis_latest_run
 
     run = analysis_latest_run(analysis=top.analysis)
+    raw = top.analysis.raw_bytes
     try:
         decision = sender_auth.decide(
-            raw=top.analysis.raw_bytes,
+            raw=raw,
             mail_from=delivery.mail_from,
             report=run.document if run is not None else None,
+            client_ip=delivery.client_ip,
+            relayed=is_trusted_relay(delivery.client_ip),
         )
+        fields = sender_auth.reply_fields(raw, decision)
     except Exception as exc:
         logger.exception("intake: deciding whether to answer delivery %s failed", delivery.pk)
         decision = sender_auth.Decision(False, "", f"the check failed ({type(exc).__name__})")
     if not decision.ok:
         return decision
-    subject, body = _reply_text(delivery, top, run, decision)
+    subject, body = _reply_text(delivery, top, run, decision, fields)
     headers = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
-    message_id = sender_auth.header_value(top.analysis.raw_bytes, "message-id")
-    if message_id:
-        headers["In-Reply-To"] = message_id[:998]
-        headers["References"] = message_id[:998]
+    if fields.message_id:  # validated msg-id syntax, covered by the proof
+        headers["In-Reply-To"] = fields.message_id
+        headers["References"] = fields.message_id
     message = EmailMessage(
         subject,
         body,
         from_email=settings.DKIM2WEB_INTAKE_REPLY_FROM,
-        to=[decision.to.strip("<>")],
+        to=[decision.to.strip("<>")],  # strictly parsed: a dot-atom @ a host name
         headers=headers,
     )
-    return decision, message
+    return _Prepared(decision, message, fields.message_id or fields.thread_key)
+
+
+def _reply_reserve(*, delivery: Delivery, to: str, thread_key: str) -> str | None:
+    """Take one of the answers ``to`` may get today (UTC), and the only one it may get about
+    ``thread_key``; None when taken, else why not, in words. The database's unique
+    constraints decide between processes asking at once (:class:`~.models.ReplyLog`)."""
+    recipient = to.strip("<>").lower()
+    key = hashlib.sha256(thread_key.encode()).hexdigest() if thread_key else ""
+    day = timezone.now().astimezone(UTC).date()
+    cap = replies_per_day()
+    already = (
+        f"{to} was already answered about the message {thread_key}, and an address gets one "
+        "answer per Message-ID; the report is on the intake page of the address's owner"
+    )
+
+    def answered_before() -> bool:
+        return bool(key) and ReplyLog.objects.filter(recipient=recipient, thread_key=key).exists()
+
+    if cap <= 0:
+        return "DKIM2WEB_INTAKE_REPLIES_PER_DAY is 0, so no address is answered"
+    if answered_before():
+        return already
+    taken = ReplyLog.objects.filter(recipient=recipient, day=day).count()
+    for slot in range(taken + 1, cap + 1):
+        try:
+            with transaction.atomic():
+                ReplyLog.objects.create(
+                    recipient=recipient, day=day, slot=slot, thread_key=key, delivery=delivery
+                )
+            return None
+        except IntegrityError:  # another process took this slot, or this message, meanwhile
+            if answered_before():
+                return already
+    return (
+        f"{to} has had {cap} answer{'s' if cap != 1 else ''} today (UTC), the most "
+        f"DKIM2WEB_INTAKE_REPLIES_PER_DAY allows; this delivery's report is on the intake page "
+        "of the address's owner, and answers to this address resume tomorrow"
+    )
 
 
 def delivery_reply(*, delivery_id: uuid.UUID | str) -> str | None:
-    """Answer the sender of a delivery whose analysis has finished, if it authenticated.
+    """Answer the sender of a delivery whose analysis has finished, if the delivery proves
+    its address and the address has answers left.
 
     Returns the new reply state, or None when there is nothing to do yet (the analysis is
     still running) or any more (another process claimed the delivery).
@@ -388,6 +484,13 @@ def delivery_reply(*, delivery_id: uuid.UUID | str) -> str | None:
     )
     try:
         prepared = _reply_prepare(delivery, top)
+        refused = (
+            None
+            if isinstance(prepared, sender_auth.Decision)
+            else _reply_reserve(
+                delivery=delivery, to=prepared.decision.to, thread_key=prepared.thread_key
+            )
+        )
     except Exception:
         # Nothing was sent (the database blinked, say): put the claim back, so that the
         # retry or the poll answers, instead of it waiting to be settled as half sent.
@@ -396,7 +499,13 @@ def delivery_reply(*, delivery_id: uuid.UUID | str) -> str | None:
     if isinstance(prepared, sender_auth.Decision):
         ours.update(reply_state=Delivery.Reply.SKIPPED, reply_detail=prepared.reason[:2000])
         return str(Delivery.Reply.SKIPPED)
-    decision, message = prepared
+    decision, message = prepared.decision, prepared.message
+    if refused is not None:
+        ours.update(
+            reply_state=Delivery.Reply.SKIPPED,
+            reply_detail=f"{decision.reason}, but {refused}"[:2000],
+        )
+        return str(Delivery.Reply.SKIPPED)
     try:
         message.send()
     except Exception as exc:

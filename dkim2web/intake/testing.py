@@ -20,7 +20,7 @@ from typing import Any
 
 from analysis.dkim2.revisions import NEWEST
 from analysis.dkim2.sign import sign
-from dkim2web.samples.keys import signing_key
+from dkim2web.samples.keys import DEMO_DOMAINS, DEMO_SERVERS, private_key, signing_key
 
 CRLF = b"\r\n"
 
@@ -217,6 +217,73 @@ def bounce(
     if signer is None:
         return raw
     return sign_hop(raw, domain=signer, mail_from=mail_from, rcpt_to=[to], when=when)
+
+
+def dkim1_signed(
+    raw: bytes,
+    *,
+    domain: str,
+    when: int | None = None,
+    signed: Sequence[str] = ("from", "to", "subject", "date", "message-id"),
+) -> bytes:
+    """``raw`` with a DKIM1 signature of ``domain`` (a demo domain: its Ed25519 demo key,
+    whose record the demo zone serves) over the fields ``signed`` (each once: a field added
+    above a signed one is not covered, RFC 6376 §5.4.2)."""
+    from dkim2web.samples.mailauth import dkim1_sign
+
+    return dkim1_sign(
+        raw,
+        private_key(domain),
+        domain=domain,
+        selector=DEMO_DOMAINS[domain],
+        timestamp=int(time.time()) - 60 if when is None else when,
+        signed=signed,
+    )
+
+
+def newsletter(
+    *,
+    to: str = "Reader <reader@inbox.example>",
+    subject: str = "Weekly letter",
+    msgid: str = "",
+    when: int | None = None,
+) -> bytes:
+    """A newsletter of news.example, DKIM1-signed by news.example (From, To, Subject, Date
+    and Message-ID, each once): what anyone who received it holds, and can send again."""
+    when = int(time.time()) - 120 if when is None else when
+    raw = message(
+        sender="News <letters@news.example>",
+        to=to,
+        subject=subject,
+        body="This week: certificates, relays and a new list.\r\n",
+        when=when,
+        msgid=msgid or f"letter.{when}.{secrets.token_hex(4)}@news.example",
+    )
+    return dkim1_signed(raw, domain="news.example", when=when)
+
+
+def relayed(
+    raw: bytes,
+    *,
+    domain: str = "news.example",
+    by: str = "mx.intake.example",
+    rcpt: str | None = None,
+) -> bytes:
+    """``raw`` with the Received field an MTA in front of the intake writes when it takes
+    the message from ``domain``'s outgoing server (its demo address, which its SPF record
+    lists): the hop that MTA recorded."""
+    from dkim2web.samples.mailauth import received
+
+    return (
+        received(
+            helo=f"mail.{domain}",
+            ip=DEMO_SERVERS[domain],
+            by=by,
+            when=format_datetime(datetime.now(UTC)),
+            for_=rcpt,
+        )
+        + raw
+    )
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from analysis.resolvers import StaticResolver
 from dkim2web.intake import services, tasks
 from dkim2web.intake.models import Delivery
-from dkim2web.intake.testing import attach, chain_to, message, running_intake
+from dkim2web.intake.testing import attach, chain_to, message, relayed, running_intake
 from dkim2web.reports import services as report_services
 from dkim2web.reports.models import Analysis
 from dkim2web.samples.keys import demo_zone
@@ -86,8 +86,8 @@ def test_a_sender_that_did_not_authenticate_is_not_answered(
     assert why in delivery.reply_detail
 
 
-def test_a_wrapper_signed_with_dkim1_for_its_from_domain_is_answered(
-    address: str, monkeypatch: pytest.MonkeyPatch
+def test_a_wrapper_signed_with_dkim1_for_its_from_domain_is_answered_when_spf_passed_too(
+    address: str, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
@@ -103,6 +103,9 @@ def test_a_wrapper_signed_with_dkim1_for_its_from_domain_is_answered(
         demo_zone(), StaticResolver({"origin.example": {"s1._domainkey": [["txt", record]]}})
     )
     monkeypatch.setattr(report_services, "key_lookup_from_settings", lambda: zone)
+    # DKIM1 alone proves only that origin.example once sent this; SPF for the MAIL FROM at
+    # origin.example's own server (which the trusted MTA in front recorded) proves this copy.
+    settings.DKIM2WEB_INTAKE_TRUSTED_RELAYS = ["127.0.0.1"]
     wrapper = attach(
         [chain_to("bob@inbox.example")], sender="Alice <alice@origin.example>", to=address
     )
@@ -116,12 +119,18 @@ def test_a_wrapper_signed_with_dkim1_for_its_from_domain_is_answered(
         )
         + wrapper
     )
-    delivery = _send(signed, mail_from="alice@origin.example", rcpt=address)
+    delivery = _send(
+        relayed(signed, domain="origin.example"), mail_from="alice@origin.example", rcpt=address
+    )
     assert delivery.reply_state == "sent", delivery.reply_detail
     [reply] = mail.outbox
     assert reply.to == ["alice@origin.example"]
     assert "Found inside it" in reply.body and "an original attached" in reply.body
-    assert "DKIM1 signature (d=origin.example) passed" in delivery.reply_detail
+    assert delivery.reply_detail == (
+        "a DKIM1 signature (d=origin.example) passed for the From domain origin.example, and "
+        "SPF passed for <alice@origin.example> at 192.0.2.10, the client the trusted MTA in "
+        "front recorded"
+    )
     asked = [str(a.query) for a in zone.dns_answers]
     assert asked.count("s1._domainkey.origin.example TXT") == 1
 

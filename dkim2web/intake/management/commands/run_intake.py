@@ -8,6 +8,7 @@ import signal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from dkim2web.intake.server import IntakeServer
@@ -29,7 +30,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        server = IntakeServer(host=options["host"], port=options["port"], lmtp=options["lmtp"])
+        try:
+            server = IntakeServer(host=options["host"], port=options["port"], lmtp=options["lmtp"])
+        except ImproperlyConfigured as exc:  # the TLS certificate, STARTTLS required
+            raise CommandError(str(exc)) from exc
         try:
             asyncio.run(self._serve(server))
         finally:
@@ -59,9 +63,13 @@ class Command(BaseCommand):
             if server.background
             else "analyses published to the broker"
         )
+        if server.tls_context is None:
+            tls = "STARTTLS off"
+        else:
+            tls = "STARTTLS required" if server.require_starttls else "STARTTLS offered"
         self._say(
             f"intake: {protocol} on {server.host}:{server.port}, mail for "
             f"a-<token>@{server.domain} ({mode}; replies "
-            f"{'on' if settings.DKIM2WEB_INTAKE_REPLY else 'off'})"
+            f"{'on' if settings.DKIM2WEB_INTAKE_REPLY else 'off'}; {tls})"
         )
         await server.serve()
