@@ -1,4 +1,8 @@
-"""Sign-up, the account page and API token management. Log in and out are Django's views."""
+"""Sign-up, the account page and API token management. Log in and out are Django's views.
+
+Sign-ups are counted per client address (DKIM2WEB_RATE_SIGNUP); log-in failures by django-axes
+(dkim2web/throttling.py).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dkim2web import throttling
 from dkim2web.sharing.selectors import share_link_list_for_owner
 
 from . import selectors, services
@@ -29,10 +34,15 @@ def signup(request: HttpRequest) -> HttpResponse:
         next_url = ""
     if request.user.is_authenticated:
         return redirect("accounts:profile")
+    if request.method == "POST":
+        refusal = throttling.SIGNUP.hit(request)
+        if refusal is not None:
+            return throttling.too_many_requests(request, refusal, back_url=request.path)
     form = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
+        # Named: with axes' backend in front, Django cannot tell which one to record.
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
     return render(request, "accounts/signup.html", {"form": form, "next": next_url})
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
+from dkim2web import throttling
 from dkim2web.accounts.models import ApiToken
 from dkim2web.accounts.services import api_token_authenticate
 
-from .errors import ErrorCode, error_response
+from .errors import ErrorCode, error_response, too_many_requests
 
 SCHEMES = frozenset({"bearer", "token"})
 REALM = 'Bearer realm="dkim2web"'
@@ -26,7 +27,8 @@ def token_from_header(value: str) -> str | None:
 
 
 def authenticate(request: HttpRequest) -> ApiToken | JsonResponse:
-    """The request's usable token, or the 401 answer to send back."""
+    """The request's usable token, or the answer to send back: 401, or 429 when this
+    address has sent too many unknown, revoked or expired tokens."""
     key = token_from_header(request.headers.get("Authorization", ""))
     if key is None:
         return error_response(
@@ -35,8 +37,14 @@ def authenticate(request: HttpRequest) -> ApiToken | JsonResponse:
             "Send an API token: Authorization: Bearer <token>.",
             headers={"WWW-Authenticate": REALM},
         )
+    # An address that sent too many bad tokens is refused before the lookup, whatever it
+    # sends now; each bad token counts (DKIM2WEB_RATE_API_INVALID_TOKENS).
+    refusal = throttling.API_INVALID_TOKENS.check(request)
+    if refusal is not None:
+        return too_many_requests(refusal, ErrorCode.TOO_MANY_INVALID_TOKENS)
     token = api_token_authenticate(key=key)
     if token is None:
+        throttling.API_INVALID_TOKENS.hit(request)
         return error_response(
             401,
             ErrorCode.INVALID_TOKEN,

@@ -6,8 +6,12 @@ Clients branch on ``code``; ``message`` is for people and may change wording.
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
 from django.http import JsonResponse
+
+if TYPE_CHECKING:
+    from dkim2web.throttling import Refusal
 
 
 class ErrorCode(enum.StrEnum):
@@ -24,8 +28,11 @@ class ErrorCode(enum.StrEnum):
     INVALID_MULTIPART = "invalid_multipart"  # 400: the multipart body cannot be parsed
     INVALID_ENVELOPE = "invalid_envelope"  # 400: mail_from / rcpt_to unusable
     INVALID_REVISION = "invalid_revision"  # 400: revision is not a DKIM2 draft revision
+    INVALID_FILENAME = "invalid_filename"  # 400: a control or bidi character in filename
     MESSAGE_TOO_LARGE = "message_too_large"  # 413
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # 415
+    RATE_LIMITED = "rate_limited"  # 429: too many requests per token or address
+    TOO_MANY_INVALID_TOKENS = "too_many_invalid_tokens"  # 429: bad tokens from this address
 
 
 def error_response(
@@ -39,3 +46,8 @@ def error_response(
 
 def not_found(message: str = "No such analysis.") -> JsonResponse:
     return error_response(404, ErrorCode.NOT_FOUND, message)
+
+
+def too_many_requests(refusal: Refusal, code: ErrorCode = ErrorCode.RATE_LIMITED) -> JsonResponse:
+    """429 with Retry-After (seconds), the limit and the wait in ``message``."""
+    return error_response(429, code, refusal.message, headers=refusal.headers())

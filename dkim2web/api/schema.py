@@ -744,7 +744,8 @@ _ENVELOPE_PARAMETERS = [
         "name": "filename",
         "in": "query",
         "required": False,
-        "description": "A name to show for the message (a multipart file part has its own).",
+        "description": "A name to show for the message (a multipart file part has its own); "
+        "printable text: a control or bidirectional formatting character is invalid_filename.",
         "schema": _STRING,
     },
     {
@@ -771,7 +772,10 @@ SCHEMA: dict[str, Any] = {
         "description": "Submit messages for DKIM2 verification and read the reports. "
         "Authenticate with an API token (`manage.py create_api_token USER`, or the account "
         "page): `Authorization: Bearer <token>` (`Token <token>` is accepted too). Errors "
-        'are `{"error": {"code", "message"}}`; branch on `code`.',
+        'are `{"error": {"code", "message"}}`; branch on `code`. Any request may be answered '
+        "429 with `Retry-After` (seconds): `rate_limited` past the requests allowed per token "
+        "or per client address, `too_many_invalid_tokens` once an address has sent too many "
+        "unknown, revoked or expired tokens (docs/operations.md, Throttling).",
     },
     "servers": [{"url": "/"}],
     "security": [{"bearerAuth": []}],
@@ -831,8 +835,8 @@ SCHEMA: dict[str, Any] = {
                     },
                     "400": _error(
                         "empty_message, missing_message, message_not_a_file, "
-                        "too_many_messages, invalid_multipart, invalid_envelope or "
-                        "invalid_revision."
+                        "too_many_messages, invalid_multipart, invalid_envelope, "
+                        "invalid_filename or invalid_revision."
                     ),
                     "401": _UNAUTHORIZED,
                     "413": _error(

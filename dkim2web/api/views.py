@@ -20,13 +20,15 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 
+from dkim2web import throttling
 from dkim2web.reports import selectors as report_selectors
 from dkim2web.reports import services as report_services
+from dkim2web.reports.filenames import filename_problem
 from dkim2web.reports.models import Analysis, Revision, revision_or_error
 
 from . import present, selectors
 from .auth import authenticate
-from .errors import ErrorCode, error_response, not_found
+from .errors import ErrorCode, error_response, not_found, too_many_requests
 from .schema import SCHEMA
 
 RAW_TYPES = frozenset({"message/rfc822", "application/octet-stream"})
@@ -40,16 +42,23 @@ View = Callable[..., HttpResponse]
 
 
 def api_view(*methods: str, authenticated: bool = True) -> Callable[[View], View]:
-    """CSRF-exempt (the API ignores cookies), token check first, then the method."""
+    """CSRF-exempt (the API ignores cookies); the client address's count, the token, the
+    token's count, then the method."""
 
     def decorate(view: View) -> View:
         @csrf_exempt
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            refusal = throttling.API_ADDRESS.hit(request)
+            if refusal is not None:
+                return too_many_requests(refusal)
             if authenticated:
                 token = authenticate(request)
                 if isinstance(token, JsonResponse):
                     return token
+                refusal = throttling.API_TOKEN.hit(request, token=token)
+                if refusal is not None:
+                    return too_many_requests(refusal)
                 kwargs["user"] = token.user
             if request.method not in methods:
                 return error_response(
@@ -225,6 +234,9 @@ def _analysis_create(request: HttpRequest, user: AbstractBaseUser) -> HttpRespon
         return _too_large(limit)
     if not raw:
         return error_response(400, ErrorCode.EMPTY_MESSAGE, "The message is empty.")
+    problem = filename_problem(filename)
+    if problem is not None:
+        return error_response(400, ErrorCode.INVALID_FILENAME, problem)
     envelope = _clean_envelope(mail_from, rcpt_to)
     if isinstance(envelope, JsonResponse):
         return envelope

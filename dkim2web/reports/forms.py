@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from .filenames import filename_problem
 from .presenters import InputNote, format_size, sniff_input
 
 # Error codes the view turns into HTTP statuses.
@@ -152,6 +153,14 @@ class UploadForm(forms.Form):
         messages: list[Submission] = []
         for upload in uploads:
             name = _display_name(upload)
+            # Django's multipart parser drops non-printable characters from a file's name
+            # already; this holds whatever parsed the request.
+            problem = filename_problem(
+                name, label="The file name", advice="rename the file and upload it again."
+            )
+            if problem is not None:
+                problems.append(forms.ValidationError(f"{problem} Nothing was stored."))
+                continue
             if upload.size is not None and upload.size > limit:
                 problems.append(
                     forms.ValidationError(

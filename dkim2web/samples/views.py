@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from dkim2web import throttling
 from dkim2web.reports import services
 
 from .gallery import SAMPLES, get_sample
@@ -31,6 +32,11 @@ def run(request: HttpRequest, slug: str) -> HttpResponse:
         sample = get_sample(slug)
     except KeyError:
         raise Http404("no such sample") from None
+    refusal = throttling.analysis_rule(request).hit(request)
+    if refusal is not None:
+        return throttling.too_many_requests(
+            request, refusal, back_url=reverse("samples:gallery")
+        )
     built = sample.sign_now()  # signed now, so its timestamps are fresh
     user = request.user if request.user.is_authenticated else None
     analysis = services.analysis_submit(

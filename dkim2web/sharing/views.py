@@ -12,6 +12,8 @@ that a link existed. Likewise every owner view answers 404 for another user's an
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,6 +24,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
+from dkim2web import throttling
 from dkim2web.reports import selectors as report_selectors
 from dkim2web.reports.models import Analysis
 
@@ -42,6 +45,20 @@ def _usable_link(token: str) -> ShareLink:
         return selectors.share_link_get_usable(token=token)
     except ShareLink.DoesNotExist:
         raise Http404("No such shared analysis.") from None
+
+
+def _throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Shared pages and downloads are counted per client address (DKIM2WEB_RATE_SHARE_LINKS),
+    before the token is looked up: a known link and a guessed one cost the same."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+        refusal = throttling.SHARE_LINKS.hit(request)
+        if refusal is not None:
+            return _private(throttling.too_many_requests(request, refusal))
+        return view(request, token)
+
+    return wrapper
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -111,6 +128,7 @@ def _render_manage(
 
 
 @require_GET
+@_throttled
 def view(request: HttpRequest, token: str) -> HttpResponse:
     link = _usable_link(token)
     # Imported here so the project's URLs load even while the presenter is being written.
@@ -125,6 +143,7 @@ def view(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_GET
+@_throttled
 def raw(request: HttpRequest, token: str) -> HttpResponse:
     analysis = _usable_link(token).analysis
     response = HttpResponse(analysis.raw_bytes, content_type="message/rfc822")
@@ -136,6 +155,7 @@ def raw(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_GET
+@_throttled
 def report(request: HttpRequest, token: str) -> HttpResponse:
     analysis = _usable_link(token).analysis
     run = report_selectors.analysis_latest_run(analysis=analysis)
