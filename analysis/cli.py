@@ -298,6 +298,8 @@ def render_text(report: ChainReport, name: str = "") -> str:
             lines.extend("     " + x for x in d.body_diff[:200])
             if len(d.body_diff) > 200 or d.body_diff_truncated:
                 add("     ... (diff truncated; use 'dkim2 history')")
+            if d.body_diff_note:
+                add(f"     ({d.body_diff_note})")
     if report.revisions and report.revision_mode == "auto":
         add("-- revisions")
         add("   " + "  ".join(f"-{o.revision}: {o.result.value}" for o in report.revisions))
@@ -369,9 +371,10 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         for inst in report.instances:
-            data = inst.message_bytes()
-            if data is not None:
-                (args.out / f"m{inst.instance}.eml").write_bytes(data)
+            if inst.body is not None:  # written piece by piece: never a copy of the instance
+                with (args.out / f"m{inst.instance}.eml").open("wb") as f:
+                    for chunk in inst.message_chunks():
+                        f.write(chunk)
     if args.json:
         summary = {
             "instances": [i.to_json() for i in report.instances],
@@ -396,6 +399,8 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
         for c in d.header_changes:
             out.write(f"{c.kind}: {c.name}: {c.old!r} -> {c.new!r}\n")
         out.write("\n".join(d.body_diff) + ("\n" if d.body_diff else ""))
+        if d.body_diff_note:
+            out.write(f"({d.body_diff_note})\n")
     return 0
 
 

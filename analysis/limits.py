@@ -51,9 +51,22 @@ MAX_RECIPE_STEPS = 100_000
 RECIPE_OUTPUT_FACTOR = 4
 RECIPE_OUTPUT_SLACK = 64 * 1024
 
-#: Total octets all reconstructed instances together may hold, as a multiple of
-#: the message size (plus the slack above).
-TOTAL_RECONSTRUCTION_FACTOR = 16
+#: Total octets all reconstructed instances together may amount to, as a multiple of the
+#: message size (plus the slack above): the work of hashing them.  Rebuilt bodies share the
+#: message's octets (analysis.message.Body), so this bounds time, not memory; an honest chain
+#: at the instance limit (MAX_INSTANCES instances, each about the size of the message) fits.
+#: Past it the chain is TEMPERROR "limits.reconstruction-too-large": the analyser could not
+#: finish, which says nothing against the signers (issue #11, finding 9).
+TOTAL_RECONSTRUCTION_FACTOR = 64
+
+#: Memory all reconstructed instances together may hold beyond the message, as a multiple
+#: of its size plus RECONSTRUCTION_MEMORY_SLACK octets: the recipes' literals (added lines,
+#: rebuilt header fields) and the pieces rebuilt bodies are made of.  Literals travel inside
+#: the message's recipes and an honest chain's bodies are a few pieces each, so an honest
+#: chain holds far less; literals that amplify (a long field name emitted many times) and
+#: recipes of many steps copied down many instances can reach it.
+RECONSTRUCTION_MEMORY_FACTOR = 2
+RECONSTRUCTION_MEMORY_SLACK = 1024 * 1024
 
 #: Most key lookups the engine asks for in one message: one per signature at the signature
 #: limit, so a genuine long chain is never refused for its length alone.
@@ -93,6 +106,31 @@ FUTURE_SKEW_SECONDS = 15 * 60
 
 #: Longest unified body diff kept in a report, in lines.
 MAX_DIFF_LINES = 5000
+
+#: Longest line of a body diff kept in a report, in octets of the message: a longer line is
+#: cut and ends with a marker saying how many octets were cut.
+MAX_DIFF_LINE_OCTETS = 1000
+
+#: Text of one body diff kept in a report, in octets (its lines together, UTF-8).
+MAX_DIFF_BYTES = 256 * 1024
+
+#: Text of all body diffs of one report together, in octets; the diffs past it say so.
+MAX_REPORT_DIFF_BYTES = 1024 * 1024
+
+#: Lines of each side of a differing window read to compute a minimal diff (difflib), and
+#: the comparisons (lines before times lines after) it may cost (difflib is quadratic); a
+#: larger window is shown as replaced (the lines before, then the lines after).  A signer
+#: computing a recipe matches a larger window line for line at the same position.
+MAX_DIFF_WINDOW_LINES = 20_000
+MAX_DIFF_COMPARISONS = 4_000_000
+
+#: Header field values listed for the instances of one report, in characters, every
+#: instance together; past it the fields are counted, not listed.
+MAX_REPORT_INSTANCE_FIELD_CHARS = 512 * 1024
+
+#: Largest report, in octets of its JSON text (what is stored).  Past it the report is
+#: trimmed, largest derived part first, and says what was trimmed (analysis.report_budget).
+MAX_REPORT_BYTES = 4 * 1024 * 1024
 
 
 # -- the other mechanisms (issue #9) ---------------------------------------------------------

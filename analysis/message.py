@@ -17,16 +17,21 @@ Theory of operation
 * The header block ends at the first empty line.  A line starting with WSP
   continues the previous field; a line with no colon is malformed and is kept
   out of every hash (reported).
-* The body is never copied: :class:`Body` is a view on the raw buffer, and all
-  body work (hashing, line counting, slicing) uses C-speed bytes methods with
-  start/end arguments.
+* The body is never copied: :class:`Body` is a view on the raw buffer (the
+  instances a chain rebuilds are pieces of it and of their recipes' literals), and
+  all body work (hashing, line counting, slicing) uses C-speed bytes methods with
+  start/end arguments.  Memory is the message, its CRLF form when it had bare LF,
+  and small objects: never one object per line.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import limits
 from .findings import Finding, Severity, State, Step, note
@@ -34,15 +39,20 @@ from .findings import Finding, Severity, State, Step, note
 CRLF = b"\r\n"
 _WSP = (0x20, 0x09)
 
+#: One piece of a body: the octets ``buf[start:end]``.
+Piece = tuple[bytes, int, int]
+
 
 class HeaderField:
     """One header field as it appears in the message."""
 
     __slots__ = ("lname", "name", "raw", "valid")
 
-    def __init__(self, name: str, raw: bytes, valid: bool = True) -> None:
+    def __init__(self, name: str, raw: bytes, valid: bool = True, lname: str | None = None) -> None:
         self.name = name  # as written (latin-1 decoded), without trailing WSP
-        self.lname = name.lower()
+        # ``lname``: the lower-case name when the caller has it (many rebuilt fields of one
+        # name share it instead of holding a copy each).
+        self.lname = lname if lname is not None else name.lower()
         self.raw = raw  # full field: name ":" value, folds and final CRLF
         self.valid = valid  # False for a line without a colon
 
@@ -58,10 +68,10 @@ class HeaderField:
         return self.value.replace(CRLF, b"").decode("utf-8", "replace").strip()
 
     @classmethod
-    def build(cls, name: str, value: str | bytes) -> HeaderField:
+    def build(cls, name: str, value: str | bytes, lname: str | None = None) -> HeaderField:
         if isinstance(value, str):
             value = value.encode("utf-8")
-        return cls(name, name.encode("latin-1") + b":" + value + CRLF)
+        return cls(name, name.encode("latin-1") + b":" + value + CRLF, lname=lname)
 
     def __repr__(self) -> str:
         return f"HeaderField({self.name!r}, {self.raw!r})"
@@ -74,40 +84,113 @@ class HeaderField:
 
 
 class Body:
-    """A body: a zero-copy view ``buf[start:end]`` of a buffer.
+    """A body as pieces of buffers, never copied: ``Body(buf, start, end)`` is one view.
 
-    Lines (for recipes, S06 §5.2) are numbered from 1 and separated by CRLF; a
-    trailing partial line counts as a line (SPEC-NOTES §11 A11).
+    The received body is one piece, a view of the message buffer.  A body a recipe rebuilt
+    (:func:`analysis.dkim2.recipes.apply_body_recipe`) is the pieces its copy steps took from
+    the body above it plus small new buffers for its literal lines, so every rebuilt instance
+    shares the received message's octets instead of holding a copy of them: memory grows with
+    the number of pieces, not with the instances' sizes.  Every piece but the last ends with
+    CRLF (recipes copy and emit whole lines), so no line and no CRLF spans two pieces.
+
+    Lines (for recipes, S06 §5.2) are numbered from 1 and separated by CRLF; a trailing
+    partial line counts as a line (SPEC-NOTES §11 A11).  Offsets are logical: 0 is the first
+    octet of the body, whichever piece holds it.  All work on the octets (hashing, counting,
+    finding line ends) uses C-speed bytes methods over each piece.
     """
 
-    __slots__ = ("_line_count", "_pos_cache", "buf", "end", "start")
+    __slots__ = ("_crlfs", "_line_cum", "_offsets", "_pos_cache", "index", "pieces")
 
     def __init__(self, buf: bytes, start: int = 0, end: int | None = None) -> None:
-        self.buf = buf
-        self.start = start
-        self.end = len(buf) if end is None else end
-        self._line_count: int | None = None
-        self._pos_cache: tuple[int, int] = (1, start)  # (line number, offset of its start)
+        end = len(buf) if end is None else end
+        self.pieces: tuple[Piece, ...] = ((buf, start, end),) if end > start else ()
+        self._offsets = [0, end - start] if end > start else [0]
+        self._line_cum: list[int] | None = None
+        self._crlfs: list[int] | None = None
+        self._pos_cache: tuple[int, int, int] = (0, 1, start)  # (piece, line in it, offset)
+        #: Line-end counts of the buffers, shared by every body rebuilt from this one.
+        self.index = LineIndex()
 
     @classmethod
     def of(cls, data: bytes) -> Body:
         return cls(data, 0, len(data))
 
+    @classmethod
+    def from_pieces(cls, pieces: Iterable[Piece], index: LineIndex | None = None) -> Body:
+        """A body of ``pieces`` in order (adjacent views of one buffer are merged);
+        ``index``: the line-end counts of the body the pieces come from.
+
+        ValueError unless every piece but the last ends with CRLF (see the class docs)."""
+        merged: list[Piece] = []
+        for buf, start, end in pieces:
+            if end <= start:
+                continue
+            if merged:
+                pbuf, pstart, pend = merged[-1]
+                if pbuf is buf and pend == start:
+                    merged[-1] = (buf, pstart, end)
+                    continue
+                if not pbuf.endswith(CRLF, pstart, pend):
+                    raise ValueError("every piece of a body but the last must end with CRLF")
+            merged.append((buf, start, end))
+        body = cls(b"")
+        if index is not None:
+            body.index = index
+        body.pieces = tuple(merged)
+        offsets = [0]
+        for _, start, end in merged:
+            offsets.append(offsets[-1] + end - start)
+        body._offsets = offsets
+        if merged:
+            body._pos_cache = (0, 1, merged[0][1])
+        return body
+
     def __len__(self) -> int:
-        return self.end - self.start
+        return self._offsets[-1]
 
-    def to_bytes(self) -> bytes:
-        if self.start == 0 and self.end == len(self.buf):
-            return self.buf
-        return self.buf[self.start : self.end]
+    def spans(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, Piece]]:
+        """``(k, (buf, lo, hi))`` for each piece ``k`` overlapping the logical range
+        ``[start, end)``, cut to it: views, no copy."""
+        end = len(self) if end is None else min(end, len(self))
+        if start >= end:
+            return
+        offsets = self._offsets
+        k = bisect.bisect_right(offsets, start) - 1
+        while k < len(self.pieces) and offsets[k] < end:
+            piece = buf, s, e = self.pieces[k]
+            lo = s + max(0, start - offsets[k])
+            hi = s + min(e - s, end - offsets[k])
+            if lo == s and hi == e:
+                yield k, piece  # the same tuple: bodies rebuilt from this one share it
+            elif hi > lo:
+                yield k, (buf, lo, hi)
+            k += 1
 
-    def view(self) -> memoryview:
-        return memoryview(self.buf)[self.start : self.end]
+    def chunks(self, start: int = 0, end: int | None = None) -> Iterator[memoryview]:
+        """The octets of ``[start, end)`` (logical offsets), piece by piece, without copying."""
+        for _, (buf, lo, hi) in self.spans(start, end):
+            yield memoryview(buf)[lo:hi]
+
+    def to_bytes(self, start: int = 0, end: int | None = None) -> bytes:
+        """The octets of ``[start, end)`` as one bytes object: a copy, except for a body that
+        is one whole buffer.  Not for the hot path: prefer :meth:`chunks`."""
+        if start == 0 and end is None and len(self.pieces) == 1:
+            buf, s, e = self.pieces[0]
+            if s == 0 and e == len(buf):
+                return buf
+        return b"".join(self.chunks(start, end))
 
     def same_as(self, other: Body) -> bool:
-        if self.buf is other.buf and self.start == other.start and self.end == other.end:
+        if self.pieces == other.pieces:
             return True
-        return len(self) == len(other) and self.view() == other.view()
+        if len(self) != len(other):
+            return False
+        return all(a == b for a, b in aligned_chunks(self, other))
+
+    def ends_with_line_end(self, end: int | None = None) -> bool:
+        """True when ``[0, end)`` ends with CRLF."""
+        end = len(self) if end is None else end
+        return end >= 2 and self.to_bytes(end - 2, end) == CRLF
 
     # -- canonical form and hash (S06 §6.1, SPEC-NOTES §3.3) -------------------
 
@@ -119,92 +202,78 @@ class Body:
         CRLF pairs are stripped 4 KiB at a time, so a hostile body of millions
         of empty lines costs a few thousand C-speed comparisons.
         """
-        buf, start, j = self.buf, self.start, self.end
         block = CRLF * 2048
-        while j - start >= len(block) and buf[j - len(block) : j] == block:
-            j -= len(block)
-        while j - start >= 2 and buf[j - 2 : j] == CRLF:
-            j -= 2
-        return j
+        for k in range(len(self.pieces) - 1, -1, -1):
+            buf, start, j = self.pieces[k]
+            while j - start >= len(block) and buf[j - len(block) : j] == block:
+                j -= len(block)
+            while j - start >= 2 and buf[j - 2 : j] == CRLF:
+                j -= 2
+            if j > start:
+                return self._offsets[k] + j - start
+            # A piece of nothing but CRLFs: the pieces before it may end in empty lines too.
+        return 0
 
-    def hash(self, algorithm: str) -> bytes:
-        h = hashlib.new(algorithm)
-        end = self.canonical_end()
-        if end > self.start:
-            h.update(memoryview(self.buf)[self.start : end])
-        h.update(CRLF)
-        return h.digest()
+    def hash(self, algorithm: str, memo: HashMemo | None = None) -> bytes:
+        """The body hash (S06 §6.1): the canonical body hashed with ``algorithm``.
+
+        ``memo`` keeps hash states of bodies that begin with the same pieces, so the
+        instances of one chain (which share the received message's octets) are hashed
+        about once, not once each."""
+        return _digest(self, algorithm, self.canonical_end(), CRLF, memo)
+
+    def digest(self, algorithm: str, memo: HashMemo | None = None) -> bytes:
+        """``algorithm`` over the body's octets as they are (not canonicalised)."""
+        return _digest(self, algorithm, len(self), b"", memo)
 
     # -- lines ------------------------------------------------------------------
 
+    def _counts(self) -> tuple[list[int], list[int]]:
+        if self._line_cum is None or self._crlfs is None:
+            cum = [0]
+            crlfs = []
+            last = len(self.pieces) - 1
+            for k, (buf, start, end) in enumerate(self.pieces):
+                n = self.index.count(buf, start, end)
+                crlfs.append(n)
+                partial = k == last and not buf.endswith(CRLF, start, end)
+                cum.append(cum[-1] + n + (1 if partial else 0))
+            self._line_cum, self._crlfs = cum, crlfs
+        return self._line_cum, self._crlfs
+
     def line_count(self) -> int:
-        if self._line_count is None:
-            n = self.buf.count(CRLF, self.start, self.end)
-            if self.end > self.start and not self.buf.endswith(CRLF, self.start, self.end):
-                n += 1  # trailing partial line
-            self._line_count = n
-        return self._line_count
+        return self._counts()[0][-1]
 
     def line_start(self, number: int) -> int:
-        """Offset of the first octet of line ``number`` (1-based); ``end`` past the last.
+        """Offset of the first octet of line ``number`` (1-based); ``len`` past the last.
 
-        Walks from the nearest known point (the last answer, the start, or the
-        end) with C-speed ``count``/``find``/``rfind`` over blocks, never a
-        Python loop per line of the whole body.
+        Walks from the nearest known point (the last answer, the start or the end of the
+        piece holding the line) with C-speed ``count``/``find``/``rfind`` over blocks, never
+        a Python loop per line of the whole body.
         """
-        total = self.line_count()
-        if number > total:
-            return self.end
+        cum, crlfs = self._counts()
+        if number > cum[-1]:
+            return len(self)
         if number <= 1:
-            return self.start
-        buf, end = self.buf, self.end
-        line, pos = self._pos_cache
-        if number < line:
-            line, pos = 1, self.start
-        from_end = total + 1 - number
-        if from_end < number - line and from_end <= 64:
-            # Near the end: step back over `from_end` line ends.
-            p = end
-            if not buf.endswith(CRLF, self.start, end):
-                # the trailing partial line is line `total`; it starts after the last CRLF
-                p = buf.rfind(CRLF, self.start, end) + 2
-                from_end -= 1
-                cut = p - 2
-            else:
-                cut = end - 2
-            for _ in range(from_end):
-                q = buf.rfind(CRLF, self.start, cut)
-                p = q + 2 if q >= 0 else self.start
-                cut = q
-            self._pos_cache = (number, p)
-            return p
-        remaining = number - line
-        block = 1 << 14
-        while remaining > 64:
-            stop = min(pos + block, end)
-            n = buf.count(CRLF, pos, stop)
-            if n < remaining or stop == end:
-                if n >= remaining:
-                    break
-                # A CRLF may straddle the block edge: resume just before it.
-                if stop < end and buf[stop - 1 : stop + 1] == CRLF:
-                    stop -= 1
-                    n = buf.count(CRLF, pos, stop)
-                remaining -= n
-                pos = stop
-                if stop == end:
-                    break
-                continue
-            break
-        while remaining > 0:
-            nxt = buf.find(CRLF, pos, end)
-            if nxt < 0:
-                pos = end
-                break
-            pos = nxt + 2
-            remaining -= 1
-        self._pos_cache = (number, pos)
-        return pos
+            return 0
+        k = bisect.bisect_left(cum, number) - 1  # line `number` starts in piece k
+        rel = number - cum[k]  # its number inside the piece, from 1
+        buf, start, end = self.pieces[k]
+        ck, cline, cpos = self._pos_cache
+        if ck != k or cline > rel:
+            cline, cpos = 1, start
+        back = crlfs[k] - rel + 2  # CRLFs to step back over from the piece's end
+        if rel == 1:
+            pos = start
+        elif back <= 64 and back < rel - cline:
+            q = end
+            for _ in range(back):
+                q = buf.rfind(CRLF, start, q)
+            pos = q + 2
+        else:
+            pos = _skip_line_ends(buf, cpos, end, rel - cline)
+        self._pos_cache = (k, rel, pos)
+        return self._offsets[k] + pos - start
 
     def lines_span(self, first: int, last: int) -> tuple[int, int]:
         """Byte span covering lines ``first..last`` inclusive, each with its CRLF."""
@@ -212,13 +281,289 @@ class Body:
         b = self.line_start(last + 1)
         return a, b
 
+    def count_line_ends(self, start: int = 0, end: int | None = None) -> int:
+        """CRLFs inside ``[start, end)``."""
+        return sum(self.index.count(buf, lo, hi) for _, (buf, lo, hi) in self.spans(start, end))
+
+    def find_line_end(self, start: int, end: int | None = None) -> int:
+        """Offset of the first CRLF inside ``[start, end)``, or -1."""
+        for k, (buf, lo, hi) in self.spans(start, end):
+            q = buf.find(CRLF, lo, hi)
+            if q >= 0:
+                return self._offsets[k] + q - self.pieces[k][1]
+        return -1
+
+    def rfind_line_end(self, start: int, end: int) -> int:
+        """Offset of the last CRLF inside ``[start, end)``, or -1."""
+        for k, (buf, lo, hi) in reversed(list(self.spans(start, end))):
+            q = buf.rfind(CRLF, lo, hi)
+            if q >= 0:
+                return self._offsets[k] + q - self.pieces[k][1]
+        return -1
+
+    def line_spans(self, start: int, end: int) -> Iterator[Piece]:
+        """``(buf, lo, hi)`` of each line starting in ``[start, end)``, without its CRLF (a
+        line never spans two pieces).  One Python step per line: for bounded ranges."""
+        for _, (buf, lo, hi) in self.spans(start, end):
+            pos = lo
+            while pos < hi:
+                q = buf.find(CRLF, pos, hi)
+                if q < 0:
+                    yield buf, pos, hi
+                    break
+                yield buf, pos, q
+                pos = q + 2
+
     def lines(self) -> list[bytes]:
-        """All lines without their CRLF (for diffs and display; not the hot path)."""
+        """All lines without their CRLF (one object per line: for small bodies only)."""
         data = self.to_bytes()
         parts = data.split(CRLF)
         if parts and parts[-1] == b"":
             parts.pop()
         return parts
+
+
+def _skip_line_ends(buf: bytes, pos: int, end: int, count: int) -> int:
+    """The offset just after the ``count``-th CRLF of ``buf[pos:end]`` (``end`` if fewer):
+    blocks are counted at C speed, only the last few line ends are found one by one."""
+    block = 1 << 14
+    while count > 64 and pos < end:
+        stop = min(pos + block, end)
+        if stop < end and buf[stop - 1 : stop + 1] == CRLF:
+            stop -= 1  # a CRLF straddles the block edge: leave it to the next block
+        n = buf.count(CRLF, pos, stop)
+        if n >= count:
+            break
+        count -= n
+        pos = stop
+    while count > 0:
+        nxt = buf.find(CRLF, pos, end)
+        if nxt < 0:
+            return end
+        pos = nxt + 2
+        count -= 1
+    return pos
+
+
+def aligned_chunks(a: Body, b: Body) -> Iterator[tuple[memoryview, memoryview]]:
+    """Pairs of equally long views of ``a`` and ``b`` from the start, cut at both bodies'
+    piece edges, until the shorter one ends."""
+    ia, ib = a.chunks(), b.chunks()
+    ca = next(ia, None)
+    cb = next(ib, None)
+    while ca is not None and cb is not None:
+        n = min(len(ca), len(cb))
+        yield ca[:n], cb[:n]
+        ca = ca[n:] if n < len(ca) else next(ia, None)
+        cb = cb[n:] if n < len(cb) else next(ib, None)
+
+
+#: Octets compared at once when looking for where two bodies start (or stop) differing.
+_BLOCK = 1 << 16
+
+
+def _equal(a: Piece, b: Piece, n: int, *, reverse: bool = False) -> bool:
+    """Whether ``n`` octets of two pieces are equal: from their starts, or (``reverse``)
+    ending at their ends.  Views of the same octets are equal without a comparison."""
+    abuf, alo, ahi = a
+    bbuf, blo, bhi = b
+    if reverse:
+        if abuf is bbuf and ahi == bhi:
+            return True
+        return abuf.endswith(memoryview(bbuf)[bhi - n : bhi], ahi - n, ahi)
+    if abuf is bbuf and alo == blo:
+        return True
+    return abuf.startswith(memoryview(bbuf)[blo : blo + n], alo)
+
+
+def _paired(a: Body, b: Body, *, reverse: bool = False) -> Iterator[tuple[Piece, Piece, int]]:
+    """Equally long stretches of ``a`` and ``b`` from their starts (or ends), cut at both
+    bodies' piece edges, until the shorter one ends: ``(piece of a, piece of b, length)``."""
+    pa = [p for _, p in a.spans()]
+    pb = [p for _, p in b.spans()]
+    if reverse:
+        pa.reverse()
+        pb.reverse()
+    ia, ib = iter(pa), iter(pb)
+    x, y = next(ia, None), next(ib, None)
+    while x is not None and y is not None:
+        n = min(x[2] - x[1], y[2] - y[1])
+        yield x, y, n
+        if reverse:
+            x = (x[0], x[1], x[2] - n) if x[2] - x[1] > n else next(ia, None)
+            y = (y[0], y[1], y[2] - n) if y[2] - y[1] > n else next(ib, None)
+        else:
+            x = (x[0], x[1] + n, x[2]) if x[2] - x[1] > n else next(ia, None)
+            y = (y[0], y[1] + n, y[2]) if y[2] - y[1] > n else next(ib, None)
+
+
+def shared_octets(a: Body, b: Body, limit: int, *, reverse: bool = False) -> int:
+    """Octets ``a`` and ``b`` share at their start (or ``reverse``: at their end), at most
+    ``limit``: C-speed comparisons of blocks (none at all where both are views of the same
+    octets), then a bisection inside the first block that differs."""
+    total = 0
+    for x, y, n in _paired(a, b, reverse=reverse):
+        n = min(n, limit - total)
+        if n <= 0:
+            return total
+        if _equal(x, y, n, reverse=reverse):
+            total += n
+            continue
+        for k in range(0, n, _BLOCK):
+            m = min(_BLOCK, n - k)
+            xk, yk = _advance(x, k, reverse), _advance(y, k, reverse)
+            if not _equal(xk, yk, m, reverse=reverse):
+                lo, hi = 0, m  # the first lo octets from k are equal; all m are not
+                while lo < hi:
+                    mid = (lo + hi + 1) // 2
+                    if _equal(xk, yk, mid, reverse=reverse):
+                        lo = mid
+                    else:
+                        hi = mid - 1
+                return total + k + lo
+        return total + n  # not reached: the whole stretch was found unequal
+    return total
+
+
+def _advance(p: Piece, k: int, reverse: bool) -> Piece:
+    buf, lo, hi = p
+    return (buf, lo, hi - k) if reverse else (buf, lo + k, hi)
+
+
+def shared_lines(a: Body, b: Body) -> tuple[int, int]:
+    """The whole lines ``a`` and ``b`` share at their start and at their end, as octets:
+    ``(p, s)``, with ``a[:p] == b[:p]`` ending at a line start and ``a[-s:] == b[-s:]``
+    starting at one in both (the two never overlap)."""
+    la, lb = len(a), len(b)
+    p = shared_octets(a, b, min(la, lb))
+    q = a.rfind_line_end(0, p) if p else -1
+    p = q + 2 if q >= 0 else 0  # back to the start of a line
+    s = shared_octets(a, b, min(la, lb) - p, reverse=True)
+    # The shared end must start right after a line end in both bodies (or at a body's
+    # start): the octet before it differs between them, so only a line end inside the
+    # shared part will do.
+    if s and not (
+        (s == la or a.ends_with_line_end(la - s)) and (s == lb or b.ends_with_line_end(lb - s))
+    ):
+        q = a.find_line_end(la - s)
+        s = la - (q + 2) if q >= 0 else 0
+    return p, s
+
+
+class LineIndex:
+    """CRLF counts of large buffers at every :data:`BLOCK` octets, made by one pass, so that
+    counting the line ends of any range of them reads at most two blocks.  The bodies of one
+    chain are ranges of the same message buffer: without it, each rebuilt instance (and each
+    diff's line numbering) would count through the whole body again."""
+
+    BLOCK = 1 << 16
+
+    def __init__(self) -> None:
+        self._cumulative: dict[int, tuple[bytes, list[int]]] = {}
+
+    def count(self, buf: bytes, start: int, end: int) -> int:
+        """CRLFs inside ``buf[start:end]``."""
+        end = min(end, len(buf))
+        if end - start < 4 * self.BLOCK:
+            return buf.count(CRLF, start, end)
+        n = self._to(buf, end) - self._to(buf, start)
+        if start > 0 and buf[start - 1 : start + 1] == CRLF:
+            n -= 1  # counted up to end, but it begins before start
+        return n
+
+    def _to(self, buf: bytes, x: int) -> int:
+        """CRLFs inside ``buf[:x]``."""
+        found = self._cumulative.get(id(buf))
+        if found is None:
+            cum = [0]
+            for edge in range(self.BLOCK, len(buf) + 1, self.BLOCK):
+                cum.append(self._to_block(buf, cum[-1], edge - self.BLOCK, edge))
+            found = self._cumulative[id(buf)] = (buf, cum)
+        cum = found[1]
+        k = x // self.BLOCK
+        return self._to_block(buf, cum[k], k * self.BLOCK, x)
+
+    @staticmethod
+    def _to_block(buf: bytes, before: int, edge: int, x: int) -> int:
+        """CRLFs inside ``buf[:x]``, knowing ``before`` of them are inside ``buf[:edge]``."""
+        n = before + buf.count(CRLF, edge, x)
+        if 0 < edge < x and buf[edge - 1 : edge + 1] == CRLF:
+            n += 1  # the one straddling edge
+        return n
+
+
+class HashMemo:
+    """Hash states of bodies that begin alike, kept at checkpoints (one analysis's cache).
+
+    The instances a chain rebuilds share the received message's octets, piece for piece: an
+    instance a footer was added to is the instance below it plus one line.  A state is kept
+    every :data:`STEP` octets of a piece, keyed by everything hashed before the piece (an
+    interned id of the pieces before it) and where the piece starts, so hashing the next
+    body that begins with the same pieces resumes from the last checkpoint it shares.
+    """
+
+    STEP = 1 << 20
+
+    def __init__(self) -> None:
+        self._states: dict[tuple[str, int, int, int], list[tuple[int, Any]]] = {}
+        self._prefixes: dict[tuple[int, int, int, int], int] = {}
+        self._keep: list[bytes] = []  # the buffers keyed by id(): alive while the memo is
+
+    def prefix(self, before: int, piece: Piece) -> int:
+        buf, start, end = piece
+        key = (before, id(buf), start, end)
+        found = self._prefixes.get(key)
+        if found is None:
+            found = self._prefixes[key] = len(self._prefixes) + 1
+            self._keep.append(buf)
+        return found
+
+    def resume(
+        self, algorithm: str, before: int, buf: bytes, start: int, end: int
+    ) -> tuple[int, Any] | None:
+        """The latest state within ``buf[start:end]`` after the prefix ``before``, if kept."""
+        states = self._states.get((algorithm, before, id(buf), start))
+        if not states:
+            return None
+        best = None
+        for pos, state in states:
+            if pos <= end and (best is None or pos > best[0]):
+                best = (pos, state)
+        return None if best is None else (best[0], best[1].copy())
+
+    def keep(
+        self, algorithm: str, before: int, buf: bytes, start: int, pos: int, state: Any
+    ) -> None:
+        states = self._states.setdefault((algorithm, before, id(buf), start), [])
+        if all(p != pos for p, _ in states):
+            states.append((pos, state.copy()))
+            self._keep.append(buf)
+
+
+def _digest(body: Body, algorithm: str, end: int, tail: bytes, memo: HashMemo | None) -> bytes:
+    h = hashlib.new(algorithm)
+    if memo is None:
+        for chunk in body.chunks(0, end):
+            h.update(chunk)
+        h.update(tail)
+        return h.digest()
+    before = 0
+    for _, (buf, lo, hi) in body.spans(0, end):
+        piece_start = lo
+        found = memo.resume(algorithm, before, buf, piece_start, hi)
+        pos = piece_start
+        if found is not None:
+            pos, h = found
+        view = memoryview(buf)
+        while pos < hi:
+            step = min(hi, pos + HashMemo.STEP)
+            h.update(view[pos:step])
+            pos = step
+            if pos - piece_start >= HashMemo.STEP:
+                memo.keep(algorithm, before, buf, piece_start, pos, h)
+        before = memo.prefix(before, (buf, piece_start, hi))
+    h.update(tail)
+    return h.digest()
 
 
 @dataclass
@@ -430,4 +775,4 @@ def _split_fields(data: bytes, header_end: int) -> tuple[list[HeaderField], list
 
 def serialise(fields: list[HeaderField], body: Body) -> bytes:
     """The message for these fields and body (header fields, empty line, body)."""
-    return b"".join([f.raw for f in fields] + [CRLF, body.view()])
+    return b"".join([*(f.raw for f in fields), CRLF, *body.chunks()])

@@ -24,7 +24,9 @@ lines read.  For one message:
 
 Every DNS answer used is kept (:attr:`MessageReport.dns`) with what it was used for.
 
-The stored form is ``MessageReport.to_json()``, schema version 2.  Reports stored by
+The stored form is ``MessageReport.to_json()``, schema version 2, at most
+``limits.MAX_REPORT_BYTES`` of JSON (:mod:`analysis.report_budget`: past it the largest
+derived parts are trimmed and ``trimmed`` says which).  Reports stored by
 earlier versions (schema 1: the DKIM2 chain alone) are read through
 :func:`upgrade_report`, which says what that run did not check.
 """
@@ -36,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import arc as arc_mechanism
-from . import authres, dmarc, limits, received, spf, verdict
+from . import authres, dmarc, limits, received, report_budget, spf, verdict
 from . import dkim1 as dkim1_mechanism
 from .dkim2 import ChainReport, Envelope, Options
 from .dkim2 import plan as dkim2_plan
@@ -87,11 +89,13 @@ class MessageReport:
     def summary(self) -> str:
         return self.verdict.headline
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, limit: int = limits.MAX_REPORT_BYTES) -> dict[str, Any]:
+        """The stored form: at most ``limit`` octets of JSON, trimmed and saying so past it
+        (:func:`analysis.report_budget.fit`; ReportTooLarge when even that is too large)."""
         chain = self.dkim2.to_json()
         chain.pop("message", None)
         chain.pop("schema_version", None)
-        return {
+        report = {
             "schema_version": SCHEMA_VERSION,
             "engine_version": ENGINE_VERSION,
             "result": self.verdict.result,
@@ -109,6 +113,7 @@ class MessageReport:
             "received": self.received.to_json(),
             "dns": evidence_json(self.dns),
         }
+        return report_budget.fit(report, limit)
 
 
 def analyze_message(

@@ -318,6 +318,11 @@ def _decide(
             "Not decided: DNS failed while checking the message's authentication; "
             "re-run the analysis once DNS answers."
         )
+        if _analyser_bound(dkim2) and not _dns_temporary(dkim1, spf, dkim2):
+            headline = (
+                "Not decided: the analyser could not finish checking the DKIM2 chain "
+                f"({_dkim2_reason(dkim2)}); that is its own bound, not a failure of any signer."
+            )
         verdict = Verdict("temperror", None, headline)
         _add_finding(verdict, "verdict.undecided-dns", State.TEMPERROR, headline)
         return verdict
@@ -364,6 +369,24 @@ def _any_temporary(dkim1: Dkim1Report, spf: SpfReport, dkim2: ChainReport) -> bo
         any(s.result == "temperror" for s in dkim1.signatures)
         or spf.result == "temperror"
         or dkim2.result == State.TEMPERROR
+    )
+
+
+def _analyser_bound(dkim2: ChainReport) -> bool:
+    """DKIM2 is temperror because one of the analyser's own bounds was reached."""
+    return dkim2.result == State.TEMPERROR and any(
+        f.state == State.TEMPERROR and f.code.startswith("limits.") for f in dkim2.findings
+    )
+
+
+def _dns_temporary(dkim1: Dkim1Report, spf: SpfReport, dkim2: ChainReport) -> bool:
+    """Some mechanism is temperror because DNS failed (not because of an analyser bound)."""
+    return (
+        any(s.result == "temperror" for s in dkim1.signatures)
+        or spf.result == "temperror"
+        or any(
+            f.state == State.TEMPERROR and not f.code.startswith("limits.") for f in dkim2.findings
+        )
     )
 
 

@@ -18,7 +18,19 @@ print the figure for one revision alone (``--revision 09``), the cost of the com
 being the difference.  Goals (issue #2): (a) <= 3x, (b) <= 5x, (c) peak memory <= 4x the
 message; (d) and (e) are reported (issue #13 sets their goals).
 
-Usage: python bench/verify.py [--quick]
+(f) memory (issue #11): messages up to the 25 MB limit holding what once took memory in
+proportion to their lines or hops -- short lines with both ends rewritten by a second hop
+(CRLF and bare LF), megabyte lines, 16 hops each rewriting a line between 2.2 MB lines, 50
+hops each adding a footer, lines appended after signing.  Each is verified in a process of
+its own, as ``dkim2 verify`` (the command itself) and as ``analyze_message`` (every
+mechanism and the stored report: what ``manage.py analyze`` runs, without the database),
+and the peak resident memory above the interpreter's own (measured after the imports,
+before the message is read: the message itself counts) is printed as a multiple of the
+message, with the time and the report's size.  Goal: ``dkim2 verify`` <= 4x, every report
+<= 4 MB.  ``--engine-root DIR`` runs (f) with the engine found in DIR (another checkout: the
+figures before a change).
+
+Usage: python bench/verify.py [--quick] [--no-memory | --memory-only] [--engine-root DIR]
 """
 
 from __future__ import annotations
@@ -26,11 +38,16 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -104,8 +121,13 @@ def build_chain(keys: list[tuple[str, SigningKey]], body: bytes, *, change_body:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="shorter rounds")
+    parser.add_argument("--no-memory", action="store_true", help="skip (f), the memory cases")
+    parser.add_argument("--memory-only", action="store_true", help="run (f) alone")
+    parser.add_argument("--engine-root", type=Path, help="run (f) with the engine of this checkout")
     args = parser.parse_args()
     secs = 0.3 if args.quick else 1.0
+    if args.memory_only:
+        return 0 if memory_cases(args.engine_root) else 1
 
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ed_key = ed25519.Ed25519PrivateKey.generate()
@@ -196,6 +218,8 @@ def main() -> int:
         ("(b) within 5x", results["b"][0] / results["b"][1] <= 5),
         ("(c) peak memory within 4x", max(total, lf_total) <= 4),
     ]
+    if not args.no_memory:
+        goals.append(("(f) verify within 4x, reports within 4 MB", memory_cases(args.engine_root)))
     print("goals: " + ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in goals))
     return 0
 
@@ -338,6 +362,179 @@ def groups_chain(
         f"ratio {took / floor:5.2f}x   ({1 / took:7.0f} messages/s on one core)"
     )
     return took, floor
+
+
+# -- (f) memory ------------------------------------------------------------------------------------
+
+MB = 1024 * 1024
+LIMIT = 25 * MB  # the product's message limit
+HEADERS = (
+    b"From: Alice <alice@d0.example>\r\nTo: list@d1.example\r\nSubject: memory\r\n"
+    b"Date: Mon, 21 Sep 2026 13:33:00 +0000\r\nMessage-ID: <memory@d0.example>\r\n\r\n"
+)
+
+#: The measuring process: imports, notes its resident memory, then verifies and reports its
+#: peak (VmHWM, reset to the current size first where the kernel allows it).
+CHILD = r"""
+import io, json, resource, sys, time
+root, mode, path, zone, now = sys.argv[1:6]
+sys.path.insert(0, root)
+from analysis import cli
+from analysis.message_report import analyze_message
+from analysis.resolvers import StaticResolver
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+    return 0
+
+base = status("VmRSS:")
+try:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # the peak so far becomes the current size
+except OSError:
+    pass
+started = time.perf_counter()
+report = 0
+if mode == "verify":
+    out, sys.stdout = sys.stdout, io.StringIO()
+    code = cli.main(["verify", "--dns-json", zone, "--now", now, "--json", path])
+    printed, sys.stdout = sys.stdout.getvalue(), out
+    report = len(printed.encode())
+else:
+    raw = open(path, "rb").read()
+    document = analyze_message(raw, lookup=StaticResolver.from_json_file(zone), now=float(now))
+    report = len(json.dumps(document.to_json()))
+took = time.perf_counter() - started
+print(json.dumps({"base": base, "peak": status("VmHWM:"), "seconds": took, "report": report}))
+"""
+
+
+@contextmanager
+def signer_limit(octets: int) -> Iterator[None]:
+    """Let the signer make a message past the product's limit (its CRLF form, for a file
+    that is saved with bare LF and is within the limit as saved)."""
+    from analysis import limits
+
+    saved = limits.MAX_MESSAGE_BYTES
+    limits.MAX_MESSAGE_BYTES = octets
+    try:
+        yield
+    finally:
+        limits.MAX_MESSAGE_BYTES = saved
+
+
+def _hop(msg: bytes, hop: int, key: SigningKey, previous: bytes | None = None) -> bytes:
+    return sign(
+        msg,
+        domain=f"d{hop}.example",
+        keys=[key],
+        timestamp=T0 + hop * 10,
+        mail_from=f"<bounce@d{hop}.example>",
+        rcpt_to=[f"<user@d{hop + 1}.example>"],
+        previous=previous,
+    ).message
+
+
+def _ends(msg: bytes, first: bytes, last: bytes) -> bytes:
+    """``msg`` with the first and the last line of its body replaced."""
+    head, sep, body = msg.partition(b"\r\n\r\n")
+    start = body.index(b"\r\n") + 2
+    stop = body.rindex(b"\r\n", 0, len(body) - 2) + 2
+    return head + sep + first + b"\r\n" + body[start:stop] + last + b"\r\n"
+
+
+def memory_shapes(key: SigningKey) -> Iterator[tuple[str, bytes]]:
+    """(name, message) for each case of (f), each up to the 25 MB limit as saved."""
+    room = LIMIT - 64 * 1024  # the signature fields and the header
+    short = b"x\r\n" * (room // 3)
+    one = _hop(HEADERS + short, 0, key)
+    yield "short lines, one hop", one
+    yield (
+        "short lines, appended after signing",
+        one + b"appended after signing\r\n" * 1000,
+    )
+    yield (
+        "short lines, both ends rewritten",
+        _hop(_ends(one, b"first", b"last"), 1, key, one),
+    )
+    with signer_limit(2 * LIMIT):
+        lf_short = b"x\r\n" * (room // 2)
+        lf_one = _hop(HEADERS + lf_short, 0, key)
+        lf_two = _hop(_ends(lf_one, b"first", b"last"), 1, key, lf_one)
+    yield "short lines, bare LF, both ends rewritten", lf_two.replace(b"\r\n", b"\n")
+    megabyte = (b"z" * MB + b"\r\n") * (room // (MB + 2))
+    yield "megabyte lines, one hop", _hop(HEADERS + megabyte, 0, key)
+    long = b"y" * 2_200_000
+    body = b"".join(b"short line %d\r\n" % k + long + b"\r\n" for k in range(8))
+    msg = _hop(HEADERS + body, 0, key)
+    for hop in range(1, 16):
+        head, _, old = msg.partition(b"\r\n\r\n")
+        lines = old.split(b"\r\n")
+        lines[2 * (hop % 8)] = b"hop %d was here" % hop
+        msg = _hop(head + b"\r\n\r\n" + b"\r\n".join(lines), hop, key, previous=msg)
+    yield "16 hops rewriting a line between 2.2 MB lines", msg
+    text = b"The quick brown fox jumps over the lazy dog, again and again.\r\n"
+    msg = _hop(HEADERS + text * ((room - 50 * 1500) // len(text)), 0, key)
+    for hop in range(1, 50):
+        msg = _hop(msg + b"-- footer added by d%d.example\r\n" % hop, hop, key, previous=msg)
+    yield "50 hops, a footer each", msg
+
+
+def memory_cases(engine_root: Path | None) -> bool:
+    """(f): print each shape's figures; True when every goal is met."""
+    ed = ed25519.Ed25519PrivateKey.generate()
+    key = SigningKey("s1", ed)
+    root = str((engine_root or Path(__file__).resolve().parent.parent).resolve())
+    zone = {f"d{n}.example": {"s1._domainkey": [["txt", public_record_for(ed)]]} for n in range(51)}
+    print(f"(f) memory: peak resident memory above the interpreter's own, x the message ({root})")
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        zone_path = Path(tmp) / "zone.json"
+        zone_path.write_text(json.dumps(zone))
+        for name, raw in memory_shapes(key):
+            path = Path(tmp) / "message.eml"
+            path.write_bytes(raw)
+            del raw
+            size = path.stat().st_size
+            figures = []
+            for mode in ("verify", "everything"):
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        CHILD,
+                        root,
+                        mode,
+                        str(path),
+                        str(zone_path),
+                        str(T0 + 600),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    env={**os.environ, "PYTHONPATH": root},
+                )
+                if out.returncode != 0:
+                    print(f"  {name}: {mode} failed: {out.stderr.strip()[-300:]}")
+                    ok = False
+                    continue
+                got = json.loads(out.stdout.strip().splitlines()[-1])
+                times = (got["peak"] - got["base"]) / size
+                figures.append((mode, times, got["seconds"], got["report"]))
+                if mode == "verify" and times > 4:
+                    ok = False
+                if mode == "everything" and got["report"] > 4 * MB:
+                    ok = False
+            print(f"  {name} ({size / MB:.1f} MB)")
+            for mode, times, seconds, report in figures:
+                label = "dkim2 verify   " if mode == "verify" else "every mechanism"
+                what = "JSON printed" if mode == "verify" else "report"
+                print(
+                    f"    {label} {times:5.2f}x   {seconds:6.2f} s   {what} {report / MB:7.2f} MB"
+                )
+    return ok
 
 
 if __name__ == "__main__":

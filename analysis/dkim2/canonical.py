@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ..message import CRLF, HeaderField
 
@@ -87,12 +87,10 @@ def canonical_header_line(field: HeaderField) -> bytes:
     return name + b":" + value + CRLF
 
 
-def header_hash_input(
-    fields: Iterable[HeaderField],
-    unsigned: frozenset[str] = UNSIGNED_FIELDS_S06,
-    prefixes: tuple[str, ...] = UNSIGNED_PREFIXES_S06,
-) -> bytes:
-    """The octets hashed for the header hash (S06 §6.2).
+def _hashed_fields(
+    fields: Iterable[HeaderField], unsigned: frozenset[str], prefixes: tuple[str, ...]
+) -> Iterator[HeaderField]:
+    """The fields the header hash covers, in the order it covers them (S06 §6.2).
 
     Unsigned fields dropped (step 1); fields sorted by lower-cased name in
     ASCII byte order (step 7, SPEC-NOTES §11 A5); fields sharing a name ordered
@@ -106,14 +104,31 @@ def header_hash_input(
         if ln in unsigned or ln.startswith(prefixes):
             continue
         groups.setdefault(ln, []).append(f)
-    out: list[bytes] = []
     for name in sorted(groups, key=lambda n: n.encode("latin-1")):
-        out.extend(canonical_header_line(f) for f in reversed(groups[name]))
-    return b"".join(out)
+        yield from reversed(groups[name])
 
 
-def header_hash(fields: Iterable[HeaderField], algorithm: str) -> bytes:
-    return hashlib.new(algorithm, header_hash_input(fields)).digest()
+def header_hash_input(
+    fields: Iterable[HeaderField],
+    unsigned: frozenset[str] = UNSIGNED_FIELDS_S06,
+    prefixes: tuple[str, ...] = UNSIGNED_PREFIXES_S06,
+) -> bytes:
+    """The octets hashed for the header hash (S06 §6.2; see :func:`_hashed_fields`)."""
+    return b"".join(canonical_header_line(f) for f in _hashed_fields(fields, unsigned, prefixes))
+
+
+def header_hash(
+    fields: Iterable[HeaderField],
+    algorithm: str,
+    unsigned: frozenset[str] = UNSIGNED_FIELDS_S06,
+    prefixes: tuple[str, ...] = UNSIGNED_PREFIXES_S06,
+) -> bytes:
+    """The header hash (S06 §6.2), fed field by field: a rebuilt header block is never
+    held twice (its fields and their canonical form) at once."""
+    h = hashlib.new(algorithm)
+    for f in _hashed_fields(fields, unsigned, prefixes):
+        h.update(canonical_header_line(f))
+    return h.digest()
 
 
 def b64(data: bytes) -> str:

@@ -30,7 +30,9 @@ Interpretations chosen (each cited where it is implemented):
   under every grammar.
 * Output is bounded: one application may produce at most
   ``RECIPE_OUTPUT_FACTOR`` times the message size (plus slack), so a recipe
-  of many overlapping copy steps cannot exhaust memory.
+  of many overlapping copy steps cannot exhaust memory.  A rebuilt body shares
+  the octets it copies with the body it was rebuilt from (pieces of the same
+  buffers); only literals are new octets (:attr:`OutputBudget.made`).
 
 The -07 grammar (-07 §5 as reported by Mail::DKIM2 0.23, SPEC-09-NOTES 1.9; one
 source) adds to the above:
@@ -57,7 +59,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .. import limits
-from ..message import CRLF, Body, HeaderField
+from ..message import CRLF, Body, HeaderField, Piece, shared_lines
 from . import canonical
 
 #: A recipe grammar: "06" (steps "c", "d") or "07" (also "u"; stricter JSON).
@@ -345,12 +347,24 @@ class RecipeTooLarge(RecipeError):
     """Applying the recipe would exceed the analyser's bound on reconstruction."""
 
 
+#: What a rebuilt header field and a piece of a rebuilt body hold in memory besides their
+#: octets (Python objects: the field, its bytes; the piece's tuple, its offset and line
+#: counts), in octets, as OutputBudget.made counts them.
+FIELD_COST = 160
+PIECE_COST = 160
+
+
 class OutputBudget:
-    """Counts octets produced by recipe application against a fixed allowance."""
+    """Counts octets produced by recipe application against a fixed allowance.
+
+    ``spend`` counts every octet of the output (copies included) against the allowance;
+    ``make`` counts, without a limit, the octets of new buffers (literals), which are what
+    the output holds in memory beyond the body and fields it copied from."""
 
     def __init__(self, allowance: int) -> None:
         self.remaining = allowance
         self.allowance = allowance
+        self.made = 0
 
     def spend(self, n: int) -> None:
         self.remaining -= n
@@ -359,6 +373,9 @@ class OutputBudget:
                 f"applying the recipe would produce more than {self.allowance} octets "
                 "(the analyser's bound on reconstruction)"
             )
+
+    def make(self, n: int) -> None:
+        self.made += n
 
 
 def apply_header_recipe(
@@ -395,8 +412,9 @@ def apply_header_recipe(
             else:
                 # A literal (d: its UTF-8; u: its octets) is the field value (A13).
                 for value in _literal_octets(step, f'"h"."{lname[:40]}"'):
-                    f = HeaderField.build(display_name, value)
+                    f = HeaderField.build(display_name, value, lname=lname)
                     budget.spend(len(f.raw))
+                    budget.make(len(f.raw) + FIELD_COST)
                     emitted.append(f)
         rebuilt = emitted[::-1]  # each emitted field goes above the previous ones
         if positions:
@@ -411,10 +429,12 @@ def apply_header_recipe(
 
 
 def apply_body_recipe(body: Body, steps: list[Step], budget: OutputBudget) -> Body:
-    """Undo a hop's body change (S06 §5.2).  Lines are numbered top-down from 1."""
-    parts: list[bytes | memoryview] = []
+    """Undo a hop's body change (S06 §5.2).  Lines are numbered top-down from 1.
+
+    The result shares the octets it copies with ``body`` (pieces of the same buffers, see
+    :class:`~analysis.message.Body`); only literal lines are new buffers, one per step."""
+    pieces: list[Piece] = []
     total = body.line_count()
-    view = memoryview(body.buf)
     for step in steps:
         if isinstance(step, Copy):
             if step.end > total:
@@ -424,15 +444,26 @@ def apply_body_recipe(body: Body, steps: list[Step], budget: OutputBudget) -> Bo
                 )
             a, b = body.lines_span(step.start, step.end)
             budget.spend(b - a)
-            parts.append(view[a:b])
-            if not body.buf.endswith(CRLF, a, b):
-                parts.append(CRLF)  # a trailing partial line is emitted as a line
+            if body.ends_with_line_end(b):
+                pieces.extend(piece for _, piece in body.spans(a, b))
+                continue
+            # The body's last line has no CRLF: it is emitted as a line (A11), so it becomes a
+            # new buffer with its CRLF (a piece may not end without one unless it is last).
+            last = body.line_start(step.end)
+            pieces.extend(piece for _, piece in body.spans(a, last))
+            line = body.to_bytes(last, b) + CRLF
+            budget.make(len(line))
+            pieces.append((line, 0, len(line)))
         else:
-            for value in _literal_octets(step, '"b"'):
-                line = value + CRLF
+            lines = [value + CRLF for value in _literal_octets(step, '"b"')]
+            for line in lines:
                 budget.spend(len(line))
-                parts.append(line)
-    return Body.of(b"".join(parts))
+            data = b"".join(lines)
+            budget.make(len(data))
+            pieces.append((data, 0, len(data)))
+    rebuilt = Body.from_pieces(pieces, body.index)
+    budget.make(PIECE_COST * len(rebuilt.pieces))
+    return rebuilt
 
 
 def _literal_octets(step: Data | Octets, where: str) -> Iterator[bytes]:
@@ -488,7 +519,7 @@ def compute_recipe(
     if body_unrecoverable:
         return Recipe(headers or None, None, body_null=True)
     if not previous_body.same_as(current_body):
-        body_steps = _line_steps(previous_body.lines(), current_body.lines(), grammar)
+        body_steps = _body_steps(previous_body, current_body, grammar)
         if previous_body.hash("sha256") == current_body.hash("sha256"):
             body_steps = None  # only trailing empty lines differ: same body hash
     if not headers and body_steps is None:
@@ -525,9 +556,83 @@ def _header_steps(prev: list[HeaderField], cur: list[HeaderField], grammar: Gram
     return _steps_from_match(prev_bu, cur_bu, literal)
 
 
-def _line_steps(prev: list[bytes], cur: list[bytes], grammar: Grammar) -> list[Step]:
-    literal = [_literal(line, grammar) for line in prev]
-    return _steps_from_match(prev, cur, literal)
+def _terminated(body: Body) -> Body:
+    """``body`` with a CRLF after a last line that has none: a recipe numbers that line as
+    a line (A11) and a copy of it emits the CRLF, so the two forms have the same lines."""
+    if not len(body) or body.ends_with_line_end():
+        return body
+    last = body.line_start(body.line_count())
+    line = body.to_bytes(last, len(body)) + CRLF
+    return Body.from_pieces([*(p for _, p in body.spans(0, last)), (line, 0, len(line))])
+
+
+def _body_steps(previous: Body, current: Body, grammar: Grammar) -> list[Step]:
+    """The body steps that turn ``current`` back into ``previous`` (S06 §5.2), the same as
+    matching their lists of lines, without making one object per line of the whole body:
+    the lines both share at their start and end are found by comparing octets; only the
+    lines between are read one by one.  Between them, up to MAX_DIFF_WINDOW_LINES lines a
+    side get difflib's matching; more are matched line for line at the same position (an
+    edit that replaces lines in place, as a list's footer or a rewritten line does; lines
+    shifted by an insertion there become literals)."""
+    prev, cur = _terminated(previous), _terminated(current)
+    if not len(prev):
+        return []
+    la, lb = len(prev), len(cur)
+    p, s = shared_lines(prev, cur)
+    head = prev.count_line_ends(0, p)
+    n_prev = prev.count_line_ends(p, la - s)
+    n_cur = cur.count_line_ends(p, lb - s)
+    tail = prev.count_line_ends(la - s, la)
+    blocks: list[tuple[int, int, int]] = []
+    if head:
+        blocks.append((0, 0, head))
+    if n_prev and n_cur:
+        a_lines = prev.line_spans(p, la - s)
+        b_lines = cur.line_spans(p, lb - s)
+        small = max(n_prev, n_cur) <= limits.MAX_DIFF_WINDOW_LINES
+        if small and n_prev * n_cur <= limits.MAX_DIFF_COMPARISONS:
+            matcher = difflib.SequenceMatcher(
+                a=[buf[lo:hi] for buf, lo, hi in a_lines],
+                b=[buf[lo:hi] for buf, lo, hi in b_lines],
+                autojunk=False,
+            )
+            blocks.extend(
+                (x.a + head, x.b + head, x.size) for x in matcher.get_matching_blocks() if x.size
+            )
+        else:
+            run = 0
+            for k, (x, y) in enumerate(zip(a_lines, b_lines, strict=False)):
+                if x[2] - x[1] == y[2] - y[1] and x[0].startswith(
+                    memoryview(y[0])[y[1] : y[2]], x[1]
+                ):
+                    run += 1
+                    continue
+                if run:
+                    blocks.append((head + k - run, head + k - run, run))
+                run = 0
+            k = min(n_prev, n_cur)
+            if run:
+                blocks.append((head + k - run, head + k - run, run))
+    if tail:
+        blocks.append((head + n_prev, head + n_cur, tail))
+    total = head + n_prev + tail
+    steps: list[Step] = []
+    pos = 0  # lines of prev accounted for
+
+    def literals(first: int, stop: int) -> list[Step]:
+        start, end = prev.line_start(first + 1), prev.line_start(stop + 1)
+        return _literal_steps(
+            [_literal(buf[lo:hi], grammar) for buf, lo, hi in prev.line_spans(start, end)]
+        )
+
+    for a, b, size in blocks:
+        if a > pos:
+            steps.extend(literals(pos, a))
+        steps.append(Copy(b + 1, b + size))
+        pos = a + size
+    if pos < total:
+        steps.extend(literals(pos, total))
+    return _merge(steps)
 
 
 def _literal_steps(items: list[str | bytes]) -> list[Step]:

@@ -13,12 +13,10 @@ recipes apply.
 
 from __future__ import annotations
 
-import hashlib
-
 from .. import limits
 from ..findings import Finding, Severity, State, Step, aggregate, note
 from ..message import Body, HeaderField
-from .canonical import UNSIGNED_FIELDS_S06, b64, header_hash_input
+from .canonical import UNSIGNED_FIELDS_S06, b64, header_hash
 from .fields import KNOWN_HASHES, HashSet, MessageInstance
 from .recipes import (
     OutputBudget,
@@ -34,15 +32,48 @@ from .structure import mi_string
 from .walk import Walk
 
 
+class ReconstructionTooLarge(Exception):
+    """Rebuilding the instances together would pass the analyser's bound (not the recipe's
+    fault: the chain is long, or its literals many)."""
+
+
+class _Totals:
+    """What all of one walk's reconstructions may amount to (limits.TOTAL_RECONSTRUCTION_FACTOR,
+    limits.RECONSTRUCTION_MEMORY_FACTOR)."""
+
+    def __init__(self, size: int) -> None:
+        size = max(size, 1)
+        self.work = limits.TOTAL_RECONSTRUCTION_FACTOR * size + limits.RECIPE_OUTPUT_SLACK
+        self.memory = (
+            limits.RECONSTRUCTION_MEMORY_FACTOR * size + limits.RECONSTRUCTION_MEMORY_SLACK
+        )
+        self.worked = 0
+        self.made = 0
+
+    def spend(self, worked: int, made: int) -> None:
+        self.worked += worked
+        self.made += made
+        if self.made > self.memory:
+            raise ReconstructionTooLarge(
+                f"the rebuilt instances would hold more than {self.memory} octets in memory "
+                f"besides the message ({limits.RECONSTRUCTION_MEMORY_FACTOR} times its size, "
+                f"plus {limits.RECONSTRUCTION_MEMORY_SLACK}), the analyser's bound"
+            )
+        if self.worked > self.work:
+            raise ReconstructionTooLarge(
+                f"the instances rebuilt so far and this one amount to more than {self.work} "
+                f"octets ({limits.TOTAL_RECONSTRUCTION_FACTOR} times the message, plus "
+                f"{limits.RECIPE_OUTPUT_SLACK}), the analyser's bound on the work of rebuilding"
+            )
+
+
 def check_hashes(walk: Walk) -> None:
     prep = walk.prep
     msg = prep.message
     max_m = max(prep.max_instance, prep.highest_field_instance)
     if not max_m:
         return
-    budget = OutputBudget(
-        limits.TOTAL_RECONSTRUCTION_FACTOR * max(prep.raw_size, 1) + limits.RECIPE_OUTPUT_SLACK
-    )
+    totals = _Totals(prep.raw_size)
     fields: list[HeaderField] = msg.fields
     body: Body | None = msg.body
     introduced = walk.introducers()
@@ -50,6 +81,7 @@ def check_hashes(walk: Walk) -> None:
     for m in range(max_m, 0, -1):
         mi = prep.instances.get(m)
         inst = Instance(m, fields, body, introduced.get(m), reconstructed=not received)
+        inst.memo = walk.shared.hash_memo
         walk.instances[m] = inst
         received = False
         if mi is None:
@@ -68,17 +100,22 @@ def check_hashes(walk: Walk) -> None:
             return
         inst.recipe = recipe.to_json()
         try:
-            fields, body = _undo(walk, recipe, fields, body, budget, m, hop)
+            fields, body = _undo(walk, recipe, fields, body, totals, m, hop)
         except RecipeTooLarge as exc:
             _recipe_error(walk, m, hop, str(exc), code="limits.recipe-output-too-large")
             return
         except RecipeError as exc:
             _recipe_error(walk, m, hop, str(exc))
             return
+        except ReconstructionTooLarge as exc:
+            _too_large(walk, m, hop, str(exc))
+            return
     # m=1 may carry a recipe of changes made on entry: rebuild "m=0" for display.
     mi1 = prep.instances.get(1)
     if mi1 is not None and mi1.recipe_bytes is not None and 1 in walk.instances:
-        walk.instances[0] = Instance(0, fields, body, None)
+        inst0 = Instance(0, fields, body, None)
+        inst0.memo = walk.shared.hash_memo
+        walk.instances[0] = inst0
 
 
 def _check_instance(
@@ -204,9 +241,7 @@ def _check_hash(
     hkey = (id(fields), hs.algorithm, rules)
     got = shared.header_hashes.get(hkey)
     if got is None:
-        got = shared.header_hashes[hkey] = hashlib.new(
-            hs.algorithm, header_hash_input(fields, *rules)
-        ).digest()
+        got = shared.header_hashes[hkey] = header_hash(fields, hs.algorithm, *rules)
         shared.keep.append(fields)
     ok = got == hs.header_hash
     inst.checks.append(
@@ -233,7 +268,7 @@ def _check_hash(
     bkey = (id(body), hs.algorithm)
     bgot = shared.body_hashes.get(bkey)
     if bgot is None:
-        bgot = shared.body_hashes[bkey] = body.hash(hs.algorithm)
+        bgot = shared.body_hashes[bkey] = body.hash(hs.algorithm, shared.hash_memo)
         shared.keep.append(body)
     bok = bgot == hs.body_hash
     inst.checks.append(
@@ -262,7 +297,7 @@ def _undo(
     recipe: Recipe,
     fields: list[HeaderField],
     body: Body | None,
-    budget: OutputBudget,
+    totals: _Totals,
     m: int,
     hop: int | None,
 ) -> tuple[list[HeaderField], Body | None]:
@@ -286,14 +321,20 @@ def _undo(
             new_body = None
         elif recipe.body is not None and body is not None:
             new_body = apply_body_recipe(body, recipe.body, per_step)
-        done = (new_fields, new_body, per_step.allowance - per_step.remaining)
+        worked = _size(new_fields, new_body)
+        done = (new_fields, new_body, worked, per_step.made)
         walk.shared.undone[key] = done
         walk.shared.keep.extend((fields, body))
-    new_fields, new_body, spent = done
-    budget.spend(spent)
+    new_fields, new_body, worked, made = done
+    totals.spend(worked, made)
     if recipe.body_null:
         _null_body(walk, m, hop)
     return new_fields, new_body
+
+
+def _size(fields: list[HeaderField], body: Body | None) -> int:
+    """Octets of an instance: the work of hashing it."""
+    return sum(len(f.raw) for f in fields) + (len(body) if body is not None else 0)
 
 
 def _null_body(walk: Walk, m: int, hop: int | None) -> None:
@@ -344,12 +385,13 @@ def _null_body(walk: Walk, m: int, hop: int | None) -> None:
 
 def _diagnose_body(walk: Walk, m: int, hop: int | None, body: Body, alg: str, want: bytes) -> None:
     """Name a likely transport cause of a body-hash mismatch of the received message."""
-    data = body.to_bytes()
-    if (
-        data.endswith(b"\r")
-        and not data.endswith(b"\r\n")
-        and Body.of(data[:-1] + b"\r\n").hash(alg) == want
-    ):
+    n = len(body)
+    tail = body.to_bytes(max(0, n - 2), n)
+    if not (tail.endswith(b"\r") and not tail.endswith(b"\r\n")):
+        return
+    # The body read with its final CR as a line end: canonically, the body without the CR.
+    without_cr = Body.from_pieces(piece for _, piece in body.spans(0, n - 1))
+    if without_cr.hash(alg) == want:
         walk.add(
             note(
                 "message.trailing-bare-cr",
@@ -405,5 +447,28 @@ def _recipe_error(
             hop=hop,
             detail=detail,
             spec="S06 §5, §11.2; SPEC-NOTES §11 A7, A12",
+        )
+    )
+
+
+def _too_large(walk: Walk, m: int, hop: int | None, detail: str) -> None:
+    """The analyser's bound on rebuilding was reached: it could not finish (TEMPERROR), which
+    is no verdict against the signers; the instances below ``m`` are not checked."""
+    below = (
+        f"instances m=1 to m={m - 1} were not rebuilt, so their hashes were not checked"
+        if m > 2
+        else "instance m=1 was not rebuilt, so its hashes were not checked"
+    )
+    walk.add(
+        Finding(
+            "limits.reconstruction-too-large",
+            State.TEMPERROR,
+            f"TEMPERROR: Message-Instance m={m} not undone: the analyser's bound on "
+            "reconstruction was reached",
+            Step.HASH,
+            instance=m,
+            hop=hop,
+            detail=f"Undoing the recipe of m={m}: {detail}; {below}",
+            spec="S06 §10.2; BCP01 §7.5",
         )
     )

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import limits
 from ..findings import Finding, State
 from ..lookup import KeyAnswer
-from ..message import Body, HeaderField
+from ..message import Body, HashMemo, HeaderField, serialise
 
 SCHEMA_VERSION = 1
 
@@ -143,26 +145,69 @@ class Instance:
     recipe: dict[str, Any] | None = None  # the decoded r= that undoes this instance
     reconstructed: bool = True  # False for the received message itself
     result: State = State.PASS
+    #: The walk's hash states (analysis.message.HashMemo): instances share octets.
+    memo: HashMemo | None = field(default=None, repr=False, compare=False)
 
     def message_bytes(self) -> bytes | None:
         if self.body is None:
             return None
-        return b"".join([f.raw for f in self.fields] + [b"\r\n", self.body.view()])
+        return serialise(self.fields, self.body)
 
-    def to_json(self) -> dict[str, Any]:
+    def message_chunks(self) -> Iterator[bytes | memoryview]:
+        """The instance's octets piece by piece (for streaming it; nothing is joined)."""
+        for f in self.fields:
+            yield f.raw
+        yield b"\r\n"
+        if self.body is not None:
+            yield from self.body.chunks()
+
+    def to_json(self, text_budget: TextBudget | None = None) -> dict[str, Any]:
+        """``text_budget``: what the report may still spend on listing header fields (their
+        values cut to MAX_REPORT_TEXT_CHARS each); past it the fields are counted only."""
         body = self.body
-        return {
+        listed: list[list[str]] = []
+        for f in self.fields:
+            if text_budget is not None and not text_budget.take(f):
+                break
+            listed.append([f.name, cut_text(f.text())])
+        out = {
             "m": self.instance,
             "introduced_by_hop": self.introduced_by_hop,
             "reconstructed": self.reconstructed,
             "result": self.result.value,
             "checks": [c.to_json() for c in self.checks],
             "recipe": self.recipe,
-            "header_fields": [[f.name, f.text()] for f in self.fields],
+            "header_fields": listed,
             "body_known": body is not None,
             "body_size": len(body) if body is not None else None,
-            "body_sha256": hashlib.sha256(body.view()).hexdigest() if body is not None else None,
+            "body_sha256": body.digest("sha256", self.memo).hex() if body is not None else None,
         }
+        if len(listed) < len(self.fields):
+            out["header_fields_omitted"] = len(self.fields) - len(listed)
+        return out
+
+
+def cut_text(text: str, limit: int = limits.MAX_REPORT_TEXT_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and a marker saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} … [{len(text) - limit:,} more characters cut]"
+
+
+class TextBudget:
+    """Characters of header field values the instances of one report may list together
+    (limits.MAX_REPORT_INSTANCE_FIELD_CHARS)."""
+
+    def __init__(self, chars: int = limits.MAX_REPORT_INSTANCE_FIELD_CHARS) -> None:
+        self.remaining = chars
+
+    def take(self, f: HeaderField) -> bool:
+        cost = len(f.name) + min(len(f.raw), limits.MAX_REPORT_TEXT_CHARS + 40)
+        if cost > self.remaining:
+            self.remaining = 0
+            return False
+        self.remaining -= cost
+        return True
 
 
 @dataclass
@@ -189,6 +234,9 @@ class InstanceDiff:
     body_diff: list[str]  # unified diff lines (without line ends)
     body_diff_truncated: bool = False
     explained: bool = True  # False: content changed but no recipe recorded it
+    #: What was cut from ``body_diff``, in words ("" when nothing was): lines, octets, long
+    #: lines, or a window too large to compare line by line.
+    body_diff_note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -200,6 +248,7 @@ class InstanceDiff:
             "body_changed": self.body_changed,
             "body_diff": self.body_diff,
             "body_diff_truncated": self.body_diff_truncated,
+            "body_diff_note": self.body_diff_note,
             "explained": self.explained,
         }
 
@@ -349,6 +398,7 @@ class ChainReport:
         return next((x for x in self.instances if x.instance == m), None)
 
     def to_json(self) -> dict[str, Any]:
+        fields = TextBudget()
         return {
             "schema_version": SCHEMA_VERSION,
             "result": self.result.value,
@@ -362,7 +412,7 @@ class ChainReport:
             "verified_at": self.verified_at,
             "options": self.options,
             "hops": [h.to_json() for h in self.hops],
-            "instances": [i.to_json() for i in self.instances],
+            "instances": [i.to_json(fields) for i in self.instances],
             "diffs": [d.to_json() for d in self.diffs],
             "findings": [f.to_json() for f in self.findings],
             "dns": [a.to_json() for a in self.dns],

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..findings import Finding, State
 from ..lookup import KeyAnswer, KeyQuery
-from ..message import Body, HeaderField
+from ..message import Body, HashMemo, HeaderField
 from .keys import KeyRecord, verify_signature
 from .report import Envelope, Instance, SelectorResult
 from .structure import Prepared
@@ -29,18 +29,23 @@ class SharedWork:
 
     Every entry depends only on its key, so a revision whose rules agree with another's for
     that piece of work reuses it: signature checks; header hashes per field list and
-    unsigned-field rules; body hashes per body; and the undoing of a recipe, whose output
-    objects are then the same in every walk, so the hashes of earlier instances hit too.
+    unsigned-field rules; body hashes per body (and hash states per shared beginning of a
+    body); and the undoing of a recipe, whose output objects are then the same in every
+    walk, so the hashes of earlier instances hit too.
     Keys use ``id()`` of objects this cache keeps alive (``keep``), so an id is never reused.
     """
 
     verified: dict[tuple[str, KeyRecord, bytes, bytes], bool] = field(default_factory=dict)
     header_hashes: dict[tuple[int, str, UnsignedKey], bytes] = field(default_factory=dict)
     body_hashes: dict[tuple[int, str], bytes] = field(default_factory=dict)
-    #: (id(fields), id(body), recipe JSON, unsigned rules) -> (fields, body, octets produced)
+    #: (id(fields), id(body), recipe JSON, unsigned rules) -> (fields, body, octets of the
+    #: rebuilt instance, new octets its literals hold)
     undone: dict[
-        tuple[int, int, bytes, UnsignedKey], tuple[list[HeaderField], Body | None, int]
+        tuple[int, int, bytes, UnsignedKey], tuple[list[HeaderField], Body | None, int, int]
     ] = field(default_factory=dict)
+    #: Hash states of bodies that begin with the same pieces (the rebuilt instances share
+    #: the received message's octets): each octet is hashed about once per algorithm.
+    hash_memo: HashMemo = field(default_factory=HashMemo)
     #: Canonical signing lines by id(field), and signing inputs by (hop, id(its field)).
     canonical: dict[int, bytes] = field(default_factory=dict)
     signing_inputs: dict[tuple[int, int], bytes] = field(default_factory=dict)

@@ -349,6 +349,37 @@ ENTRIES: tuple[Explanation, ...] = (
         spec="S06 §5; SPEC-NOTES §11 A12",
         severity_hint="error",
     ),
+    _E(
+        code="limits.reconstruction-too-large",
+        title="The analyser could not rebuild every earlier instance within its bounds",
+        checked=(
+            "To check each hop's hashes the analyser undoes the recipes one instance at a "
+            "time. It bounds the work of rebuilding all of them together (64 times the "
+            "message's size) and the new octets their literals may hold in memory (twice the "
+            "message's size); a chain at the instance limit, each instance the size of the "
+            "message, fits."
+        ),
+        found_template=(
+            "The analyser stopped rebuilding at {instance}: {detail}. This is the analyser's "
+            "limit, not a fault of any signer, so the result is temperror rather than a "
+            "failure."
+        ),
+        likely_causes=(
+            "recipes whose literals repeat a long field name many times, built to make "
+            "verifiers use memory (hostile)",
+            "an unusually long chain of large instances, each re-adding content a later hop "
+            "removed",
+        ),
+        fix=(
+            "Nobody along the chain needs to act for a genuine chain; the dkim2web operator "
+            "can raise TOTAL_RECONSTRUCTION_FACTOR or RECONSTRUCTION_MEMORY_FACTOR in "
+            "analysis/limits.py. If the recipes repeat long literals, treat the message as "
+            "hostile: the hop that added them must fix its recipe generator (S06 §5)."
+        ),
+        responsible="analyser",
+        spec="S06 §10.2; BCP01 §7.5",
+        severity_hint="error",
+    ),
     # -- Message-Instance syntax and numbering (S06 §7, §11.2) --------------------------------
     _E(
         code="mi.syntax",

@@ -503,8 +503,15 @@ def message_findings(report: Mapping[str, Any]) -> list[FindingView]:
 
 @dataclass
 class BodyLine:
-    kind: str  # "add", "del", "hunk", "context", "file"
+    kind: str  # "add", "del", "hunk", "context", "file", "note"
     text: str
+
+
+#: Octets of body diff text the result page renders inline, every diff together; each line
+#: at most INLINE_DIFF_LINE_CHARS characters.  Reports stored before the engine bounded its
+#: diffs (issue #11) can hold hundreds of megabytes of them: the page never does.
+INLINE_DIFF_BYTES = 256 * 1024
+INLINE_DIFF_LINE_CHARS = 2000
 
 
 @dataclass
@@ -518,40 +525,86 @@ class DiffView:
     body_lines: list[BodyLine]
     truncated: bool
     explained: bool
+    #: What was left out of the diff, in words: by the engine (its bounds, the report's
+    #: stored-size budget) and by this page (INLINE_DIFF_BYTES).
+    notes: list[str] = field(default_factory=list)
 
 
-def _body_lines(lines: Sequence[str]) -> list[BodyLine]:
+def _kind(k: int, line: str) -> str:
+    if k < 2 and (line.startswith("--- ") or line.startswith("+++ ")):
+        return "file"
+    if line.startswith("@@"):
+        return "hunk"
+    if line.startswith("+"):
+        return "add"
+    if line.startswith("-"):
+        return "del"
+    if line.startswith("\\"):
+        return "note"
+    return "context"
+
+
+def _body_lines(lines: Sequence[str], budget: list[int]) -> tuple[list[BodyLine], int]:
+    """The lines to render, cut to the page's budget (``budget[0]``: octets left, spent
+    here); and how many lines were left out."""
     out: list[BodyLine] = []
     for k, line in enumerate(lines):
-        if k < 2 and (line.startswith("--- ") or line.startswith("+++ ")):
-            kind = "file"
-        elif line.startswith("@@"):
-            kind = "hunk"
-        elif line.startswith("+"):
-            kind = "add"
-        elif line.startswith("-"):
-            kind = "del"
-        else:
-            kind = "context"
-        out.append(BodyLine(kind, line))
-    return out
+        if not isinstance(line, str):
+            continue
+        if len(line) > INLINE_DIFF_LINE_CHARS:
+            cut = len(line) - INLINE_DIFF_LINE_CHARS
+            line = f"{line[:INLINE_DIFF_LINE_CHARS]} … [{cut:,} more characters not shown]"
+        cost = len(line.encode("utf-8", "replace")) + 1
+        if cost > budget[0]:
+            budget[0] = 0
+            return out, len(lines) - k
+        budget[0] -= cost
+        out.append(BodyLine(_kind(k, line), line))
+    return out, 0
 
 
 def diff_views(report: Mapping[str, Any]) -> list[DiffView]:
-    return [
-        DiffView(
-            before=d.get("before"),
-            after=d.get("after"),
-            hop=d.get("hop"),
-            hop_domain=str(d.get("hop_domain") or ""),
-            header_changes=[dict(c) for c in d.get("header_changes") or []],
-            body_changed=d.get("body_changed"),
-            body_lines=_body_lines(d.get("body_diff") or []),
-            truncated=bool(d.get("body_diff_truncated")),
-            explained=bool(d.get("explained", True)),
+    budget = [INLINE_DIFF_BYTES]
+    views: list[DiffView] = []
+    for d in report.get("diffs") or []:
+        lines, left_out = _body_lines(d.get("body_diff") or [], budget)
+        notes = [str(d["body_diff_note"])] if d.get("body_diff_note") else []
+        if left_out:
+            notes.append(
+                f"{left_out:,} more line{'s' if left_out != 1 else ''} of this diff are not "
+                f"shown: this page shows at most {format_size(INLINE_DIFF_BYTES)} of diffs."
+            )
+        views.append(
+            DiffView(
+                before=d.get("before"),
+                after=d.get("after"),
+                hop=d.get("hop"),
+                hop_domain=str(d.get("hop_domain") or ""),
+                header_changes=[dict(c) for c in d.get("header_changes") or []],
+                body_changed=d.get("body_changed"),
+                body_lines=lines,
+                truncated=bool(d.get("body_diff_truncated")) or bool(left_out),
+                explained=bool(d.get("explained", True)),
+                notes=notes,
+            )
         )
-        for d in report.get("diffs") or []
-    ]
+    return views
+
+
+def trimmed_view(report: Mapping[str, Any]) -> list[str]:
+    """What the engine trimmed from the report to keep it within its stored-size budget
+    (analysis.report_budget), one sentence per part; empty when nothing was."""
+    trimmed = report.get("trimmed")
+    if not isinstance(trimmed, Mapping):
+        return []
+    out = []
+    for part in trimmed.get("parts") or []:
+        if isinstance(part, Mapping):
+            out.append(
+                f"{str(part.get('what') or part.get('part'))[:200]}: "
+                f"{format_size(int(part.get('octets') or 0))} left out"
+            )
+    return out
 
 
 @dataclass
@@ -914,6 +967,7 @@ def build_result_context(
         hops=hop_views(chain),
         message_findings=message_findings(chain),
         diffs=diff_views(chain),
+        trimmed=trimmed_view(document),
         instances=instance_views(chain),
         dkim1=mv.dkim1_view(document.get("dkim1")),
         arc=mv.arc_view(document.get("arc"), document.get("receivers")),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import DataError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -161,8 +161,10 @@ def analysis_run(
     The row is claimed with a conditional UPDATE (queued -> running, or a stale running
     claim), so a duplicate task delivery, or a call on an analysis that is done, does
     nothing and returns None. An exception from the engine marks the analysis failed with
-    the error text; it is not retried, since the same bytes would fail the same way.
-    Database errors propagate, for the task to retry. Once the outcome (done or failed) is
+    the error text; it is not retried, since the same bytes would fail the same way. So
+    does a report over its stored-size budget (analysis.report_budget), running out of
+    memory, and the database refusing the report itself (``refused_for_its_content``).
+    Other database errors propagate, for the task to retry. Once the outcome (done or failed) is
     committed, ``signals.analysis_finished`` is sent.
 
     ``lookup`` overrides the DNS lookup named by ``settings.DKIM2_KEY_LOOKUP``; ``now``
@@ -191,42 +193,89 @@ def analysis_run(
     ours = Analysis.objects.filter(
         pk=analysis_id, status=Analysis.Status.RUNNING, started_at=claimed_at
     )
+
+    def fail(reason: str) -> None:
+        if ours.update(status=Analysis.Status.FAILED, error=reason, finished_at=timezone.now()):
+            announce_finished(analysis_id=analysis_id)
+
+    # Failures of the message itself are final: the same bytes fail the same way, so they are
+    # recorded with their reason and never retried (only the database being away is).
     try:
         outcome = _run_engine(analysis, lookup=lookup, now=now)
     except SoftTimeLimitExceeded:
         logger.warning("analysis %s: soft time limit reached", analysis_id)
-        if ours.update(
-            status=Analysis.Status.FAILED,
-            error=f"timed out: the analysis took longer than {SOFT_TIME_LIMIT} seconds",
-            finished_at=timezone.now(),
-        ):
-            announce_finished(analysis_id=analysis_id)
+        fail(f"timed out: the analysis took longer than {SOFT_TIME_LIMIT} seconds")
+        return None
+    except ReportNotStorable as exc:
+        logger.error("analysis %s: %s", analysis_id, exc)
+        fail(str(exc))
+        return None
+    except MemoryError:
+        logger.exception("analysis %s: out of memory", analysis_id)
+        fail(OUT_OF_MEMORY)
         return None
     except Exception as exc:
         logger.exception("analysis %s: engine failed", analysis_id)
-        if ours.update(
-            status=Analysis.Status.FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-            finished_at=timezone.now(),
-        ):
-            announce_finished(analysis_id=analysis_id)
+        fail(f"{type(exc).__name__}: {exc}")
         return None
 
-    with transaction.atomic():
-        if not ours.update(status=Analysis.Status.DONE, finished_at=timezone.now()):
-            # Reclaimed by another worker or deleted meanwhile: its outcome stands.
-            logger.warning("analysis %s: claim lost before the run was stored", analysis_id)
-            return None
-        run = AnalysisRun.objects.create(
-            analysis=analysis,
-            result=outcome.result,
-            report=outcome.report,
-            engine_version=outcome.engine_version,
-            draft=outcome.draft,
-            revision=analysis.revision,  # what _run_engine judged by
+    try:
+        with transaction.atomic():
+            if not ours.update(status=Analysis.Status.DONE, finished_at=timezone.now()):
+                # Reclaimed by another worker or deleted meanwhile: its outcome stands.
+                logger.warning("analysis %s: claim lost before the run was stored", analysis_id)
+                return None
+            run = AnalysisRun.objects.create(
+                analysis=analysis,
+                result=outcome.result,
+                report=outcome.report,
+                engine_version=outcome.engine_version,
+                draft=outcome.draft,
+                revision=analysis.revision,  # what _run_engine judged by
+            )
+            announce_finished(analysis_id=analysis_id)
+    except (DataError, OperationalError) as exc:
+        if not refused_for_its_content(exc):
+            raise  # the database is away: the task retries
+        logger.exception("analysis %s: the database refused the report", analysis_id)
+        fail(
+            "the report could not be stored: the database refused it "
+            f"({_database_error_name(exc)}), and it would refuse it again, so the analysis "
+            "was not retried. The message is kept: download it and run `dkim2 verify` on it, "
+            "or tell the operators (the worker's log has the details)."
         )
-        announce_finished(analysis_id=analysis_id)
+        return None
     return run
+
+
+#: The reason a run that ran out of memory fails with (a worker's soft memory limit,
+#: DKIM2WEB_WORKER_MEMORY_LIMIT_MB, turns what would be the OOM killer into this).
+OUT_OF_MEMORY = (
+    "the analysis needed more memory than a worker may use (DKIM2WEB_WORKER_MEMORY_LIMIT_MB), "
+    "so it was stopped and not retried: the same message would need the same. The message is "
+    "kept; the operators have the details in the worker's log."
+)
+
+
+class ReportNotStorable(Exception):
+    """The engine's report is larger than the stored-size budget even after trimming."""
+
+
+def refused_for_its_content(exc: BaseException) -> bool:
+    """The database refused the data itself, not the connection: SQLSTATE class 22 (data
+    exception, Django's DataError) or 54 (program limit exceeded: a jsonb value over 256 MB,
+    which psycopg raises as an OperationalError).  Sending the same data again fails the
+    same way, so such an error is final."""
+    if isinstance(exc, DataError):
+        return True
+    cause = exc.__cause__
+    state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None) or ""
+    return str(state)[:2] in ("22", "54")
+
+
+def _database_error_name(exc: BaseException) -> str:
+    cause = exc.__cause__
+    return type(cause).__name__ if cause is not None else type(exc).__name__
 
 
 def analysis_fail(*, analysis_id: uuid.UUID | str, reason: str) -> bool:
@@ -415,7 +464,9 @@ def _run_engine(
 ) -> EngineOutcome:
     # Imported here, not at module level, so the web half starts (and marks runs failed
     # with the reason) even while the engine cannot be imported.
+    from analysis import limits
     from analysis.message_report import ENGINE_VERSION, analyze_message
+    from analysis.report_budget import ReportTooLarge, size_of
 
     report = analyze_message(
         analysis.raw_bytes,
@@ -425,9 +476,32 @@ def _run_engine(
         dns_budget=settings.DKIM2WEB_DNS_BUDGET_SECONDS,
         revision=analysis.revision,
     )
+    # The report is checked against its stored-size budget before anything is written: past
+    # it the engine trims its largest derived parts (saying which); what still does not fit
+    # fails the analysis with that reason.
+    limit = limits.MAX_REPORT_BYTES
+    try:
+        document = report.to_json(limit=limit)
+    except ReportTooLarge as exc:
+        raise ReportNotStorable(_not_storable(str(exc))) from exc
+    size = size_of(document)
+    if size > limit:
+        raise ReportNotStorable(
+            _not_storable(
+                f"the report of this message is {size:,} octets; at most {limit:,} can be stored"
+            )
+        )
     return EngineOutcome(
         result=report.result,
-        report=report.to_json(),
+        report=document,
         engine_version=ENGINE_VERSION,
         draft=report.dkim2.draft,  # the draft of the revision that judged (-09 for auto)
+    )
+
+
+def _not_storable(why: str) -> str:
+    return (
+        f"the report could not be stored: {why}. The same message would give the same "
+        "report, so the analysis was not retried; the message is kept: download it and run "
+        "`dkim2 verify` on it."
     )

@@ -14,18 +14,24 @@ back, by how it was interrupted:
   timeout (settings: longer than the claim takes to go stale), and the sweep re-queues
   the row once its claim is stale, whichever comes first.
 
+What does not come back: a failure of the message itself (an engine error, a report over
+its stored-size budget, the database refusing the report's content, running out of the
+child's memory limit) is recorded by the service with its reason and never retried, since
+the same bytes fail the same way.
+
 Every record logged while a run works carries the analysis id (``dkim2web.logs``).
 """
 
 from __future__ import annotations
 
 import logging
+import resource
 from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 from celery.utils.time import get_exponential_backoff_interval
 from celery.worker.request import Request
 from django.conf import settings
@@ -178,6 +184,25 @@ def _release_own_claim(analysis_id: str, *, since: datetime) -> None:
     Analysis.objects.filter(
         pk=analysis_id, status=Analysis.Status.RUNNING, started_at__gte=since
     ).update(status=Analysis.Status.QUEUED, started_at=None, queued_at=timezone.now())
+
+
+@worker_process_init.connect
+def _limit_worker_memory(**_: Any) -> None:
+    """Each pool child's soft memory limit (settings.DKIM2WEB_WORKER_MEMORY_LIMIT_MB)."""
+    limit_mb = settings.DKIM2WEB_WORKER_MEMORY_LIMIT_MB
+    if limit_mb > 0:
+        limit_memory(limit_mb * 1024 * 1024)
+
+
+def limit_memory(octets: int) -> None:
+    """Let this process's data (heap and anonymous maps: RLIMIT_DATA) grow to ``octets`` at
+    most: past it an allocation raises MemoryError, which fails the analysis that asked for
+    it with services.OUT_OF_MEMORY, and the child, its memory over
+    DKIM2WEB_WORKER_MAX_MEMORY_MB, is then replaced. A soft limit: never above the hard one."""
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        octets = min(octets, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (octets, hard))
 
 
 # Per task id a stack: an in-process (eager) retry runs inside the attempt it retries.

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<uuid:analysis_id>/delete/", views.delete, name="delete"),
     path("<uuid:analysis_id>/message.eml", views.download_raw, name="raw"),
     path("<uuid:analysis_id>/m<int:m>.eml", views.download_instance, name="instance"),
+    path("<uuid:analysis_id>/m<int:m>.diff", views.download_diff, name="diff"),
     path("<uuid:analysis_id>/report.json", views.download_report, name="report_json"),
     path("<uuid:analysis_id>/authentication-results.txt", views.download_authres, name="authres"),
 ]

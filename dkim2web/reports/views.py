@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.request import split_domain_port
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +23,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from analysis.authres_field import authentication_results
+from dkim2web import throttling
 
 from . import mechanism_views, presenters, selectors, services
 from .forms import (
@@ -111,6 +112,11 @@ def upload(request: HttpRequest, *, template: str) -> HttpResponse:
     """The upload form (GET) and its handling (POST); shared by the home page."""
     if request.method != "POST":
         return _render_upload(request, UploadForm(), template=template)
+    # Counted before the form is read or anything stored: per account, or per client
+    # address without one.
+    refusal = throttling.upload_rule(request).hit(request)
+    if refusal is not None:
+        return throttling.too_many_requests(request, refusal, back_url=request.path)
     try:
         data, files = request.POST, request.FILES
     except TooManyFilesSent:
@@ -246,6 +252,11 @@ def status(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
 def rerun(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
     """Run the analysis again, under the DKIM2 draft revision chosen (or its own)."""
     analysis = _get_analysis(request, analysis_id)
+    refusal = throttling.analysis_rule(request).hit(request)
+    if refusal is not None:
+        return throttling.too_many_requests(
+            request, refusal, back_url=reverse("reports:detail", args=[analysis.pk])
+        )
     form = RevisionForm(request.POST)
     if not form.is_valid():
         for error in form.errors.values():
@@ -270,6 +281,11 @@ def rerun(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
 def reanalyse_with_envelope(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
     """Analyse the same bytes again as a new analysis, with the envelope given."""
     analysis = _get_analysis(request, analysis_id)
+    refusal = throttling.analysis_rule(request).hit(request)
+    if refusal is not None:
+        return throttling.too_many_requests(
+            request, refusal, back_url=reverse("reports:detail", args=[analysis.pk])
+        )
     form = EnvelopeForm(request.POST)
     if not form.is_valid():
         for error in form.errors.values():
@@ -337,6 +353,28 @@ def download_instance(request: HttpRequest, analysis_id: uuid.UUID, m: int) -> H
     if data is None:
         raise Http404("This instance cannot be rebuilt")
     return _attachment(data, filename=f"{analysis.pk}-m{m}.eml", content_type="message/rfc822")
+
+
+@require_GET
+def download_diff(request: HttpRequest, analysis_id: uuid.UUID, m: int) -> StreamingHttpResponse:
+    """The whole body diff between instances m-1 and m, recomputed from the stored message
+    and streamed (the report keeps a bounded diff; this one has every line in full). The
+    rules are those of the run shown (``?run=``), else the analysis's own."""
+    analysis = _get_analysis(request, analysis_id)
+    revision = analysis.revision
+    if request.GET.get("run"):
+        run = _selected_run(request, analysis)
+        revision = run.revision if run is not None else revision
+    from analysis.dkim2.history import full_body_diff
+
+    chunks = full_body_diff(analysis.raw_bytes, m, revision)
+    if chunks is None:
+        raise Http404("The bodies of these instances cannot both be rebuilt")
+    response = StreamingHttpResponse(chunks, content_type="text/x-diff")
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{analysis.pk}-m{m - 1}-m{m}.diff"
+    )
+    return response
 
 
 @require_GET

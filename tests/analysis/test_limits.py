@@ -17,7 +17,7 @@ import pytest
 from analysis import State, limits
 from analysis.dkim2 import ChainReport, Envelope, analyze
 from analysis.dkim2.fields import parse_message_instance
-from analysis.dkim2.recipes import RecipeError, decode_recipe
+from analysis.dkim2.recipes import FIELD_COST, RecipeError, decode_recipe
 from analysis.message import HeaderField
 from analysis.resolvers import StaticResolver
 from tests.support.chains import (
@@ -414,35 +414,115 @@ def test_many_copies_of_a_big_range_are_refused_before_any_copying() -> None:
     assert "overlaps" in detail(report, "mi.invalid-json")
 
 
+def _undo_chain(
+    content: bytes, recipes: list[dict[str, object] | None], contents: list[bytes]
+) -> bytes:
+    """One signature over instances m=1..len(recipes): instance m has ``contents[m - 1]`` and
+    the recipe ``recipes[m - 1]`` (None: no r=); the message is the newest instance."""
+    mis = [instance_field(m, contents[m - 1], recipes[m - 1]) for m in range(1, len(recipes) + 1)]
+    return resign(prepend_fields(content, signature_field(1, len(recipes)), *reversed(mis)))
+
+
+def _named_fields(name: str, count: int) -> bytes:
+    """``count`` fields ``name:`` with empty values (what a literal "" of a header recipe
+    rebuilds)."""
+    return (name.encode() + b":\r\n") * count
+
+
 def test_total_reconstruction_factor() -> None:
-    """Every recipe below copies all of a big set of fields: each step is within
-    RECIPE_OUTPUT_FACTOR, together they pass TOTAL_RECONSTRUCTION_FACTOR."""
-    pads = [("Foo", "f" * 990) for _ in range(900)]
-    content = message([*DEFAULT_HEADERS, *pads])
-    copied = sum(len(f"Foo: {v}\r\n") for _, v in pads)
+    """An amplifying recipe on top (within RECIPE_OUTPUT_FACTOR) and identity recipes below
+    it that copy what it made: each undo is fine, together they pass the bound on the work of
+    rebuilding, TOTAL_RECONSTRUCTION_FACTOR times the message.  The analyser could not
+    finish: TEMPERROR, named, no verdict against the signer."""
+    content = message(body=("y" * 78 + "\r\n") * 1200)
+    name = "n" * 1000
+    literals = 7 * len(content) // 2 // (len(name) + 3)  # 3.5 times the message's content
+    amplified = _named_fields(name, literals) + content
     count = 30
-    identity = {"h": {"foo": [{"c": [1, len(pads)]}]}}
-    mis = [instance_field(m, content, identity if m > 1 else None) for m in range(1, count + 1)]
-    raw = resign(prepend_fields(content, signature_field(1, count), *reversed(mis)))
-    per_step = _output_allowance(raw)
+    copy_all = {"h": {name: [{"c": [1, literals]}]}}
+    recipes: list[dict[str, object] | None] = [
+        None,
+        *[copy_all] * (count - 2),
+        {"h": {name: [{"d": [""] * literals}]}},
+    ]
+    contents = [*[amplified] * (count - 1), content]
+    raw = _undo_chain(content, recipes, contents)
+    instance = len(raw) + len(amplified) - len(content)
     total = limits.TOTAL_RECONSTRUCTION_FACTOR * len(raw) + limits.RECIPE_OUTPUT_SLACK
-    assert copied <= per_step
-    undos = total // copied + 1  # the undo that takes the total past its allowance
-    assert undos < count
+    undos = total // instance + 1  # the undo that takes the work past its bound
+    assert undos < count - 1
     report = analyze(
-        raw,
-        lookup=StaticResolver(zone_for(["example.com"])),
-        envelope=None,
-        now=T0 + 60,
-        revision="06",
+        raw, lookup=StaticResolver(zone_for(["example.com"])), now=T0 + 60, revision="06"
     )
+    m = count - undos + 1  # the instance whose recipe that undo applies
     assert verdicts(report) == [
         (
-            "limits.recipe-output-too-large",
-            PERM,
-            f"PERMERROR Message-Instance m={count - undos + 1} contains invalid JSON",
+            "limits.reconstruction-too-large",
+            State.TEMPERROR,
+            f"TEMPERROR: Message-Instance m={m} not undone: the analyser's bound on "
+            "reconstruction was reached",
         )
     ]
+    assert report.result == State.TEMPERROR
+    assert "bound on the work of rebuilding" in detail(report, "limits.reconstruction-too-large")
+    assert [i.result for i in report.instances] == [State.TEMPERROR] + [State.PASS] * (count - m)
+
+
+def test_reconstruction_memory_factor() -> None:
+    """Each recipe rebuilds fields of a name of its own, within RECIPE_OUTPUT_FACTOR: their
+    literals together pass what rebuilt instances may hold in memory
+    (RECONSTRUCTION_MEMORY_FACTOR times the message, plus RECONSTRUCTION_MEMORY_SLACK)."""
+    content = message(body=("y" * 78 + "\r\n") * 1200)
+    names = [f"n{k}" + "n" * 1000 for k in range(1, 8)]
+    literals = 3 * len(content) // (len(names[0]) + 3)
+    count = len(names) + 1
+    # Instance m < count holds the fields of names[m - 1:]; the recipe of m + 1 rebuilds
+    # those of names[m - 1].
+    contents = [
+        b"".join(_named_fields(n, literals) for n in names[m - 1 :]) + content
+        for m in range(1, count)
+    ] + [content]
+    recipes: list[dict[str, object] | None] = [None] + [
+        {"h": {names[m - 2]: [{"d": [""] * literals}]}} for m in range(2, count + 1)
+    ]
+    raw = _undo_chain(content, recipes, contents)
+    made = literals * (len(names[0]) + 3 + FIELD_COST)  # by one undo
+    bound = limits.RECONSTRUCTION_MEMORY_FACTOR * len(raw) + limits.RECONSTRUCTION_MEMORY_SLACK
+    undos = bound // made + 1  # the undo that takes the memory past its bound
+    assert undos < count - 1
+    report = analyze(
+        raw, lookup=StaticResolver(zone_for(["example.com"])), now=T0 + 60, revision="06"
+    )
+    m = count - undos + 1
+    assert verdicts(report) == [
+        (
+            "limits.reconstruction-too-large",
+            State.TEMPERROR,
+            f"TEMPERROR: Message-Instance m={m} not undone: the analyser's bound on "
+            "reconstruction was reached",
+        )
+    ]
+    assert "octets in memory besides the message" in detail(
+        report, "limits.reconstruction-too-large"
+    )
+
+
+def test_a_chain_at_the_instance_limit_of_message_sized_instances_fits() -> None:
+    """MAX_INSTANCES instances, each copying every field of the message (each the size of
+    the message): rebuilt and checked in full (issue #11, finding 9: 16 times the message was
+    too little for an honest chain)."""
+    pads = [("Foo", "f" * 990) for _ in range(900)]
+    content = message([*DEFAULT_HEADERS, *pads])
+    count = limits.MAX_INSTANCES
+    identity = {"h": {"foo": [{"c": [1, len(pads)]}]}}
+    recipes: list[dict[str, object] | None] = [None, *[identity] * (count - 1)]
+    raw = _undo_chain(content, recipes, [content] * count)
+    report = analyze(
+        raw, lookup=StaticResolver(zone_for(["example.com"])), now=T0 + 60, revision="06"
+    )
+    assert verdicts(report) == []
+    assert report.result == State.PASS
+    assert len(report.instances) == count
 
 
 # -- keys ------------------------------------------------------------------------------------------

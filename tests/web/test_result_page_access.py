@@ -21,6 +21,7 @@ ROUTES = [
     ("reports:status", "get", ()),
     ("reports:raw", "get", ()),
     ("reports:instance", "get", (1,)),
+    ("reports:diff", "get", (2,)),
     ("reports:report_json", "get", ()),
     ("reports:authres", "get", ()),
     ("reports:delete", "get", ()),

@@ -1,0 +1,153 @@
+"""The stored-size budget of a report: what is trimmed, in which order, and saying so.
+
+Every part of a report derived from the message is bounded where it is made (diff lines,
+diff octets, header field values, evidence records...), so a report is normally far below
+:data:`~analysis.limits.MAX_REPORT_BYTES`.  :func:`fit` is the last word before a report
+is stored: it measures the report as JSON and, past the budget, trims the largest derived
+parts first, each named in ``report["trimmed"]`` with the octets it gave back, so the page
+and the API can say what is missing and where to get it (the full diff is recomputed from
+the stored message on demand).  What cannot be trimmed enough raises
+:class:`ReportTooLarge`: the same message would fail the same way, so the caller must not
+retry.
+
+The size is ``len(json.dumps(report))`` with Python's defaults (ASCII-escaped), the text a
+database driver is handed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+from . import limits
+
+__all__ = ["ReportTooLarge", "fit", "size_of"]
+
+#: Characters a text keeps when the last trimming step cuts every long text of the report.
+SHORT_TEXT_CHARS = 200
+
+
+class ReportTooLarge(Exception):
+    """Even trimmed, the report is larger than its stored-size budget."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"the report of this message is {size:,} octets even with its derived parts "
+            f"trimmed; at most {limit:,} can be stored"
+        )
+
+
+def size_of(report: Any) -> int:
+    """Octets of ``report`` as stored (its JSON text)."""
+    return len(json.dumps(report))
+
+
+def fit(report: dict[str, Any], limit: int = limits.MAX_REPORT_BYTES) -> dict[str, Any]:
+    """``report`` trimmed in place to at most ``limit`` octets of JSON (see the module docs);
+    ReportTooLarge when that cannot be done."""
+    size = size_of(report)
+    if size <= limit:
+        return report
+    original = size
+    trimmed: list[dict[str, Any]] = []
+    for part, what, trim in _TRIMMERS:
+        trim(report)
+        now = size_of(report)
+        if now < size:
+            trimmed.append({"part": part, "what": what, "octets": size - now})
+            size = now
+        if size <= limit:
+            break
+    report["trimmed"] = {"size": original, "limit": limit, "parts": trimmed}
+    size = size_of(report)
+    if size > limit:
+        raise ReportTooLarge(size, limit)
+    return report
+
+
+def _chain(report: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    chain = report.get("dkim2")
+    return chain if isinstance(chain, MutableMapping) else {}
+
+
+def _items(container: MutableMapping[str, Any], key: str) -> list[MutableMapping[str, Any]]:
+    found = container.get(key)
+    if not isinstance(found, list):
+        return []
+    return [x for x in found if isinstance(x, MutableMapping)]
+
+
+def _body_diffs(report: MutableMapping[str, Any]) -> None:
+    for diff in _items(_chain(report), "diffs"):
+        if diff.get("body_diff"):
+            diff["body_diff"] = []
+            diff["body_diff_truncated"] = True
+            diff["body_diff_note"] = (
+                "Trimmed: the report was over its stored-size budget, and the body diffs "
+                "were the first part left out."
+            )
+
+
+def _instance_fields(report: MutableMapping[str, Any]) -> None:
+    for inst in _items(_chain(report), "instances"):
+        listed = inst.get("header_fields")
+        if isinstance(listed, list) and listed:
+            inst["header_fields_omitted"] = len(listed) + int(inst.get("header_fields_omitted", 0))
+            inst["header_fields"] = []
+
+
+def _short(text: str) -> str:
+    if len(text) <= SHORT_TEXT_CHARS:
+        return text
+    return f"{text[:SHORT_TEXT_CHARS]} … [{len(text) - SHORT_TEXT_CHARS:,} more characters trimmed]"
+
+
+def _field_changes(report: MutableMapping[str, Any]) -> None:
+    for diff in _items(_chain(report), "diffs"):
+        for change in _items(diff, "header_changes"):
+            for key in ("old", "new"):
+                if isinstance(change.get(key), str):
+                    change[key] = _short(change[key])
+
+
+def _every_text(report: MutableMapping[str, Any]) -> None:
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return _short(node)
+        if isinstance(node, list):
+            return [walk(x) for x in node]
+        if isinstance(node, MutableMapping):
+            return {k: v if k == "trimmed" else walk(v) for k, v in node.items()}
+        return node
+
+    for key in list(report):
+        if key not in ("trimmed", "schema_version", "engine_version"):
+            report[key] = walk(report[key])
+
+
+#: In order: the largest derived parts a reader can get back another way first.
+_TRIMMERS: tuple[tuple[str, str, Callable[[MutableMapping[str, Any]], None]], ...] = (
+    (
+        "dkim2.diffs.body_diff",
+        "the body diffs (download the full diff of each hop)",
+        _body_diffs,
+    ),
+    (
+        "dkim2.instances.header_fields",
+        "the header fields listed for each instance (download the instances)",
+        _instance_fields,
+    ),
+    (
+        "dkim2.diffs.header_changes",
+        f"header field values in the changes, cut to {SHORT_TEXT_CHARS} characters",
+        _field_changes,
+    ),
+    (
+        "texts",
+        f"every text of the report, cut to {SHORT_TEXT_CHARS} characters",
+        _every_text,
+    ),
+)

@@ -1,0 +1,232 @@
+"""Budgets on everything derived from a message (issue #11, finding 1).
+
+A valid 16-hop chain whose body has eight lines of 2.2 MB, each hop replacing one short line
+between them, made a report of 119 MB here (198 MB in the probe): every body diff carried
+its context lines whole.  Now a diff line is cut at MAX_DIFF_LINE_OCTETS with a marker
+saying how much was cut, one diff's text at MAX_DIFF_BYTES, all diffs' at
+MAX_REPORT_DIFF_BYTES, and the whole report is checked against MAX_REPORT_BYTES before it is
+stored (analysis.report_budget).  The full diff is recomputed from the message on demand.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+import pytest
+
+from analysis import State, limits
+from analysis.dkim2.history import DiffBudget, body_diff, full_body_diff, rebuilt_instances
+from analysis.message import Body
+from analysis.message_report import analyze_message
+from analysis.report_budget import ReportTooLarge, fit, size_of
+from analysis.resolvers import StaticResolver
+from tests.analysis.hostile_chains import LONG_LINE, long_line_chain
+
+MARKER = " … [2,199,000 more octets cut]"
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    chain = long_line_chain()
+    return analyze_message(
+        chain.message, lookup=StaticResolver(chain.zone), now=chain.now
+    ).to_json()
+
+
+def test_the_16_hop_chain_of_megabyte_lines_makes_a_report_within_4_mb(
+    report: dict[str, Any],
+) -> None:
+    assert size_of(report) <= limits.MAX_REPORT_BYTES == 4 * 1024 * 1024
+    assert report["dkim2"]["result"] == "pass"
+    assert "trimmed" not in report  # the bounds where each part is made sufficed
+
+
+def test_each_of_its_diffs_cuts_the_long_lines_saying_how_much(report: dict[str, Any]) -> None:
+    diffs = report["dkim2"]["diffs"]
+    assert len(diffs) == 15
+    for diff in diffs:
+        lines = diff["body_diff"]
+        long = [x for x in lines if x[1:].startswith("y" * 1000)]
+        assert long and all(x == x[0] + "y" * 1000 + MARKER for x in long)
+        assert diff["body_diff_truncated"] is False
+        assert diff["body_diff_note"] == (
+            f"{len(long)} lines longer than 1,000 octets were cut (each says how much)."
+        )
+    assert sum(size_of(d["body_diff"]) for d in diffs) <= limits.MAX_REPORT_DIFF_BYTES
+
+
+def test_hop_2s_diff_is_the_replaced_line_between_its_context(report: dict[str, Any]) -> None:
+    diff = report["dkim2"]["diffs"][1]  # m=2 -> m=3: hop 2 replaced body line 5
+    assert (diff["before"], diff["after"]) == (2, 3)
+    long = " " + "y" * 1000 + MARKER
+    assert diff["body_diff"] == [
+        "--- before",
+        "+++ after",
+        "@@ -2,7 +2,7 @@",
+        long,
+        " hop 1 was here",
+        long,
+        "-short line 2",
+        "+hop 2 was here",
+        long,
+        " short line 3",
+        long,
+    ]
+
+
+def test_a_cut_never_splits_a_character() -> None:
+    before = Body.of(b"a" + "é".encode() * 600 + b"\r\n")
+    after = Body.of(b"b\r\n")
+    lines = body_diff(before, after).lines
+    # 1,000 octets: "a" and 499 "é" (999 octets); the 1,000th is half an "é", held back.
+    assert lines[3] == "-a" + "é" * 499 + " … [202 more octets cut]"
+
+
+def _every_line_changed(n: int) -> tuple[Body, Body]:
+    before = Body.of(b"".join(b"%099d\r\n" % k for k in range(n)))
+    after = Body.of(b"".join(b"%099d\r\n" % (k + 10**6) for k in range(n)))
+    return before, after
+
+
+def test_one_diff_stops_at_its_octet_budget_and_says_where() -> None:
+    diff = body_diff(*_every_line_changed(2000))
+    text = sum(len(json.dumps(x)) + 1 for x in diff.lines)
+    assert limits.MAX_DIFF_BYTES - 110 < text <= limits.MAX_DIFF_BYTES
+    assert diff.truncated is True
+    assert diff.note == (
+        f"Cut short at {len(diff.lines):,} lines, where the diff text reached 262,144 octets."
+    )
+
+
+def test_the_reports_budget_for_diff_text_is_shared_by_its_diffs() -> None:
+    budget = DiffBudget(3000)
+    before, after = _every_line_changed(40)
+    first = body_diff(before, after, budget=budget)
+    assert first.truncated is True and 0 <= budget.remaining < 110
+    assert first.note == (
+        f"Cut short at {len(first.lines)} lines, where the report's 1,048,576 octets for diff "
+        "text ran out."
+    )
+    second = body_diff(before, after, budget=budget)
+    assert second.lines == []
+    assert second.truncated is True
+    assert second.note == (
+        "Not kept: the report's 1,048,576 octets for diff text were spent on the diffs before "
+        "this one."
+    )
+
+
+def test_a_changed_part_too_large_to_compare_shows_both_sides_cut() -> None:
+    """Every line changed (more lines than MAX_DIFF_WINDOW_LINES): shown replaced, half the
+    lines from each side, each cut side saying how many lines it leaves out."""
+    n = limits.MAX_DIFF_WINDOW_LINES + 1
+    before = Body.of(b"".join(b"old %d\r\n" % k for k in range(n)))
+    after = Body.of(b"".join(b"new %d\r\n" % k for k in range(n)))
+    diff = body_diff(before, after)
+    assert len(diff.lines) == limits.MAX_DIFF_LINES
+    assert diff.lines[:4] == ["--- before", "+++ after", f"@@ -1,{n} +1,{n} @@", "-old 0"]
+    removed = [x for x in diff.lines if x.startswith("-old")]
+    added = [x for x in diff.lines if x.startswith("+new")]
+    assert (len(removed), len(added)) == (2497, 2498)
+    assert diff.lines[3 + 2497] == f"\\ {n - 2497:,} more removed lines not shown"
+    assert diff.lines[-1] == f"\\ {n - 2498:,} more added lines not shown"
+    assert diff.note == (
+        f"Cut short at 5,000 lines; the changed part ({n:,} lines before, {n:,} after) is too "
+        "large to compare line by line, so it is shown as replaced."
+    )
+
+
+# -- the stored-size budget ------------------------------------------------------------------------
+
+
+def _report_with_diffs(lines: int, line: str) -> dict[str, Any]:
+    return {
+        "schema_version": 2,
+        "result": "pass",
+        "dkim2": {
+            "diffs": [{"before": 1, "after": 2, "body_diff": [line] * lines, "header_changes": []}],
+            "instances": [{"m": 1, "header_fields": [["Subject", "s" * 100]] * 100}],
+        },
+    }
+
+
+def test_a_report_past_its_budget_leaves_out_the_body_diffs_first_and_says_so() -> None:
+    report = _report_with_diffs(1000, "+" + "x" * 999)
+    before = size_of(report)
+    fitted = fit(report, 100_000)
+    assert size_of(fitted) <= 100_000
+    (diff,) = fitted["dkim2"]["diffs"]
+    assert diff["body_diff"] == []
+    assert diff["body_diff_truncated"] is True
+    assert diff["body_diff_note"] == (
+        "Trimmed: the report was over its stored-size budget, and the body diffs were the first "
+        "part left out."
+    )
+    assert fitted["trimmed"]["size"] == before
+    assert fitted["trimmed"]["limit"] == 100_000
+    assert [p["part"] for p in fitted["trimmed"]["parts"]] == ["dkim2.diffs.body_diff"]
+    assert fitted["dkim2"]["instances"][0]["header_fields"] != []
+
+
+def test_a_report_within_its_budget_is_left_alone() -> None:
+    report = _report_with_diffs(10, "+x")
+    assert fit(dict(report), 100_000) == report
+
+
+def test_a_report_that_cannot_be_trimmed_enough_is_refused_with_its_sizes() -> None:
+    report = {"schema_version": 2, "numbers": list(range(100_000))}
+    with pytest.raises(ReportTooLarge) as refused:
+        fit(report, 100_000)
+    assert str(refused.value) == (
+        f"the report of this message is {size_of(report):,} octets even with its derived parts "
+        "trimmed; at most 100,000 can be stored"
+    )
+
+
+# -- the full diff, recomputed on demand -----------------------------------------------------------
+
+
+def test_the_full_diff_has_every_line_in_full() -> None:
+    chain = long_line_chain()
+    chunks = full_body_diff(chain.message, 3)
+    assert chunks is not None
+    data = b"".join(chunks)
+    line = LONG_LINE
+    assert data == (
+        b"--- m=2\n+++ m=3\n@@ -2,7 +2,7 @@\n "
+        + line
+        + b"\n hop 1 was here\n "
+        + line
+        + b"\n-short line 2\n+hop 2 was here\n "
+        + line
+        + b"\n short line 3\n "
+        + line
+        + b"\n"
+    )
+
+
+def test_the_full_diff_is_difflibs_over_the_rebuilt_instances() -> None:
+    chain = long_line_chain()
+    instances = rebuilt_instances(chain.message)
+    before, after = instances[9].body, instances[10].body
+    assert before is not None and after is not None
+    expected = difflib.diff_bytes(
+        difflib.unified_diff, before.lines(), after.lines(), b"m=9", b"m=10", lineterm=b"", n=3
+    )
+    chunks = full_body_diff(chain.message, 10)
+    assert chunks is not None
+    assert b"".join(chunks) == b"".join(x + b"\n" for x in expected)
+
+
+def test_there_is_no_full_diff_of_an_instance_that_does_not_exist() -> None:
+    chain = long_line_chain()
+    assert full_body_diff(chain.message, 17) is None
+    assert full_body_diff(chain.message, 1) is None  # m=0: no recipe on m=1
+    assert rebuilt_instances(b"From: a@example.com\r\n\r\nno DKIM2\r\n") == {}
+
+
+def test_the_chain_verifies(report: dict[str, Any]) -> None:
+    assert report["dkim2"]["result"] == State.PASS.value
+    assert len(report["dkim2"]["hops"]) == 16
