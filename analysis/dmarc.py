@@ -60,6 +60,12 @@ Choices where the text leaves room
   From fields are outside the specification (§4.2, §4.4): ``permerror``.  The result word
   for "DMARC validation is not possible" (§5.3.1) is ``permerror`` (§9.2: a permanent
   error; a later attempt cannot do better), not ``none`` (which means "no policy").
+* The From field is read strictly by RFC 5322 §3.4 with the obsolete syntax of §4.4
+  (analysis.addresses).  A field that is not well-formed names no Author Domain, whatever
+  a lenient reader would take from it (CVE-2023-27043: ``alice@example.org)<bob@example.org>``
+  is alice's to one reader and bob's to another): ``permerror``
+  (``dmarc.from-malformed``), like two From fields.  A field with no "@" at all is said
+  to hold no address (``dmarc.from-no-address``), as for a bare name.
 * A record without a valid ``p=`` (absent or an unknown value), or with an invalid
   ``sp=`` / ``np=``, and no syntactically valid ``rua=`` URI: §4.10.1 says "applies no
   DMARC processing"; the result is ``permerror``, which §9.2 describes as "the retrieval
@@ -113,9 +119,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import limits
-from .addresses import a_label_domain
-from .addresses import address_domain as _address_domain
-from .addresses import mailbox_addresses as _scan_mailboxes
+from .addresses import AddressSyntaxError, a_label_domain, parse_address_list
 from .findings import Finding, Severity, State, Step, note
 from .lookup import DnsAnswer, DnsLookup, DnsQuery, LookupStatus, RecordType
 from .message import ParsedMessage
@@ -208,6 +212,32 @@ class _Author:
     problem: str = ""  # for the summary when domain is None
 
 
+def _malformed_from(text: str, error: AddressSyntaxError) -> _Author:
+    """§5.3.1 with RFC 5322 §3.4: a From field that is not well-formed names no Author Domain.
+
+    Readers disagree on such a field (CVE-2023-27043: ``alice@example.org)<bob@example.org>``
+    is alice's address to one and bob's to another), so any domain taken from it could be
+    the wrong one; the message is outside the specification, as with two From fields."""
+    return _Author(
+        None,
+        (
+            Finding(
+                "dmarc.from-malformed",
+                State.PERMERROR,
+                "DMARC permerror: the From field is not a well-formed mailbox",
+                Step.DMARC,
+                detail=(
+                    f"From: {_excerpt(text)} is not a well-formed mailbox (RFC 5322 §3.4): "
+                    f"{error}; a receiver cannot tell whose domain it is, so there is no "
+                    "Author Domain"
+                ),
+                spec=f"{_SPEC} §5.3.1; RFC 5322 §3.4",
+            ),
+        ),
+        "the From field is not a well-formed mailbox",
+    )
+
+
 def _author_domain(message: ParsedMessage) -> _Author:
     """§5.3.1: exactly one From field whose addresses are all in one domain."""
     spec = f"{_SPEC} §5.3.1"
@@ -263,14 +293,18 @@ def _author_domain(message: ParsedMessage) -> _Author:
             "the From field is too long to read",
         )
     text = fields[0].text()
+    try:
+        mailboxes = parse_address_list(text)
+    except AddressSyntaxError as exc:
+        if "@" in text:
+            return _malformed_from(text, exc)
+        mailboxes = []  # only a name, or nothing like an address: said as "no address" below
     domains: list[str] = []
     converted: list[str] = []
     raw_domains: list[str] = []
-    addresses = _scan_mailboxes(text)
-    for address in addresses:
-        raw = _address_domain(address)
-        if raw is None:
-            continue
+    for mailbox in mailboxes:
+        raw = mailbox.domain
+        address = mailbox.address
         try:
             domain, was = a_label_domain(raw)
         except ValueError as exc:

@@ -13,7 +13,9 @@ Theory of operation
   on Unix) is converted to CRLF, and the conversion is reported.  Bare CR
   octets are left alone: SPEC-NOTES §11 A11 says to split on CRLF only and to
   treat bare CR/LF as ordinary octets (a signer should never have sent them).
-* A leading mbox ``From `` line is dropped (it is not part of the message).
+* A leading UTF-8 byte order mark (an editor's, EF BB BF) and a leading mbox ``From ``
+  line are dropped, each with a note: neither is part of the message, and the mark would
+  hide the first field's name.  ``size`` stays the size as received.
 * The header block ends at the first empty line.  A line starting with WSP
   continues the previous field; a line with no colon is malformed and is kept
   out of every hash (reported).
@@ -37,6 +39,8 @@ from . import limits
 from .findings import Finding, Severity, State, Step, note
 
 CRLF = b"\r\n"
+#: The UTF-8 byte order mark (U+FEFF as UTF-8), which some editors write at a file's start.
+UTF8_BOM = b"\xef\xbb\xbf"
 _WSP = (0x20, 0x09)
 
 #: One piece of a body: the octets ``buf[start:end]``.
@@ -641,6 +645,23 @@ def parse_message(raw: bytes) -> ParsedMessage:
     data, conv, crlf_count = normalise_line_ends(raw)
     if conv:
         findings.append(conv)
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM) :]
+        findings.append(
+            note(
+                "message.byte-order-mark",
+                "A UTF-8 byte order mark before the first header field was removed before "
+                "verification",
+                Step.MESSAGE,
+                severity=Severity.INFO,
+                detail=(
+                    "The input starts with the octets EF BB BF, which an editor writes to mark "
+                    "a file as UTF-8; they are not part of the message and would hide the "
+                    "first field's name."
+                ),
+                spec="RFC 5322 §2.2; RFC 3629 §6",
+            )
+        )
     if data.startswith(b"From ") and b"\r\n" in data[:1000]:
         eol = data.index(CRLF)
         crlf_count -= 1
@@ -721,8 +742,9 @@ def _split_fields(data: bytes, header_end: int) -> tuple[list[HeaderField], list
         first = data[pos]
         if first in _WSP:
             if not starts:
-                malformed += 1
-                starts.append(pos)  # continuation with nothing to continue
+                # A continuation with nothing to continue: it starts a (malformed) field of
+                # its own, counted once, below, with the lines that start with WSP.
+                starts.append(pos)
         else:
             starts.append(pos)
         pos = nxt

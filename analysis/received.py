@@ -42,6 +42,7 @@ from datetime import UTC
 from typing import Any
 
 from . import limits
+from .addresses import AddressSyntaxError, parse_address_list
 from .findings import Finding, Severity, Step, note
 from .message import HeaderField, ParsedMessage
 
@@ -677,15 +678,26 @@ def find_border(hops: list[ReceivedHop]) -> tuple[ReceivedHop | None, list[int],
     return None, internal, reasons
 
 
-def _address(text: str) -> str:
-    """The address in a Return-Path / Delivered-To value: "<a@b>" -> "a@b", "<>" -> ""."""
-    t = text.strip()
-    if "<" in t:
-        t = t[t.find("<") + 1 :]
-        t = t[: t.find(">")] if ">" in t else t
-    else:
-        t = t.split(";", 1)[0].split()[0] if t.split() else ""
-    return bounded_text(t.strip(), 320)
+_NULL_PATH = re.compile(r"\s*<\s*>\s*")
+
+
+def _address(text: str) -> str | None:
+    """The address in a Return-Path / Delivered-To value: "<a@b>" -> "a@b", "<>" -> "";
+    None when the value is not exactly one well-formed address.
+
+    Read strictly (:func:`analysis.addresses.parse_address_list`, RFC 5322 §3.4 and §3.6.7):
+    this address becomes the MAIL FROM that SPF checks and whose domain DMARC aligns, so a
+    value such as ``alice@example.org)<bob@example.org>`` (CVE-2023-27043) or two
+    addresses in one field must not yield either of them."""
+    if _NULL_PATH.fullmatch(text):
+        return ""
+    try:
+        boxes = parse_address_list(text)
+    except AddressSyntaxError:
+        return None
+    if len(boxes) != 1:
+        return None
+    return bounded_text(boxes[0].address, 320)
 
 
 def reconstruct_smtp(message: ParsedMessage, hops: list[ReceivedHop]) -> SmtpContext:
@@ -748,7 +760,9 @@ def reconstruct_smtp(message: ParsedMessage, hops: list[ReceivedHop]) -> SmtpCon
     )
     if return_path is not None:
         mail_from = _address(return_path[1].text())
-        if return_path[0] > border.position:
+        if mail_from is None:
+            parts.append("the Return-Path is not one well-formed address, so MAIL FROM is unknown")
+        elif return_path[0] > border.position:
             parts.append(
                 "MAIL FROM from a Return-Path that lies below that Received field "
                 "(written by an earlier system)"
@@ -767,12 +781,13 @@ def reconstruct_smtp(message: ParsedMessage, hops: list[ReceivedHop]) -> SmtpCon
             ("delivered-to", "Delivered-To"),
             ("x-apparently-to", "X-Apparently-To"),
         ):
-            found = [
-                _address(f.text())
+            read = [
+                # Yahoo writes "X-Apparently-To: addr; date": the address is before the ";".
+                _address(f.text().split(";", 1)[0] if name == "x-apparently-to" else f.text())
                 for pos, f in enumerate(message.fields)
                 if f.lname == name and pos < border.position
             ]
-            found = [a for a in found if a]
+            found = [a for a in read if a]  # not-well-formed values (None) are not taken
             if found:
                 rcpt = found[:1]
                 parts.append(f"RCPT TO from the topmost {label}")

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..addresses import DomainError, a_label_domain, address_domain, mailbox_addresses
+from ..addresses import AddressSyntaxError, DomainError, a_label_domain, parse_address_list
 from ..findings import Finding, State, Step, note
 from ..message import HeaderField
 from .walk import Walk
@@ -68,28 +68,41 @@ def compare(from_domain: str, d: str) -> str:
     return NOT_AUTHENTIC
 
 
-#: The common From: an optional plain display name, then one ``<local@domain>`` whose
-#: domain is an ASCII host name (anything else goes through the full RFC 5322 reader).
+#: The common From, read without the full reader: an optional display name of ASCII words,
+#: dots and blanks that starts with a word (obs-phrase, RFC 5322 §4.4) and then one
+#: ``<local@domain>``, or a bare ``local@domain``; the local part a dot-atom, the domain an
+#: ASCII host name.  Every text it matches is a well-formed mailbox that
+#: :func:`~analysis.addresses.parse_address_list` reads with the same domain (a test holds
+#: the two together); anything else, comments and quoted strings included, goes to that reader.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = rf"(?:{_LABEL}\.)+{_LABEL}"
+_PHRASE = rf"{_ATEXT}[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~. \t-]*"
 _SIMPLE_FROM = re.compile(
-    r'[ \t]*(?:[^<>"(),;:\\@\[\]]*<)?[A-Za-z0-9.!#$%&\'*+/=?^_`{|}~-]+@'
-    r"((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63})>?[ \t]*\Z"
+    rf"(?:{_DOT_ATOM}@(?P<bare>{_HOST})|(?:{_PHRASE})?<{_DOT_ATOM}@(?P<angle>{_HOST})>)\Z"
 )
 
 
 def from_domains(fields: list[HeaderField]) -> tuple[tuple[str, ...], str]:
-    """The A-label domains of the one From field, or () and the reason they cannot be read."""
+    """The A-label domains of the one From field, or () and the reason they cannot be read.
+
+    The field is read strictly (analysis.addresses): no domain is taken from a From field
+    that is not well-formed (CVE-2023-27043), since another reader may take another one."""
     froms = [f for f in fields if f.lname == "from"]
     if len(froms) != 1:
         return (), f"the message has {len(froms)} From fields"
     text = froms[0].text()
     simple = _SIMPLE_FROM.match(text)
-    if simple is not None and text.count("<") == text.count(">") <= 1:
-        return (simple.group(1).lower(),), ""
+    if simple is not None:
+        raw_domains = [simple.group("bare") or simple.group("angle")]
+    else:
+        try:
+            raw_domains = [box.domain for box in parse_address_list(text)]
+        except AddressSyntaxError as exc:
+            return (), f"the From field is not a well-formed mailbox ({exc})"
     out: list[str] = []
-    for address in mailbox_addresses(text):
-        raw = address_domain(address)
-        if raw is None:
-            return (), "an address of the From field has no domain"
+    for raw in raw_domains:
         try:
             out.append(a_label_domain(raw)[0])
         except (DomainError, ValueError) as exc:

@@ -152,6 +152,27 @@ ENTRIES: tuple[Explanation, ...] = (
         severity_hint="info",
     ),
     _E(
+        code="message.byte-order-mark",
+        title="A UTF-8 byte order mark before the message was removed",
+        checked=(
+            "Some editors start a saved text file with the three octets EF BB BF to mark it "
+            "as UTF-8. They are not part of the message, and left in place they would hide "
+            "the first header field's name. The analyser removes them before verifying."
+        ),
+        found_template="The mark was removed: {detail}.",
+        likely_causes=(
+            "the message was opened and saved in a text editor (often on Windows) before it "
+            "was uploaded",
+        ),
+        fix=(
+            "Nothing needs fixing: the mark is not part of the signed message. To keep a "
+            "byte-exact copy, save the message from the mail program rather than an editor."
+        ),
+        responsible="none",
+        spec="RFC 5322 §2.2; RFC 3629 §6",
+        severity_hint="info",
+    ),
+    _E(
         code="message.malformed-header-line",
         title="Some header lines are not valid header fields",
         checked=(

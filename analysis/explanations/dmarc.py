@@ -224,6 +224,33 @@ ENTRIES: tuple[Explanation, ...] = (
         severity_hint="error",
     ),
     _E(
+        code="dmarc.from-malformed",
+        title="The From field is not a well-formed mailbox",
+        checked=(
+            "DMARC takes the Author Domain from the address in the From field (RFC 9989 "
+            "§5.3.1). The analyser reads that field strictly by RFC 5322 §3.4, with the "
+            "obsolete forms real mail still uses (§4.4): programs read a field that is not "
+            "well-formed differently (CVE-2023-27043: Python read alice@example.org)"
+            "<bob@example.org> as one address), so no domain in it can be trusted to be the "
+            "author's."
+        ),
+        found_template="DMARC cannot be evaluated: {detail}.",
+        likely_causes=(
+            "a forgery that hopes the receiver's check and the recipient's mail program "
+            "read different addresses from the same From field",
+            "a script that writes the From field by hand and does not quote a display name "
+            "holding '@', ',', ':', ';' or parentheses",
+        ),
+        fix=(
+            "The sending system's operator: write one well-formed mailbox, such as \"Alice "
+            'Example" <alice@example.com>, quoting any display name with special characters. '
+            "Receivers should treat such messages as suspicious."
+        ),
+        responsible="sender",
+        spec="RFC 9989 §5.3.1; RFC 5322 §3.4",
+        severity_hint="error",
+    ),
+    _E(
         code="dmarc.from-domain-invalid",
         title="The From address's domain is not a usable domain name",
         checked=(

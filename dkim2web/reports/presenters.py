@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email.errors
 import email.header
-import email.utils
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field

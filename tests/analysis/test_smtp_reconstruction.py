@@ -289,6 +289,46 @@ def test_a_null_reverse_path_is_an_empty_mail_from() -> None:
     )
 
 
+BORDER = (
+    "Received: from mx.sender.example (mx.sender.example [192.0.2.5]) by mx.example.org "
+    "with ESMTP id Y for <postmaster@example.org>; Mon, 4 Mar 2024 14:00:00 +0000"
+)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # CVE-2023-27043: Python 3.11's parseaddr, and the lenient reader before issue #11,
+        # took bob's (or alice's) address out of these; SPF would then have judged it.
+        "alice@example.org)<bob@example.org>",
+        "x <bob@evil.example> <alice@example.org>",
+        "<alice@example.org> <bob@evil.example>",
+        "alice@example.org, bob@evil.example",
+        "<alice@example.org",
+    ],
+)
+def test_a_return_path_that_is_not_one_address_gives_no_mail_from(value: str) -> None:
+    ctx = reconstruct(message(f"Return-Path: {value}", BORDER))
+    assert ctx.mail_from is None
+    assert "the Return-Path is not one well-formed address, so MAIL FROM is unknown" in ctx.detail
+
+
+def test_a_return_path_with_a_comment_is_read() -> None:
+    ctx = reconstruct(message("Return-Path: (bounces) <list-bounces@list.example>", BORDER))
+    assert ctx.mail_from == "list-bounces@list.example"
+
+
+def test_a_delivered_to_that_is_not_one_address_is_not_taken() -> None:
+    ctx = reconstruct(
+        message(
+            "Delivered-To: alice@example.org)<bob@example.org>",
+            "X-Apparently-To: carol@example.org",
+            BORDER.replace(" for <postmaster@example.org>", ""),
+        )
+    )
+    assert ctx.rcpt_to == ["carol@example.org"]
+
+
 def test_the_recipient_comes_from_fields_above_the_border_only() -> None:
     ctx = reconstruct(
         message(
