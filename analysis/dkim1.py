@@ -128,6 +128,7 @@ from . import limits
 from .findings import Finding, State, Step, note
 from .lookup import KeyAnswer, KeyLookup, KeyQuery, LookupStatus
 from .message import Body, HeaderField, ParsedMessage
+from .textsize import prefix_within
 
 __all__ = [
     "Dkim1Prepared",
@@ -148,8 +149,12 @@ CRLF = b"\r\n"
 
 
 def clip(text: str, limit: int = limits.MAX_REPORT_TEXT_CHARS) -> str:
-    """``text`` cut to ``limit`` characters, visibly ("…") when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+    """``text`` cut to ``limit`` octets of the stored report (characters, for ASCII: see
+    :mod:`analysis.textsize`), visibly ("…") when cut."""
+    if len(text) <= limit and text.isascii():
+        return text
+    keep = prefix_within(text, max(0, limit - 1))
+    return text if keep == len(text) else text[:keep] + ELLIPSIS
 
 
 def show(value: str, limit: int = 60) -> str:
@@ -444,11 +449,40 @@ class HeaderSet:
 
     def canonical(self, algorithm: str) -> Outcome:
         if algorithm not in self._canonical:
-            policy = _policy(algorithm)
-            self._canonical[algorithm] = dkimpy_call(
-                lambda: policy.canonicalize_headers(self.fields)
-            )
+            if algorithm == "relaxed":
+                self._canonical[algorithm] = Outcome(relaxed_headers(self.fields))
+            else:
+                policy = _policy(algorithm)
+                self._canonical[algorithm] = dkimpy_call(
+                    lambda: policy.canonicalize_headers(self.fields)
+                )
         return self._canonical[algorithm]
+
+
+def relaxed_headers(fields: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """RFC 6376 §3.4.2 relaxed header canonicalisation, octet for octet what dkimpy's
+    ``Relaxed.canonicalize_headers`` gives (name lower-cased without trailing blanks; value
+    unfolded, each run of SP/HTAB one SP, stripped, CRLF), in memory of a few copies of the
+    value: dkimpy's ``re.sub`` makes one object per blank run, 90 MB for a signed 1 MB
+    field of one-letter words (issue #11, header bombs)."""
+    return [
+        (name.lower().rstrip(), _squeeze_blanks(_unfold(value)).strip() + b"\r\n")
+        for name, value in fields
+    ]
+
+
+def _unfold(value: bytes) -> bytes:
+    # dkimpy's unfold_header_value: every CRLF and every bare LF removed.
+    return value.replace(b"\r\n", b"").replace(b"\n", b"")
+
+
+def _squeeze_blanks(value: bytes) -> bytes:
+    """Each run of SP and HTAB as one SP (``re.sub(b"[\\t ]+", b" ", value)``); each pass of
+    ``replace`` halves the longest run, so a value is copied a few times at most."""
+    value = value.replace(b"\t", b" ")
+    while b"  " in value:
+        value = value.replace(b"  ", b" ")
+    return value
 
 
 def split_field(f: HeaderField) -> tuple[bytes, bytes]:
@@ -628,7 +662,9 @@ def _parse_key(name: str, record: str) -> KeyOutcome:
     if len(record) > limits.MAX_DKIM1_FIELD_BYTES:
         return problem("syntax", f"is {len(record)} characters long")
     try:
-        tags = parse_tag_list(unfold(record.encode("utf-8")))
+        # A record read from a zone file may hold a lone surrogate (JSON "\ud800"): its
+        # octets then are not UTF-8, which unfold reports (as analysis.spf reads records).
+        tags = parse_tag_list(unfold(record.encode("utf-8", "surrogatepass")))
     except TagListError as exc:
         return problem("syntax", f"is not a tag list ({exc})")
     if "v" in tags and tags["v"] != "DKIM1":

@@ -174,7 +174,9 @@ MAX_AUTHRES_FIELD_BYTES = 16 * 1024
 MAX_RECEIVED_FIELDS = 200
 
 #: Longest text of any one value copied from the message into a report (a field, a
-#: comment, a reason), in characters; longer text is cut and says so.
+#: comment, a reason), in characters for ASCII text and in octets of the stored report
+#: otherwise (a character outside ASCII takes 6: analysis.textsize); longer text is cut and
+#: says so.
 MAX_REPORT_TEXT_CHARS = 2000
 
 # -- SPF (analysis.spf; the first four are RFC 7208 §4.6.4's own) ----------------------------
@@ -253,3 +255,50 @@ MAX_RECEIVED_LISTED_PROBLEMS = 10
 #: Most forged Authentication-Results claims named in the verdict (the receivers section
 #: lists every field).
 MAX_VERDICT_FORGED_CLAIMS = 5
+
+# -- MIME structure and bounces (analysis.mime, analysis.dsn) --------------------------------
+
+#: Deepest MIME nesting walked (a multipart inside a multipart ...); deeper parts are not
+#: examined, and the walk says so.
+MAX_MIME_DEPTH = 10
+
+#: Most MIME entities one walk records; the rest are not examined, and the walk says so.
+MAX_MIME_PARTS = 1000
+
+#: Octets of a bounce's delivery-status part read (RFC 3464 §2: its per-message and
+#: per-recipient field blocks); the rest is not read, and the report says so.  A real one
+#: is well under a kilobyte a recipient.
+MAX_DSN_STATUS_BYTES = 1024 * 1024
+
+#: Recipients of one bounce listed in a report, each with its status explained; the others
+#: are counted, not listed (a bounce of a message to a large list can name thousands).
+MAX_DSN_RECIPIENTS = 100
+
+#: Longest value of a delivery-status field kept, in characters (a Diagnostic-Code holds a
+#: server's reply, a few hundred characters when multi-line); longer values are cut and say so.
+MAX_DSN_FIELD_CHARS = 1000
+
+#: Fields kept from one field block (RFC 3464 defines eleven for a recipient; the rest are
+#: extensions); the others are counted.
+MAX_DSN_FIELDS_PER_BLOCK = 40
+
+#: Characters of the bounce's human-readable part kept for the page.
+MAX_DSN_HUMAN_CHARS = 2000
+
+#: Bounces inside bounces whose returned message is analysed on its own: a bounce's returned
+#: message that is itself a bounce returns one more, and so on, this many levels at most (a
+#: hostile upload nesting thousands would otherwise become thousands of analyses).
+MAX_DSN_NESTING = 3
+
+# -- delivery time (analysis.delivery_time) -------------------------------------------------
+
+#: Most clock flags (out-of-order, future, Date after Received, signature clocks) kept in
+#: one report; the rest are counted.  Every hop can carry two, so a long hostile trace of
+#: made-up dates would otherwise grow the report with MAX_RECEIVED_FIELDS.
+MAX_DELIVERY_FLAGS = 50
+
+#: Most signatures placed on Received hops (DKIM2 at the signature limit, the DKIM1
+#: signatures verified and listed, ARC at its instance limit); the rest are counted.
+MAX_DELIVERY_PLACEMENTS = (
+    MAX_SIGNATURES + MAX_DKIM1_SIGNATURES + MAX_DKIM1_UNVERIFIED_LISTED + MAX_ARC_INSTANCES
+)

@@ -45,6 +45,7 @@ from . import limits
 from .addresses import AddressSyntaxError, parse_address_list
 from .findings import Finding, Severity, Step, note
 from .message import HeaderField, ParsedMessage
+from .textsize import prefix_within
 
 __all__ = [
     "ReceivedHop",
@@ -64,10 +65,12 @@ _ELLIPSIS = "…"
 
 
 def bounded_text(text: str, limit: int = limits.MAX_REPORT_TEXT_CHARS) -> str:
-    """``text`` cut to ``limit`` characters, the cut marked with "…"."""
-    if len(text) <= limit:
+    """``text`` cut to ``limit`` octets of the stored report (characters, for ASCII: see
+    :mod:`analysis.textsize`), the cut marked with "…"."""
+    if len(text) <= limit and text.isascii():
         return text
-    return text[: max(0, limit - 1)] + _ELLIPSIS
+    keep = prefix_within(text, max(0, limit - 1))
+    return text if keep == len(text) else text[:keep] + _ELLIPSIS
 
 
 def field_text(f: HeaderField) -> str:

@@ -17,6 +17,7 @@ from .. import limits
 from ..findings import Finding, State
 from ..lookup import KeyAnswer
 from ..message import Body, HashMemo, HeaderField, serialise
+from ..textsize import prefix_within
 
 SCHEMA_VERSION = 1
 
@@ -188,10 +189,14 @@ class Instance:
 
 
 def cut_text(text: str, limit: int = limits.MAX_REPORT_TEXT_CHARS) -> str:
-    """``text``, or its first ``limit`` characters and a marker saying how much was cut."""
-    if len(text) <= limit:
+    """``text``, or as much of it as takes ``limit`` octets of the stored report (characters,
+    for ASCII: see :mod:`analysis.textsize`) and a marker saying how much was cut."""
+    if len(text) <= limit and text.isascii():
         return text
-    return f"{text[:limit]} … [{len(text) - limit:,} more characters cut]"
+    keep = prefix_within(text, limit)
+    if keep == len(text):
+        return text
+    return f"{text[:keep]} … [{len(text) - keep:,} more characters cut]"
 
 
 class TextBudget:
@@ -202,7 +207,10 @@ class TextBudget:
         self.remaining = chars
 
     def take(self, f: HeaderField) -> bool:
-        cost = len(f.name) + min(len(f.raw), limits.MAX_REPORT_TEXT_CHARS + 40)
+        # The octets the listed field takes in the stored report: a field that is not UTF-8
+        # takes up to 6 a character (analysis.textsize).
+        shown = f.raw[: limits.MAX_REPORT_TEXT_CHARS + 40]
+        cost = len(f.name) + (len(shown) if shown.isascii() else 6 * len(shown))
         if cost > self.remaining:
             self.remaining = 0
             return False

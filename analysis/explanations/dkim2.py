@@ -352,22 +352,27 @@ ENTRIES: tuple[Explanation, ...] = (
     ),
     _E(
         code="limits.recipe-output-too-large",
-        title="Rebuilding an earlier instance would exceed the analyser's bound",
+        title="The analyser stopped: one recipe would rebuild more than its bound",
         checked=(
-            "A recipe may copy ranges many times over; the analyser stops any reconstruction "
-            "that would produce more than a fixed multiple of the message's size."
+            "To check an earlier instance the analyser applies the recipe that undoes a hop's "
+            "change. A recipe's copy ranges ascend and never overlap, so an honest recipe "
+            "rebuilds about as much as the message holds; the analyser stops any recipe "
+            "that would make more than four times the message (plus 64 KB)."
         ),
-        found_template="The recipe of {instance} could not be applied: {detail}.",
+        found_template="The recipe of {instance} was not applied: {detail}.",
         likely_causes=(
-            "a recipe built to exhaust verifiers' memory (repeated copies of large ranges)",
-            "a buggy signer that emitted overlapping or repeated copy steps",
+            "a recipe built to exhaust verifiers' memory: its literals multiply (a long "
+            "header field name emitted many times)",
+            "a signer whose recipes rebuild very large header fields many times over",
         ),
         fix=(
-            "Treat the message as hostile. The operator of the hop that added this instance "
-            "must fix its recipe generator: copy ranges ascend and never repeat (S06 §5)."
+            "This is the analyser's own bound, not a verdict against the signer: the "
+            "instances below were not checked. A chain that reaches it is almost certainly "
+            "hostile; if it is your own signer's, make its recipes emit each field once "
+            "(S06 §5)."
         ),
-        responsible="intermediary",
-        spec="S06 §5; SPEC-NOTES §11 A12",
+        responsible="analyser",
+        spec="S06 §5, §10.2; BCP01 §7.5",
         severity_hint="error",
     ),
     _E(
