@@ -24,7 +24,7 @@ PYTHON ?= $(shell for py in python3.12 python3.11 python3.13 python3; do \
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv fixtures run test lint bench clean stack
+.PHONY: help venv fixtures run test lint bench fuzz clean stack
 
 help:
 	@echo "make run    start the app on http://$(HOST_PORT)/ (SQLite, in-process tasks)"
@@ -32,6 +32,8 @@ help:
 	@echo "make test   ruff check + pytest"
 	@echo "make lint   ruff check + mypy"
 	@echo "make bench  run bench/verify.py"
+	@echo "make fuzz   fuzz the engine and the CLI with mutated corpus messages"
+	@echo "            (FUZZ_MINUTES=$(FUZZ_MINUTES); findings in $(FUZZ_OUT))"
 	@echo "make stack  the production processes without containers (PostgreSQL, Redis here)"
 	@echo "make venv   create/refresh .venv"
 	@echo "make clean  remove .venv and caches (keeps db.sqlite3)"
@@ -109,6 +111,14 @@ bench: venv
 	else \
 		echo "no bench/verify.py yet"; \
 	fi
+
+# Mutated corpus messages through the engine and the CLI for FUZZ_MINUTES (scripts/fuzz.py:
+# crashes, hangs, inputs over a second, reports over their budget); exit 1 on a finding.
+FUZZ_MINUTES ?= 3
+FUZZ_OUT ?= /tmp/dkim2web-fuzz
+FUZZ_ARGS ?=
+fuzz: venv
+	$(VPY) scripts/fuzz.py --minutes $(FUZZ_MINUTES) --out $(FUZZ_OUT) $(FUZZ_ARGS)
 
 # The production shape without containers: gunicorn, a Celery worker per queue, beat and the
 # intake on this machine's PostgreSQL and Redis (scripts/stack.py --help for the options).

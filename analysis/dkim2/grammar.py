@@ -71,9 +71,22 @@ def parse_tag_list(value: bytes) -> TagList:
         if lname in result.tags:
             result.duplicates.append(lname)
             continue
-        result.tags[lname] = val.strip(_WSP_CHARS)
+        val = val.strip(_WSP_CHARS)
+        bad = _NOT_TAG_CHAR.search(val)
+        if bad is not None:
+            # x-tag-value = x-tag-char *([FWS] x-tag-char), x-tag-char = %x21-3A / %x3C-7E
+            # (S06 §7): every value, an unknown tag's too, is printable ASCII and blanks.
+            raise GrammarError(
+                f"tag {_clip(name)}= holds {bad.group()!r}, which a tag value may "
+                "not (only printable ASCII and blanks)"
+            )
+        result.tags[lname] = val
         result.names_as_written[lname] = name
     return result
+
+
+#: A character no tag value may hold (S06 §7 x-tag-char, plus the blanks of FWS).
+_NOT_TAG_CHAR = re.compile(r"[^\x21-\x3a\x3c-\x7e \t]")
 
 
 def _clip(text: str, n: int = 40) -> str:

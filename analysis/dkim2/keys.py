@@ -109,6 +109,9 @@ def _public_key_bytes(key: PublicKey) -> bytes:
 # DNS00 §3.2: tag-name = ALPHA *ALNUMPUNC; tag names are case-sensitive (A2).
 _KEY_TAG = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _VALCHARS = re.compile(r"[\x21-\x3a\x3c-\x7e]*\Z")
+# The blanks a tag value may hold between its VALCHARs (DNS00 §3.2: WSP and FWS).  Not
+# str.split(), whose white space also takes VT, FF, FS..US and Unicode spaces.
+_FWS = re.compile(r"[ \t\r\n]+")
 
 
 def parse_key_tags(record: str) -> dict[str, str]:
@@ -125,7 +128,7 @@ def parse_key_tags(record: str) -> dict[str, str]:
         if name in tags:
             raise KeyRecordError("syntax", f"tag {name}= appears twice (DNS00 §3.2)")
         value = value.strip(" \t\r\n")
-        compact = "".join(value.split())
+        compact = _FWS.sub("", value)
         if not _VALCHARS.match(compact):
             raise KeyRecordError("syntax", f"tag {name}= has characters outside VALCHAR")
         tags[name] = value

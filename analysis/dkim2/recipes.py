@@ -394,7 +394,10 @@ def apply_header_recipe(
         # A9: recipes for unsigned fields are ignored (they cannot change a hash).
         if is_unsigned(lname):
             continue
-        positions = [i for i, f in enumerate(result) if f.lname == lname]
+        # A line without a colon (HeaderField.valid False) is not a header field: the numbering
+        # skips it as the header hash does (S06 §6.2) and as compute_recipe does, and it stays
+        # where it is.  Counting it would make a copy step take it instead of the field.
+        positions = [i for i, f in enumerate(result) if f.valid and f.lname == lname]
         current = [result[i] for i in positions]
         bottom_up = current[::-1]  # number n is bottom_up[n - 1]
         emitted: list[HeaderField] = []
@@ -419,9 +422,9 @@ def apply_header_recipe(
         rebuilt = emitted[::-1]  # each emitted field goes above the previous ones
         if positions:
             anchor = positions[0]
-            keep = [f for f in result if f.lname != lname]
+            keep = [f for f in result if not (f.valid and f.lname == lname)]
             # Where the topmost field of this name was, among the fields kept.
-            before = sum(1 for i in range(anchor) if result[i].lname != lname)
+            before = sum(1 for f in result[:anchor] if not (f.valid and f.lname == lname))
             result = keep[:before] + rebuilt + keep[before:]
         else:
             result = rebuilt + result
@@ -452,6 +455,7 @@ def apply_body_recipe(body: Body, steps: list[Step], budget: OutputBudget) -> Bo
             last = body.line_start(step.end)
             pieces.extend(piece for _, piece in body.spans(a, last))
             line = body.to_bytes(last, b) + CRLF
+            budget.spend(len(CRLF))  # the CRLF added is output too (b - a did not count it)
             budget.make(len(line))
             pieces.append((line, 0, len(line)))
         else:

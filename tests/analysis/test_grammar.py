@@ -296,3 +296,23 @@ def test_parse_selector(value: str, ok: bool) -> None:
 )
 def test_relaxed_domain_match(child: str, parent: str, match: bool) -> None:
     assert relaxed_domain_match(child, parent) is match
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (b"i=1; x=a\x01b;", "tag x= holds '\\x01', which a tag value may not"),
+        (b"i=1; x=\x7f;", "tag x= holds '\\x7f', which a tag value may not"),
+    ],
+)
+def test_an_unknown_tag_may_not_hold_what_no_tag_value_may(value: bytes, words: str) -> None:
+    """S06 §7: x-tag-value is x-tag-char (%x21-3A / %x3C-7E) with FWS between; unknown tags
+    are ignored, but one holding a control character was accepted silently (found by the
+    property tests of issue #11)."""
+    with pytest.raises(GrammarError) as caught:
+        parse_tag_list(value)
+    assert str(caught.value).startswith(words)
+
+
+def test_blanks_inside_a_value_are_fws() -> None:
+    assert parse_tag_list(b"i=1; x=a b\tc;").tags["x"] == "a b\tc"
