@@ -55,6 +55,7 @@ from .explanations import (
     dkim1,
     dkim2,
     dmarc,
+    dsn,
     receivers,
     spf,
     verdict,
@@ -80,6 +81,7 @@ ENTRIES: tuple[Explanation, ...] = (
     *spf.ENTRIES,
     *dmarc.ENTRIES,
     *receivers.ENTRIES,
+    *dsn.ENTRIES,
 )
 
 CATALOGUE: Mapping[str, Explanation] = MappingProxyType({e.code: e for e in ENTRIES})

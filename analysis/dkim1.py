@@ -125,6 +125,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, uti
 from dkim.canonicalization import CanonicalizationPolicy  # type: ignore[import-untyped]
 
 from . import limits
+from .change_search import ChangeSearch, Context, SearchBudget, search_body
 from .findings import Finding, State, Step, note
 from .lookup import KeyAnswer, KeyLookup, KeyQuery, LookupStatus
 from .message import Body, HeaderField, ParsedMessage
@@ -397,10 +398,14 @@ class BodyHasher:
         """The hash of the canonical body, cut to ``length`` octets when ``l=`` is given."""
         key = (algorithm, hash_name, length)
         if key not in self._digests:
-            data = self.canonical(algorithm)
-            view = memoryview(data)[:length] if length is not None else memoryview(data)
-            self._digests[key] = hashlib.new(hash_name, view).digest()
+            self._digests[key] = digest_canonical(self.canonical(algorithm), hash_name, length)
         return self._digests[key]
+
+
+def digest_canonical(canonical: bytes, hash_name: str, length: int | None) -> bytes:
+    """The body hash (RFC 6376 §3.7) of a canonical body, cut to ``length`` octets (``l=``)."""
+    view = memoryview(canonical)[:length] if length is not None else memoryview(canonical)
+    return hashlib.new(hash_name, view).digest()
 
 
 # -- the dkimpy boundary ---------------------------------------------------------------------------
@@ -822,9 +827,11 @@ class Dkim1Signature:
     verified: bool = True  # False beyond MAX_DKIM1_SIGNATURES
     reason: str = ""
     findings: list[Finding] = field(default_factory=list)
+    #: What changed the body, when its hash does not match (analysis.change_search).
+    change_search: ChangeSearch | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "index": self.index,
             "raw": self.raw,
             "domain": self.domain,
@@ -849,6 +856,9 @@ class Dkim1Signature:
             "reason": self.reason,
             "findings": [f.to_json() for f in self.findings],
         }
+        if self.change_search is not None:
+            out["change_search"] = self.change_search.to_json()
+        return out
 
 
 @dataclass
@@ -1100,9 +1110,19 @@ def _parse_signature(index: int, f: HeaderField) -> _Parsed:
 
 
 def verify(
-    prepared: Dkim1Prepared, answers: Mapping[KeyQuery, KeyAnswer], *, now: float
+    prepared: Dkim1Prepared,
+    answers: Mapping[KeyQuery, KeyAnswer],
+    *,
+    now: float,
+    change_budget: SearchBudget | None = None,
 ) -> Dkim1Report:
-    """Check every prepared signature with the prefetched ``answers`` (no I/O)."""
+    """Check every prepared signature with the prefetched ``answers`` (no I/O).
+
+    A signature whose body hash fails gets a search for what changed the body
+    (:func:`search_body_change`), spending ``change_budget`` (the message's; a new one by
+    default)."""
+    budget = change_budget if change_budget is not None else SearchBudget()
+    searched: dict[tuple[bytes, str, str, int | None], ChangeSearch] = {}
     message = prepared.message
     bodies = BodyHasher(message.body)
     headers = HeaderSet.of_message(message)
@@ -1115,10 +1135,47 @@ def verify(
         sig = replace(item.signature, signed_headers=list(item.signature.signed_headers))
         if sig.verified:
             _check(sig, item, bodies, headers, keys, answers, now, from_fields)
+            if sig.body_hash_matches is False:
+                sig.change_search = search_body_change(sig, item, message, budget, searched)
         signatures.append(sig)
         findings.extend(sig.findings)
     result = _message_result(signatures)
     return Dkim1Report(result, signatures, findings, _summary(result, signatures, prepared.total))
+
+
+def search_body_change(
+    sig: Dkim1Signature,
+    item: _Parsed,
+    message: ParsedMessage,
+    budget: SearchBudget,
+    searched: dict[tuple[bytes, str, str, int | None], ChangeSearch],
+) -> ChangeSearch | None:
+    """What changed the body after ``sig`` was made: the edit whose undo makes its ``bh=``
+    match, hashed with the signature's own body canonicalisation and ``l=`` (RFC 6376
+    §3.4.3, §3.4.4, §3.7).  Signatures with the same body hash share one search."""
+    want, algorithm, hash_name = item.body_hash, item.body_algorithm, item.hash_name
+    if want is None or algorithm is None or hash_name is None:
+        return None
+    key = (want, algorithm, hash_name, sig.body_length)
+    if key not in searched:
+        length = sig.body_length
+
+        def matches(candidate: Body) -> bool:
+            canonical = canonical_body(candidate.to_bytes(), algorithm)
+            return digest_canonical(canonical, hash_name, length) == want
+
+        context = Context(
+            after=f"DKIM-Signature {sig.index} (d={sig.domain or '?'}) was made",
+            hash_words="its body hash (bh=)",
+            culprit=(
+                "a mail system that handled the message after it was signed (a mailing "
+                "list, a forwarder or a security gateway)"
+            ),
+        )
+        searched[key] = search_body(
+            message.body, matches, fields=message.fields, budget=budget, context=context
+        )
+    return searched[key]
 
 
 def analyze(message: ParsedMessage, *, lookup: KeyLookup, now: float) -> Dkim1Report:

@@ -256,6 +256,13 @@ MAX_RECEIVED_LISTED_PROBLEMS = 10
 #: lists every field).
 MAX_VERDICT_FORGED_CLAIMS = 5
 
+#: Characters of a name taken from the message (a signing domain) in the verdict's headline
+#: (analysis.headline); a longer one is cut and ends with "…".
+MAX_HEADLINE_NAME_CHARS = 80
+
+#: Findings kept as the verdict's evidence (the ones its headline rests on).
+MAX_VERDICT_EVIDENCE = 4
+
 # -- MIME structure and bounces (analysis.mime, analysis.dsn) --------------------------------
 
 #: Deepest MIME nesting walked (a multipart inside a multipart ...); deeper parts are not
@@ -302,3 +309,56 @@ MAX_DELIVERY_FLAGS = 50
 MAX_DELIVERY_PLACEMENTS = (
     MAX_SIGNATURES + MAX_DKIM1_SIGNATURES + MAX_DKIM1_UNVERIFIED_LISTED + MAX_ARC_INSTANCES
 )
+
+# -- the change search (analysis.change_search) ----------------------------------------------
+
+#: Candidate edits the change searches of one message may try, every search together (DKIM2
+#: instances and DKIM1 signatures); past it the search stops and says so.
+MAX_CHANGE_SEARCH_CANDIDATES = 500
+
+#: Octets the change searches of one message may read and hash together: each search's
+#: content once, to find its candidates, and each candidate body or header block built and
+#: hashed (a 50 KB body tried in every way costs about 3 MB; a message at the size limit is
+#: read and tried once); past it the search stops and says so.
+MAX_CHANGE_SEARCH_OCTETS = 64 * 1024 * 1024
+
+#: Octets of diff text the change searches of one message keep together.
+MAX_CHANGE_SEARCH_DIFF_BYTES = 64 * 1024
+
+#: Octets a header candidate is charged per header field it hashes, besides the field's own:
+#: the work of canonicalising a field in Python, which its octets do not measure.  A header
+#: of thousands of fields then gets a few candidates, not MAX_CHANGE_SEARCH_CANDIDATES.
+CHANGE_SEARCH_FIELD_COST = 2048
+
+#: MIME parts the change search looks at, every level of nesting together (a hostile
+#: message of 10,000 parts costs what one of this many does).
+MAX_CHANGE_SEARCH_PARTS = 50
+
+#: Lines tried as a footer at the end of the body (1, 2, ... this many).
+MAX_CHANGE_SEARCH_EDGE_LINES = 40
+
+#: Lines tried as a banner at the start of the body, and as a footer or banner at either
+#: end of each MIME part.
+MAX_CHANGE_SEARCH_PART_EDGE_LINES = 12
+
+#: Most lines of a body or MIME part the change search rewraps (undoing wrapped lines goes
+#: line by line in Python; a longer text is not tried for wrapping).
+MAX_CHANGE_SEARCH_LINES = 20_000
+
+#: Header edits combined in pairs (a list tags the Subject and adds List-Id): the first this
+#: many single edits, at most this many times this many less one, halved, pairs.
+MAX_CHANGE_SEARCH_PAIRED = 24
+
+#: Characters kept of a message's From and Subject for lists of analyses (decoded, blanks
+#: collapsed); a longer one is cut and ends with "…". dkim2web's Analysis model stores them
+#: in columns of this length.
+MAX_SUMMARY_FIELD_CHARS = 200
+
+#: Characters of a From or Subject value read before RFC 2047 decoding (a hostile field
+#: of 1 MB is cut before the decoder sees it).
+MAX_SUMMARY_FIELD_SOURCE_CHARS = 4000
+
+#: Octets of the start of a submitted message read to find its header fields for the
+#: submission checks (is there a header at all; From and Subject for lists): the largest
+#: header block the engine analyses.
+SUBMISSION_HEAD_BYTES = MAX_HEADER_BYTES

@@ -12,7 +12,8 @@ lines read.  For one message:
    message signatures -- is asked for in one batch through
    :class:`~analysis.evidence.MessageDns`, so they resolve in parallel under one budget.
 3. DKIM2, DKIM1 and ARC verify against those answers.
-4. The Received fields are read; the receivers' Authentication-Results fields are read
+4. The Received fields are read and timed, each signature placed on the hop that added it
+   (:mod:`analysis.delivery_time`); the receivers' Authentication-Results fields are read
    and weighed (:mod:`analysis.authres`).
 5. The SMTP context of the hop that took the message in from the outside is the one the
    caller gives (the intake saw it: ``source="smtp"``; the user typed it: ``"given"``) or,
@@ -40,6 +41,10 @@ from typing import Any
 from . import arc as arc_mechanism
 from . import authres, dmarc, limits, received, report_budget, spf, verdict
 from . import dkim1 as dkim1_mechanism
+from . import dsn as bounce_reader
+from .change_search import SearchBudget
+from .delivery_time import DeliveryTime
+from .delivery_time import delivery_time as measure_delivery
 from .dkim2 import ChainReport, Envelope, Options
 from .dkim2 import plan as dkim2_plan
 from .dkim2 import verify_plan as dkim2_verify
@@ -80,6 +85,8 @@ class MessageReport:
     receivers: authres.ReceiverClaims | None
     received: received.ReceivedPath = field(default_factory=received.ReceivedPath)
     dns: list[Evidence] = field(default_factory=list)
+    delivery_time: DeliveryTime | None = None  # optional: reports stored before it lack it
+    dsn: bounce_reader.Dsn | None = None  # a bounce's report (optional, like delivery_time)
 
     @property
     def result(self) -> str:
@@ -112,6 +119,10 @@ class MessageReport:
             "receivers": self.receivers.to_json() if self.receivers is not None else None,
             "received": self.received.to_json(),
             "dns": evidence_json(self.dns),
+            "delivery_time": (
+                self.delivery_time.to_json() if self.delivery_time is not None else None
+            ),
+            "dsn": self.dsn.to_json() if self.dsn is not None else None,
         }
         return report_budget.fit(report, limit)
 
@@ -172,8 +183,10 @@ def analyze_message(
             "arc key": list(arc_prep.key_queries),
         }
     )
-    chain = dkim2_verify(prep, keys["dkim2 key"], envelope=envelope, now=now)
-    d1 = dkim1_mechanism.verify(d1_prep, keys["dkim1 key"], now=clock)
+    # One budget for every search of what changed the message (analysis.change_search).
+    changes = SearchBudget()
+    chain = dkim2_verify(prep, keys["dkim2 key"], envelope=envelope, now=now, change_budget=changes)
+    d1 = dkim1_mechanism.verify(d1_prep, keys["dkim1 key"], now=clock, change_budget=changes)
     chain_arc = arc_mechanism.verify(arc_prep, keys["arc key"], now=clock)
 
     hops = received.read_received(message)
@@ -213,6 +226,8 @@ def analyze_message(
         receivers=claims,
         received=hops,
         dns=list(dns.evidence),
+        delivery_time=measure_delivery(message, hops, now=clock or None),
+        dsn=bounce_reader.read_if_report(raw, message.first_text("content-type")),
     )
 
 

@@ -25,8 +25,11 @@ no DMARC record; nothing passes             fail         no (or temperror when D
 both that and the result of a receiver that follows RFC 9989 alone, which does not count
 DKIM2 yet; SPEC-NOTES §8.3).
 
-The headline is one sentence in plain words: what the receiver would conclude, then the
-cause.  ``points`` adds, most important first: the DKIM2 chain when it contradicts the
+The headline is one sentence in plain words (:mod:`analysis.headline` words it): what the
+receiver would conclude, what happened, and who must act.  The findings it rests on are the
+verdict's ``evidence`` (their codes, failure strings and spec references), kept beside the
+headline and never in it; information notes (a line-end conversion, say) are never
+evidence.  ``points`` adds, most important first: the DKIM2 chain when it contradicts the
 headline (DKIM2 is the subject of this tool), where an ARC chain let a receiver deliver a
 message that failed DMARC, and every disagreement between what the receiving system
 wrote into the message (its trusted Authentication-Results) and what re-verification
@@ -42,6 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import headline as words
 from . import limits
 from .findings import Finding, Severity, State, Step, note
 
@@ -136,6 +140,11 @@ class Verdict:
     findings: list[Finding] = field(default_factory=list)
     #: The DKIM2 revision whose rules judged the chain ("09"), or None without DKIM2.
     dkim2_revision: str | None = None
+    #: The findings the headline rests on, most telling first (the mechanisms' own findings:
+    #: their codes, failure strings and spec references, shown under the headline).
+    evidence: list[Finding] = field(default_factory=list)
+    #: The headline blames this copy of the message (a change copying makes), not a hop.
+    copy: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -147,7 +156,15 @@ class Verdict:
             "disagreements": [d.to_json() for d in self.disagreements],
             "findings": [f.to_json() for f in self.findings],
             "dkim2_revision": self.dkim2_revision,
+            "evidence": [_evidence_json(f) for f in self.evidence[: limits.MAX_VERDICT_EVIDENCE]],
+            "copy": self.copy,
         }
+
+
+def _evidence_json(finding: Finding) -> dict[str, Any]:
+    data = finding.to_json()
+    data.pop("data", None)
+    return data
 
 
 # -- the decision ---------------------------------------------------------------------------
@@ -174,19 +191,21 @@ def judge(
         verdict = Verdict(
             "permerror",
             None,
-            f"Not analysed: the input could not be read as an e-mail message ({reason}).",
+            "Not analysed: the input could not be read as an e-mail message; upload the "
+            "message file as it was received.",
             mechanisms=lines,
         )
-        verdict.findings.append(
-            Finding(
-                "verdict.not-a-message",
-                State.PERMERROR,
-                "The input could not be analysed as a message",
-                Step.VERDICT,
-                detail=reason,
-                spec="RFC 5322 §2.1",
-            )
+        refused = Finding(
+            "verdict.not-a-message",
+            State.PERMERROR,
+            "The input could not be analysed as a message",
+            Step.VERDICT,
+            detail=reason,
+            spec="RFC 5322 §2.1",
         )
+        verdict.findings.append(refused)
+        cause = [f for f in dkim2.findings if f.affects_verdict][:1]
+        verdict.evidence = [*cause, refused]
         return verdict
 
     verdict = _decide(dkim2, dkim1, arc, spf, dmarc)
@@ -196,10 +215,10 @@ def judge(
     if override:
         verdict.points.insert(0, override)
     dkim2_point = _dkim2_point(dkim2, verdict)
-    said = " ".join([verdict.headline, *verdict.points])
+    told = any(f is g for f in verdict.evidence for g in dkim2.findings)
     if dkim2_point:
         verdict.dkim2_revision = dkim2.revision
-        if dkim2.result == State.PASS or _dkim2_reason(dkim2) not in said:
+        if dkim2.result == State.PASS or not told:
             verdict.points.insert(0, dkim2_point)
         else:
             # The headline already gives the DKIM2 cause: name the rules that judged it.
@@ -229,13 +248,15 @@ def _decide(
     spf: SpfReport,
     dmarc: DmarcReport,
 ) -> Verdict:
-    from_domain = dmarc.author_domain or "the From domain"
+    from_domain = words.name(dmarc.author_domain, "the From domain")
+    dmarc_evidence = [f for f in dmarc.findings if f.affects_verdict]
     if _nothing_at_all(dkim2, dkim1, arc, spf, dmarc):
         return Verdict(
             "none",
             None,
             "No authentication at all: the message carries no DKIM1, DKIM2 or ARC signature, "
-            f"and neither SPF nor DMARC could vouch for {from_domain}.",
+            f"and neither SPF nor DMARC could vouch for {from_domain}; if it is genuine, the "
+            f"mail administrator of {from_domain} should set up DKIM, SPF and DMARC.",
             findings=[
                 note(
                     "verdict.no-authentication",
@@ -246,27 +267,44 @@ def _decide(
                     spec="RFC 9989 §4",
                 )
             ],
+            evidence=dmarc_evidence,
         )
     passing = [a for a in dmarc.alignment if a.passed and a.aligned and a.counts]
     passing_with_dkim2 = [a for a in dmarc.alignment if a.passed and a.aligned]
-    how = _join([a.label for a in passing_with_dkim2]) or "an aligned identifier"
+    how, several = words.vouchers(passing_with_dkim2)
+    vouch = "vouch" if several else "vouches"
 
     if dmarc.result == "pass":
-        headline = f"Trusted: {from_domain} is authenticated by {how}, so DMARC passes."
-        verdict = Verdict("pass", True, headline)
+        if dkim2.hops and dkim2.result != State.PASS:
+            broken = words.dkim2_cause(dkim2)
+            who = f"but its DKIM2 chain fails because {broken.what}; {broken.who}"
+            evidence = list(broken.evidence)
+        elif not passing:
+            who = (
+                f"{from_domain} should keep signing with DKIM1 too, for receivers that do not "
+                "count DKIM2 yet"
+            )
+            evidence = []
+        else:
+            who, evidence = "nobody needs to act", []
+        headline = f"Trusted: {how} {vouch} for {from_domain}, so DMARC passes; {who}."
+        headline = headline.replace("passes; but", "passes, but")
+        verdict = Verdict("pass", True, headline, evidence=evidence)
         if not passing:
             verdict.points.append(
                 "Only DKIM2 authenticates the From domain: receivers that follow RFC 9989 alone, "
-                "which does not count DKIM2 yet, would fail DMARC. Keep signing with DKIM1 too."
+                "which does not count DKIM2 yet, would fail DMARC."
             )
         _add_finding(verdict, "verdict.trusted", State.PASS, headline)
         return verdict
 
     if dmarc.result == "fail":
-        first, more = _failure_causes(dkim2, dkim1, spf, dmarc)
-        policy = _policy_words(dmarc)
-        headline = f"Not trusted: DMARC fails for {from_domain}{policy} — {first}."
-        verdict = Verdict("fail", False, headline, points=more)
+        causes, more = _failure_causes(dkim2, dkim1, spf, dmarc)
+        first = causes[0]
+        asked = "" if first.copy else _policy_words(dmarc)
+        headline = f"Not trusted: {first.what}{asked}; {first.who}."
+        evidence = [*first.evidence, *(f for f in dmarc_evidence if f not in first.evidence)]
+        verdict = Verdict("fail", False, headline, points=more, evidence=evidence, copy=first.copy)
         _add_finding(verdict, "verdict.not-trusted", State.FAIL, headline)
         return verdict
 
@@ -277,7 +315,7 @@ def _decide(
             f"Not decided: DMARC could not be evaluated for {from_domain} ({word}): "
             f"{_first_sentence(reason)}"
         )
-        verdict = Verdict(dmarc.result, None, headline)
+        verdict = Verdict(dmarc.result, None, headline, evidence=dmarc_evidence)
         code = "verdict.undecided-dns" if dmarc.result == "temperror" else "verdict.undecided"
         _add_finding(verdict, code, State(dmarc.result), headline)
         return verdict
@@ -289,18 +327,22 @@ def _decide(
         f"{from_domain} publishes no DMARC policy, so receivers enforce nothing and anyone "
         "can send in its name unchallenged."
     )
+    publish = (
+        f"the DNS administrator of {from_domain} should publish a DMARC policy, so receivers "
+        "can refuse forgeries"
+    )
     if aligned:
-        headline = (
-            f"Authenticated: {from_domain} is vouched for by {_join([a.label for a in aligned])}."
-        )
+        headline = f"Authenticated: {how} {vouch} for {from_domain}; {publish}."
         verdict = Verdict("pass", True, headline, points=[unprotected])
         _add_finding(verdict, "verdict.trusted", State.PASS, headline)
         return verdict
     if any_pass:
-        others = _join([a.label for a in any_pass])
+        others, several_others = words.vouchers(any_pass)
         headline = (
-            f"Authenticated, but not as {from_domain}: {others} passed for other domains, "
-            f"and {from_domain} publishes no DMARC policy."
+            f"Authenticated, but not as {from_domain}: {others} "
+            f"{'vouch' if several_others else 'vouches'} only for other domains, and "
+            f"{from_domain} publishes no DMARC policy; the mail administrator of {from_domain} "
+            "should have its mail signed with its own domain."
         )
         verdict = Verdict("neutral", False, headline, points=[unprotected])
         verdict.findings.append(
@@ -318,17 +360,31 @@ def _decide(
             "Not decided: DNS failed while checking the message's authentication; "
             "re-run the analysis once DNS answers."
         )
+        temporary = [
+            *(f for s in dkim1.signatures for f in s.findings if f.state == State.TEMPERROR),
+            *(f for f in spf.findings if f.state == State.TEMPERROR),
+            *(f for f in dkim2.findings if f.state == State.TEMPERROR),
+        ]
         if _analyser_bound(dkim2) and not _dns_temporary(dkim1, spf, dkim2):
             headline = (
-                "Not decided: the analyser could not finish checking the DKIM2 chain "
-                f"({_dkim2_reason(dkim2)}); that is its own bound, not a failure of any signer."
+                "Not decided: dkim2web stopped checking the DKIM2 chain at one of its own "
+                "limits, which is no fault of any signer; nobody needs to act."
             )
-        verdict = Verdict("temperror", None, headline)
+            temporary = [f for f in dkim2.findings if f.state == State.TEMPERROR]
+        verdict = Verdict("temperror", None, headline, evidence=temporary)
         _add_finding(verdict, "verdict.undecided-dns", State.TEMPERROR, headline)
         return verdict
-    first, more = _failure_causes(dkim2, dkim1, spf, dmarc)
-    headline = f"Not trusted: nothing authenticates {from_domain} — {first}."
+    causes, more = _failure_causes(dkim2, dkim1, spf, dmarc)
+    first = causes[0]
+    if first.what.startswith("nothing proves"):
+        headline = f"Not trusted: {first.what}; {first.who}."
+    else:
+        headline = (
+            f"Not trusted: {first.what}, and nothing else vouches for {from_domain}; {first.who}."
+        )
     verdict = Verdict("fail", False, headline, points=[*more, unprotected])
+    verdict.evidence = list(first.evidence)
+    verdict.copy = first.copy
     _add_finding(verdict, "verdict.not-trusted", State.FAIL, headline)
     return verdict
 
@@ -391,14 +447,13 @@ def _dns_temporary(dkim1: Dkim1Report, spf: SpfReport, dkim2: ChainReport) -> bo
 
 
 def _policy_words(dmarc: DmarcReport) -> str:
+    """What the From domain's DMARC policy asks receivers to do with it, as a clause."""
     disposition = str(getattr(dmarc, "disposition", "") or "")
     if disposition == "reject":
-        return ", whose policy asks receivers to reject it"
+        return ", so receivers are asked to reject it"
     if disposition == "quarantine":
-        return ", whose policy asks receivers to treat it as spam"
-    if disposition == "none":
-        return " (its policy, p=none, only asks for reports)"
-    return ""
+        return ", so receivers are asked to treat it as spam"
+    return ""  # p=none asks only for reports: nothing follows for the mail itself
 
 
 # What a failed step means, in a few words (analysis.dkim1 failed_step values).
@@ -421,37 +476,57 @@ def _dkim1_cause(sig: Dkim1Signature) -> str:
 
 def _failure_causes(
     dkim2: ChainReport, dkim1: Dkim1Report, spf: SpfReport, dmarc: DmarcReport
-) -> tuple[str, list[str]]:
-    """Which identifier broke and how (who broke what): the first cause, in a few plain words
-    for the headline, and the others as a point of their own (or none)."""
-    parts: list[str] = []
-    author = dmarc.author_domain or "the From domain"
+) -> tuple[list[words.Cause], list[str]]:
+    """Which identifier broke and how (who broke what): each cause in plain words, the first
+    for the headline, and the others, as the mechanisms word them, as a point of their own
+    (or none)."""
+    parts: list[tuple[words.Cause, str]] = []
+    author = words.name(dmarc.author_domain, "the From domain")
+    dmarc_evidence = [f for f in dmarc.findings if f.affects_verdict]
     failing = [s for s in dkim1.signatures if s.result != "pass"]
     passing = [s for s in dkim1.signatures if s.result == "pass"]
-    by_cause: dict[str, list[str]] = {}
+    by_cause: dict[str, list[Dkim1Signature]] = {}
     for sig in failing:
-        domains = by_cause.setdefault(_dkim1_cause(sig), [])
-        if sig.domain and sig.domain not in domains:
-            domains.append(sig.domain)
-    for cause, domains in list(by_cause.items())[:2]:
-        who = _join(domains[:3]) or "an unreadable domain"
-        parts.append(f"DKIM1 for {who} fails: {cause}")
+        by_cause.setdefault(_dkim1_cause(sig), []).append(sig)
+    for cause, sigs in list(by_cause.items())[:2]:
+        domains: list[str] = []
+        for sig in sigs:
+            if sig.domain and sig.domain not in domains:
+                domains.append(sig.domain)
+        who = words.join(domains[:3]) or "an unreadable domain"
+        parts.append((words.dkim1_cause(sigs), f"DKIM1 for {who} fails: {cause}"))
     unaligned = [s.domain for s in passing if s.domain and not _aligned(dmarc, "dkim", s.domain)]
     if unaligned:
-        parts.append(f"DKIM1 passes only for {_join(unaligned[:3])}, not {author}")
+        parts.append(
+            (
+                words.unaligned_cause(unaligned, author, dmarc_evidence),
+                f"DKIM1 passes only for {words.join(unaligned[:3])}, not {author}",
+            )
+        )
     if dkim2.hops and dkim2.result != State.PASS:
-        parts.append(f"the DKIM2 chain fails ({_dkim2_reason(dkim2)})")
+        parts.append((words.dkim2_cause(dkim2), f"the DKIM2 chain fails ({_dkim2_reason(dkim2)})"))
+    spf_evidence = [f for f in spf.findings if f.affects_verdict] or dmarc_evidence
     if spf.result == "pass":
         if not _aligned(dmarc, "spf", spf.domain):
-            parts.append(f"SPF passes for {spf.domain}, not {author}")
+            parts.append(
+                (
+                    words.spf_cause("pass", spf.domain, author, False, spf_evidence),
+                    f"SPF passes for {spf.domain}, not {author}",
+                )
+            )
     elif spf.ip or spf.result != "none":
-        parts.append(f"SPF is {spf.result} for {spf.domain or 'the envelope sender'}")
+        parts.append(
+            (
+                words.spf_cause(spf.result, spf.domain, author, False, spf_evidence),
+                f"SPF is {spf.result} for {spf.domain or 'the envelope sender'}",
+            )
+        )
     if not parts:
-        return "no identifier aligned with the From domain passed", []
+        return [words.nothing_aligned_cause(author)], []
     if len(parts) == 1:
-        return parts[0], []
-    others = "; ".join(parts[1:5])
-    return parts[0], [f"Also: {others}."]
+        return [parts[0][0]], []
+    others = "; ".join(text for _, text in parts[1:5])
+    return [cause for cause, _ in parts], [f"Also: {others}."]
 
 
 def _aligned(dmarc: DmarcReport, mechanism: str, domain: str | None) -> bool:

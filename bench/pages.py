@@ -93,6 +93,11 @@ def main() -> int:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
         "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
         "DKIM2_KEY_LOOKUP": "dkim2web.samples.keys.DemoDnsLookup",
+        # Plain HTTP on loopback (DEBUG off turns HTTPS redirects on), and no rate limit on
+        # the hundreds of requests made here.
+        "DKIM2WEB_SECURE": "0",
+        "DKIM2WEB_RATE_SHARE_LINKS": "off",
+        "DKIM2WEB_WHITENOISE": "0",  # static files as in `make run`: no collectstatic needed
     }
     os.environ.update(env)
     import django
@@ -113,7 +118,7 @@ def main() -> int:
     assert run is not None, "the analysis did not run"
     print(
         f"5-hop analysis: {len(raw)} octets, result {run.result}, "
-        f"{len(run.report['hops'])} hops, {len(run.report['diffs'])} diffs"
+        f"{len(run.report['dkim2']['hops'])} hops, {len(run.report['dkim2']['diffs'])} diffs"
     )
 
     # The result page is owner-only: make the visitor the owner through a session.

@@ -101,13 +101,33 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 # with DEBUG off like production does; they get the development key rather than a secret.
 _TESTING = "pytest" in sys.modules
 _DEV_SECRET_KEY = "insecure-dev-only-key-dkim2web-never-use-in-production"
+# Management commands that serve nothing and sign nothing that outlives them: they run
+# without a secret key (`manage.py analyze FILE` on a fresh checkout), with a random one of
+# their own. Everything that serves (runserver, gunicorn, celery, run_intake) still needs it.
+_KEYLESS_COMMANDS = frozenset({"analyze"})
+
+
+def _keyless_command(argv: list[str]) -> bool:
+    """``argv`` runs one of _KEYLESS_COMMANDS through manage.py or django-admin."""
+    return (
+        len(argv) > 1
+        and Path(argv[0]).name in {"manage.py", "django-admin"}
+        and argv[1] in _KEYLESS_COMMANDS
+    )
+
+
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
-    if not (DEBUG or _TESTING):
+    if _keyless_command(sys.argv) and not DEBUG:
+        import secrets
+
+        SECRET_KEY = secrets.token_urlsafe(50)
+    elif not (DEBUG or _TESTING):
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (make run turns DEBUG on)"
         )
-    SECRET_KEY = _DEV_SECRET_KEY
+    else:
+        SECRET_KEY = _DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])

@@ -32,6 +32,7 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
+from ..change_search import SearchBudget
 from ..findings import State
 from ..lookup import KeyAnswer, KeyLookup, KeyQuery
 from ..message import ParsedMessage, parse_message
@@ -163,17 +164,19 @@ def verify_plan(
     envelope: Envelope | None = None,
     now: float | None = None,
     exhaustive: bool = False,
+    change_budget: SearchBudget | None = None,
 ) -> ChainReport:
     """The report of the judging revision, with the comparison when the plan is ``auto``.
 
     A revision whose rules differ from the judging one's only in rules this message does not
     exercise (:func:`exercised_rules`) has the judging revision's outcome without a walk of
     its own; ``exhaustive`` walks every revision anyway (the tests compare the two).
+    ``change_budget``: what the judging walk's change searches may spend (the message's).
     """
     clock = time.time() if now is None else float(now)
     cache = SharedWork()
     report, judge_walk = report_and_walk(
-        p.judge, answers, envelope=envelope, now=clock, shared=cache
+        p.judge, answers, envelope=envelope, now=clock, shared=cache, change_budget=change_budget
     )
     report.revision_mode = "auto" if p.mode == "auto" else "fixed"
     runs: dict[str, _Run] = {

@@ -41,7 +41,7 @@ def detect_artefacts(prep: Prepared, instances: dict[int, Instance]) -> list[Fin
                     Step.DRAFT,
                     hop=i,
                     detail=(
-                        "Accepted because --compat is on. Interop signers of the -02..-04 era "
+                        "Accepted in compatibility mode. Interop signers of the -02..-04 era "
                         "encoded bare addresses; -06 requires the RFC 5321 path with angle "
                         "brackets (base64 of '<user@example.com>'). Implementer: encode the "
                         "reverse-path and forward-paths with their brackets."
@@ -59,9 +59,9 @@ def detect_artefacts(prep: Prepared, instances: dict[int, Instance]) -> list[Fin
                 detail=(
                     "-06 rejects this signature (S06 §8.5/§8.6 require the RFC 5321 path with "
                     "angle brackets: base64 of '<user@example.com>'); interop signers of the "
-                    "-02..-04 era encoded bare addresses. Re-run with --compat to check the rest "
-                    "of the chain. Implementer: encode the reverse-path and forward-paths with "
-                    "their brackets."
+                    "-02..-04 era encoded bare addresses. Re-run in compatibility mode to check "
+                    "the rest of the chain. Implementer: encode the reverse-path and "
+                    "forward-paths with their brackets."
                 ),
                 spec="S06 §8.5, §8.6",
             )

@@ -11,12 +11,15 @@ import functools
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import limits
 from ..findings import Finding, State
 from ..lookup import KeyAnswer
 from ..message import Body, HashMemo, HeaderField, serialise
+
+if TYPE_CHECKING:
+    from ..change_search import ChangeSearch
 from ..textsize import prefix_within
 
 SCHEMA_VERSION = 1
@@ -148,6 +151,8 @@ class Instance:
     result: State = State.PASS
     #: The walk's hash states (analysis.message.HashMemo): instances share octets.
     memo: HashMemo | None = field(default=None, repr=False, compare=False)
+    #: What changed the body or header fields, when a hash fails (analysis.change_search).
+    change_searches: list[ChangeSearch] = field(default_factory=list, compare=False)
 
     def message_bytes(self) -> bytes | None:
         if self.body is None:
@@ -185,6 +190,8 @@ class Instance:
         }
         if len(listed) < len(self.fields):
             out["header_fields_omitted"] = len(self.fields) - len(listed)
+        if self.change_searches:
+            out["change_searches"] = [c.to_json() for c in self.change_searches]
         return out
 
 

@@ -31,10 +31,12 @@ import email.utils
 import time
 from typing import Any
 
+from ..change_search import SearchBudget
 from ..findings import Finding, Severity, State, Step, aggregate, note
 from ..lookup import KeyAnswer, KeyLookup, KeyQuery
 from ..message import ParsedMessage
 from . import authentic, custody, reconstruct, signatures
+from .changes import search_changes
 from .drafts import detect_artefacts
 from .history import build_diffs, summarise
 from .report import (
@@ -122,8 +124,11 @@ def report_and_walk(
     envelope: Envelope | None = None,
     now: float | None = None,
     shared: SharedWork | None = None,
+    change_budget: SearchBudget | None = None,
 ) -> tuple[ChainReport, Walk]:
-    """The full report of one revision, and the walk that made it."""
+    """The full report of one revision, and the walk that made it.  An instance whose hash
+    fails gets a search for what changed it (:mod:`analysis.dkim2.changes`), spending
+    ``change_budget`` (the message's; a new one by default)."""
     clock = time.time() if now is None else float(now)
     walk, hops, result = walk_prepared(prep, answers, envelope=envelope, clock=clock, shared=shared)
     findings = walk.findings
@@ -131,6 +136,7 @@ def report_and_walk(
     revision = prep.options.revision
     instances = sorted(walk.instances.values(), key=lambda x: x.instance)
     diffs = build_diffs(instances, prep.signatures, is_unsigned=revision.is_unsigned)
+    search_changes(walk, change_budget)
     msg = prep.message
     summary_obj = MessageSummary(
         size=prep.raw_size,
@@ -311,7 +317,7 @@ def check_timestamps(walk: Walk) -> None:
                         detail=(
                             f"The topmost Received field dates delivery at {int(arrived)}, "
                             f"{(arrived - sig.timestamp) / 86400:.1f} days after t=. Verify "
-                            f"as of the arrival time (--now {int(arrived)}) to see how a "
+                            f"as of the arrival time (unix time {int(arrived)}) to see how a "
                             "receiver judged it then; the verdict here is as of now."
                         ),
                         spec="S06 §8.4",

@@ -12,7 +12,7 @@ from typing import Any
 
 from dkim2web.reports.models import Revision
 
-from .errors import ErrorCode
+from .errors import ERROR_MEANINGS, ErrorCode
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -28,8 +28,58 @@ def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
 
 
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(description: str, schema: dict[str, Any], *, example: Any = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"description": description, "content": {"application/json": media}}
+
+
+def _error_example(status_description: str, code: ErrorCode, message: str) -> dict[str, Any]:
+    """An error response with an example answer."""
+    response = _error(status_description)
+    response["content"]["application/json"]["example"] = {
+        "error": {"code": str(code), "message": message}
+    }
+    return response
+
+
+def _curl(*lines: str) -> list[dict[str, str]]:
+    """The operation's examples (``x-codeSamples``, as Redoc reads them): $DKIM2WEB is the
+    site's address, $TOKEN an API token, $ID an analysis id."""
+    return [{"lang": "shell", "label": "curl", "source": line} for line in lines]
+
+
+_AUTH = 'curl -H "Authorization: Bearer $TOKEN"'
+_EXAMPLE_ID = "5f0c2a9e-7d1b-4c36-9a8e-2b4d6f8a1c3e"
+_EXAMPLE_CREATED = {
+    "id": _EXAMPLE_ID,
+    "status": "queued",
+    "revision": "auto",
+    "url": f"https://dkim2web.example/api/analyses/{_EXAMPLE_ID}",
+    "html_url": f"https://dkim2web.example/analyses/{_EXAMPLE_ID}/",
+}
+_EXAMPLE_PAGE = {
+    "count": 1,
+    "page": 1,
+    "pages": 1,
+    "page_size": 20,
+    "next": None,
+    "previous": None,
+    "results": [
+        {
+            "id": _EXAMPLE_ID,
+            "status": "done",
+            "result": "fail",
+            "created_at": "2026-11-28T17:34:05Z",
+            "subject": "[list] Relay certificates",
+            "filename": "message.eml",
+            "revision": "auto",
+            "url": _EXAMPLE_CREATED["url"],
+            "html_url": _EXAMPLE_CREATED["html_url"],
+        }
+    ],
+}
 
 
 _STRING = {"type": "string"}
@@ -104,7 +154,12 @@ _SCHEMAS: dict[str, Any] = {
         {
             "error": _closed(
                 {
-                    "code": {"type": "string", "enum": [str(c) for c in ErrorCode]},
+                    "code": {
+                        "type": "string",
+                        "enum": [str(c) for c in ErrorCode],
+                        # One meaning per code, in the enum's order (a common extension).
+                        "x-enum-descriptions": [ERROR_MEANINGS[c] for c in ErrorCode],
+                    },
                     "message": {"type": "string", "description": "For people; may change."},
                 }
             )
@@ -302,6 +357,15 @@ _SCHEMAS: dict[str, Any] = {
                 "type": ["string", "null"],
                 "enum": [*_REVISION_NUMBERS, None],
                 "description": "The revision whose rules judged DKIM2; null without DKIM2.",
+            },
+        },
+        optional={
+            "evidence": {
+                "type": "array",
+                "items": _ref("Finding"),
+                "description": "The findings the headline rests on, most telling first (their "
+                "codes, failure strings and spec references; the headline itself is plain "
+                "words). Absent in reports stored before it was kept.",
             },
         },
         description="Would the message be trusted, and if not, who broke what; every "
@@ -792,8 +856,11 @@ SCHEMA: dict[str, Any] = {
                         "schema": {"type": "integer", "minimum": 1, "default": 1},
                     }
                 ],
+                "x-codeSamples": _curl(f'{_AUTH} "$DKIM2WEB/api/analyses?page=1"'),
                 "responses": {
-                    "200": _json("One page of analyses.", _ref("AnalysisPage")),
+                    "200": _json(
+                        "One page of analyses.", _ref("AnalysisPage"), example=_EXAMPLE_PAGE
+                    ),
                     "400": _error("page is not a positive integer (invalid_page)."),
                     "401": _UNAUTHORIZED,
                     "404": _error("page is past the last page (page_not_found)."),
@@ -803,6 +870,12 @@ SCHEMA: dict[str, Any] = {
                 "operationId": "createAnalysis",
                 "summary": "Submit a message; it is verified in the background",
                 "parameters": _ENVELOPE_PARAMETERS,
+                "x-codeSamples": _curl(
+                    f'{_AUTH} -H "Content-Type: message/rfc822" --data-binary @message.eml '
+                    '"$DKIM2WEB/api/analyses?mail_from=bounce@lists.example.org'
+                    '&rcpt_to=you@example.net"',
+                    f'{_AUTH} -F message=@message.eml -F revision=auto "$DKIM2WEB/api/analyses"',
+                ),
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -830,13 +903,21 @@ SCHEMA: dict[str, Any] = {
                 },
                 "responses": {
                     "201": {
-                        **_json("Stored and queued.", _ref("AnalysisCreated")),
+                        **_json(
+                            "Stored and queued.", _ref("AnalysisCreated"), example=_EXAMPLE_CREATED
+                        ),
                         "headers": {"Location": {"description": "The url field.", "schema": _URI}},
                     },
-                    "400": _error(
-                        "empty_message, missing_message, message_not_a_file, "
-                        "too_many_messages, invalid_multipart, invalid_envelope, "
-                        "invalid_filename or invalid_revision."
+                    "400": _error_example(
+                        "empty_message, no_header_fields (not an e-mail message: its first "
+                        "line is not a header field and it has no From: field, e.g. a text "
+                        "file, or it is another format, e.g. a PDF; the message says what was "
+                        "found and how to get the message's source), missing_message, "
+                        "message_not_a_file, too_many_messages, invalid_multipart, "
+                        "invalid_envelope, invalid_filename or invalid_revision.",
+                        ErrorCode.INVALID_REVISION,
+                        f"revision must be one of {', '.join(Revision.values)} (auto: judged "
+                        "by the newest draft revision's rules, the older ones compared).",
                     ),
                     "401": _UNAUTHORIZED,
                     "413": _error(
@@ -851,6 +932,7 @@ SCHEMA: dict[str, Any] = {
             "get": {
                 "operationId": "getAnalysis",
                 "summary": "The status of an analysis and, when done, its report",
+                "x-codeSamples": _curl(f'{_AUTH} "$DKIM2WEB/api/analyses/$ID"'),
                 "responses": {
                     "200": _json("The analysis.", _ref("AnalysisDetail")),
                     "401": _UNAUTHORIZED,
@@ -860,6 +942,7 @@ SCHEMA: dict[str, Any] = {
             "delete": {
                 "operationId": "deleteAnalysis",
                 "summary": "Delete the analysis, its raw message and everything derived",
+                "x-codeSamples": _curl(f'{_AUTH} -X DELETE "$DKIM2WEB/api/analyses/$ID"'),
                 "responses": {
                     "204": {"description": "Deleted."},
                     "401": _UNAUTHORIZED,
@@ -872,6 +955,7 @@ SCHEMA: dict[str, Any] = {
             "get": {
                 "operationId": "getRawMessage",
                 "summary": "The message exactly as it was submitted",
+                "x-codeSamples": _curl(f'{_AUTH} -o message.eml "$DKIM2WEB/api/raw/$ID"'),
                 "responses": {
                     "200": {
                         "description": "The raw bytes, as an attachment.",
@@ -887,6 +971,7 @@ SCHEMA: dict[str, Any] = {
                 "operationId": "getSchema",
                 "summary": "This document",
                 "security": [],
+                "x-codeSamples": _curl('curl "$DKIM2WEB/api/schema"'),
                 "responses": {
                     "200": _json("The OpenAPI 3.1 description.", {"type": "object"}),
                 },
@@ -903,9 +988,11 @@ SCHEMA: dict[str, Any] = {
         },
         "responses": {
             "Unauthorized": {
-                **_error(
+                **_error_example(
                     "No token (not_authenticated), or an unknown, revoked or expired "
-                    "one (invalid_token)."
+                    "one (invalid_token).",
+                    ErrorCode.NOT_AUTHENTICATED,
+                    "Send an API token: Authorization: Bearer <token>.",
                 ),
                 "headers": {
                     "WWW-Authenticate": {
@@ -915,7 +1002,11 @@ SCHEMA: dict[str, Any] = {
                     }
                 },
             },
-            "NotFound": _error("No such analysis for this token (not_found)."),
+            "NotFound": _error_example(
+                "No such analysis for this token (not_found).",
+                ErrorCode.NOT_FOUND,
+                "No such analysis.",
+            ),
         },
         "schemas": _SCHEMAS,
     },

@@ -12,6 +12,8 @@ urlpatterns = [
     re_path(rf"^analyses/{_ID}/?$", views.analysis, name="analysis"),
     re_path(rf"^raw/{_ID}/?$", views.raw, name="raw"),
     re_path(r"^schema/?$", views.schema, name="schema"),
+    # The page for people, generated from the schema (HTML, not JSON).
+    re_path(r"^docs/?$", views.docs, name="docs"),
     # Anything else under /api/ is a JSON 404, not the site's HTML page.
     re_path(r"^(?P<path>.*)$", views.unknown, name="unknown"),
 ]

@@ -17,10 +17,13 @@ from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 
 from dkim2web import throttling
+from dkim2web.reports import input_check
 from dkim2web.reports import selectors as report_selectors
 from dkim2web.reports import services as report_services
 from dkim2web.reports.filenames import filename_problem
@@ -114,6 +117,15 @@ def raw(request: HttpRequest, analysis_id: str, *, user: AbstractBaseUser) -> Ht
 @api_view("GET", authenticated=False)
 def schema(request: HttpRequest) -> HttpResponse:
     return JsonResponse(SCHEMA)
+
+
+@require_GET
+def docs(request: HttpRequest) -> HttpResponse:
+    """The API page for people: the schema above, rendered (api/docs.py)."""
+    from .docs import api_docs
+
+    site = request.build_absolute_uri("/").rstrip("/")
+    return render(request, "api/docs.html", {"docs": api_docs(), "site": site})
 
 
 @csrf_exempt
@@ -234,6 +246,9 @@ def _analysis_create(request: HttpRequest, user: AbstractBaseUser) -> HttpRespon
         return _too_large(limit)
     if not raw:
         return error_response(400, ErrorCode.EMPTY_MESSAGE, "The message is empty.")
+    refused = input_check.header_refusal(raw)
+    if refused is not None:
+        return error_response(400, ErrorCode.NO_HEADER_FIELDS, refused)
     problem = filename_problem(filename)
     if problem is not None:
         return error_response(400, ErrorCode.INVALID_FILENAME, problem)
@@ -259,6 +274,8 @@ def _analysis_create(request: HttpRequest, user: AbstractBaseUser) -> HttpRespon
         owner=user,
         revision=revision,
     )
+    # A bounce's returned message becomes an analysis of its own, as for an upload.
+    report_services.analysis_submit_returned(analysis=created)
     if settings.CELERY_TASK_ALWAYS_EAGER:
         # Without a broker the run has already happened (after the commit, in-process).
         created.refresh_from_db(fields=["status"])

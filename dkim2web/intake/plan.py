@@ -18,12 +18,11 @@ message becomes its child: two levels below the delivery at most.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email.header import decode_header, make_header
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from typing import Any
 
-from . import dsn as dsn_rules
+from analysis import dsn as dsn_rules
+from analysis.dsn import subject_of
+
 from . import inline, mime
 
 DIRECT = "direct"
@@ -65,30 +64,16 @@ def note(
     return {"code": code, "severity": severity, "title": title, "text": text, **extra}
 
 
-def subject_of(raw: bytes) -> str:
-    """The Subject of ``raw``, decoded for display ("" when absent or unreadable)."""
-    head = mime.header_block(raw, limit=64 * 1024)
-    try:
-        value = BytesHeaderParser(policy=compat32).parsebytes(head).get("subject")
-        if value is None:
-            return ""
-        text = str(make_header(decode_header(str(value))))
-    except Exception:
-        return ""
-    return " ".join(text.split())[:200]
-
-
-def _dsn_item(kind: str, raw: bytes, walked: mime.Walk, *, smtp_mail_from: str | None) -> Item:
-    report = walked.entities[0]
-    parsed = dsn_rules.parse(walked, report)
+def _dsn_item(kind: str, raw: bytes, parsed: dsn_rules.Dsn, *, smtp_mail_from: str | None) -> Item:
     verdict = dsn_rules.judge(raw, parsed, smtp_mail_from=smtp_mail_from)
     item = Item(kind, raw, dsn={"status": parsed.status_json(), "verdict": verdict.to_json()})
-    if parsed.returned is not None and parsed.returned_kind == "message":
-        returned = Item(RETURNED, parsed.returned, parsed.returned_path, parsed.returned_encoding)
-        if parsed.returned_encoding:
-            returned.notes.append(_decoded_note(parsed.returned_encoding))
-        item.children.append(returned)
-    elif parsed.returned_kind == "headers":
+    returned = parsed.returned
+    if returned is not None and returned.kind == "message":
+        child = Item(RETURNED, returned.raw, returned.part, returned.encoding)
+        if returned.encoding:
+            child.notes.append(_decoded_note(returned.encoding))
+        item.children.append(child)
+    elif returned is not None and returned.kind == "headers":
         item.notes.append(
             note(
                 "intake.dsn-headers-only",
@@ -126,9 +111,9 @@ def _walk_notes(item: Item, walked: mime.Walk) -> None:
 def plan(raw: bytes, *, smtp_mail_from: str | None = None) -> Item:
     """The analyses one delivered message becomes. Never raises on hostile input."""
     walked = mime.walk(raw)
-    top = walked.entities[0]
-    if dsn_rules.is_dsn(top):
-        item = _dsn_item(DSN, raw, walked, smtp_mail_from=smtp_mail_from)
+    bounce = dsn_rules.read_walked(walked)
+    if bounce is not None:
+        item = _dsn_item(DSN, raw, bounce, smtp_mail_from=smtp_mail_from)
         _walk_notes(item, walked)
         return item
 
@@ -138,11 +123,8 @@ def plan(raw: bytes, *, smtp_mail_from: str | None = None) -> Item:
         _walk_notes(item, walked)
         for entity in messages[:MAX_ORIGINALS]:
             decoded = mime.decode_body(entity)
-            head = mime.read_entity(
-                decoded.data, 0, len(decoded.data), path="", depth=0, default_type="text/plain"
-            )
-            if dsn_rules.is_dsn(head):
-                inner = mime.walk(decoded.data)
+            inner = dsn_rules.read(decoded.data)
+            if inner is not None:
                 child = _dsn_item(ATTACHED, decoded.data, inner, smtp_mail_from=None)
             else:
                 child = Item(ATTACHED, decoded.data)

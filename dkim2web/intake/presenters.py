@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis import dsn as dsn_rules
 from dkim2web.reports.models import Analysis
 from dkim2web.reports.selectors import analysis_latest_run
 
-from . import dsn as dsn_rules
 from .models import Delivery, IntakePart
 from .selectors import intake_children, intake_part_for_analysis
 

@@ -17,6 +17,8 @@ small thread pool of its own (Django's ORM is synchronous), and the loop awaits 
   DATA (it is drained, within a bound, so it can read the answer; a client that goes on
   sending is disconnected). A client that drops mid-DATA leaves nothing: the message is
   only handed on once the final dot has arrived;
+* data whose first line is not a header field is no message (the upload form's and the
+  API's rule, dkim2web/reports/input_check.py): 550 5.6.0, nothing stored;
 * then the message and its envelope are committed (:func:`services.delivery_store`)
   and only then is 250 answered; a failed write answers 451 4.3.0 and the client tries
   again. LMTP answers once per recipient, each from its owner's own transaction.
@@ -50,6 +52,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections, connections
 from django.utils import timezone
+
+from dkim2web.reports import input_check
 
 from . import services
 from .selectors import intake_address_resolve
@@ -260,6 +264,14 @@ class IntakeHandler:
             helo=session.host_name or "",
             received_at=timezone.now(),
         )
+        # Data that does not start with a header field is no message (the rule of the upload
+        # form and the API): refused, nothing stored. Real mail always has one.
+        refused = input_check.smtp_refusal(raw)
+        if refused is not None:
+            logger.info("intake: data from %s has no header fields; refused", meta.client_ip)
+            if lmtp:
+                return "\r\n".join(f"550 5.6.0 <{r.rcpt}> {refused}" for r in recipients)
+            return f"550 5.6.0 {refused}"
         if not lmtp:
             try:
                 stored = await self._in_db(

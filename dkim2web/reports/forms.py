@@ -10,12 +10,14 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from . import input_check
 from .filenames import filename_problem
 from .presenters import InputNote, format_size, sniff_input
 
 # Error codes the view turns into HTTP statuses.
 TOO_LARGE = "too_large"
 TOO_MANY = "too_many"
+NOT_MAIL = "not_mail"  # not an e-mail message: binary, or no header fields
 
 MAX_RECIPIENTS = 100
 
@@ -110,6 +112,14 @@ class UploadForm(forms.Form):
         ),
         help_text="One address per line; several are allowed.",
     )
+    # The signed token of the files "Guess the envelope" kept (held.py); the view reads it.
+    held = forms.CharField(required=False, max_length=10_000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, kept: list[Submission] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Files kept from "Guess the envelope", standing for the file input when no file
+        # is chosen (the view passes them only then).
+        self.kept = list(kept or [])
 
     def clean_rcpt_to(self) -> list[str]:
         recipients = split_recipients(self.cleaned_data.get("rcpt_to") or "")
@@ -136,11 +146,11 @@ class UploadForm(forms.Form):
         text: str = cleaned.get("raw_text") or ""
         pasted = text if text.strip() else ""
 
-        if not uploads and not pasted:
+        if not uploads and not pasted and not self.kept:
             raise forms.ValidationError(
                 "Choose at least one .eml file or paste a message's raw source.", code="empty"
             )
-        count = len(uploads) + (1 if pasted else 0)
+        count = len(uploads) + len(self.kept) + (1 if pasted else 0)
         if count > max_files():
             raise forms.ValidationError(
                 f"{count} messages were sent; at most {max_files()} can be analysed at once. "
@@ -172,6 +182,7 @@ class UploadForm(forms.Form):
                 continue
             raw = b"".join(upload.chunks())
             messages.append(Submission(raw=raw, filename=name))
+        messages.extend(Submission(raw=k.raw, filename=k.filename) for k in self.kept)
         if pasted:
             # The browser sends a textarea with CRLF line ends (the wire form of mail); the
             # text is kept as sent, encoded as UTF-8.
@@ -195,11 +206,10 @@ class UploadForm(forms.Form):
                 )
                 continue
             message.note = sniff_input(message.raw)
-            if message.note is not None and not message.note.accepted:
+            refused = input_check.refusal(message.raw)
+            if refused is not None:
                 problems.append(
-                    forms.ValidationError(
-                        f"{label}: {message.note.title}. {message.note.text} Nothing was stored."
-                    )
+                    forms.ValidationError(f"{label}: {refused} Nothing was stored.", code=NOT_MAIL)
                 )
         if problems:
             raise forms.ValidationError(problems)
@@ -237,9 +247,20 @@ class EnvelopeForm(forms.Form):
 
 
 class RevisionForm(forms.Form):
-    """The DKIM2 draft revision a re-run judges by (absent: the analysis's own)."""
+    """How a re-run verifies: the DKIM2 draft revision it judges by (absent: the analysis's
+    own), as of when (absent: now; "arrival": the message's arrival time, which the view reads
+    from the stored report, never from the request) and in compatibility mode or not."""
 
     revision = forms.ChoiceField(label="Draft revision", required=False, choices=[])
+    as_of = forms.ChoiceField(
+        label="Verify as of",
+        required=False,
+        choices=[("", "now"), ("arrival", "the arrival time")],
+        error_messages={
+            "invalid_choice": "A re-run verifies as of now or as of the message's arrival time."
+        },
+    )
+    compat = forms.BooleanField(label="Compatibility mode", required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -258,3 +279,46 @@ class RevisionForm(forms.Form):
 
     def clean_revision(self) -> str | None:
         return self.cleaned_data.get("revision") or None
+
+
+#: Longest search text of the list of analyses (characters).
+MAX_SEARCH_CHARS = 200
+
+
+class AnalysisSearchForm(forms.Form):
+    """The list of analyses' search box and verdict filter (a GET form)."""
+
+    q = forms.CharField(
+        label="Search From, Subject or file name",
+        required=False,
+        max_length=MAX_SEARCH_CHARS,
+        error_messages={
+            "max_length": f"The search text is longer than {MAX_SEARCH_CHARS} characters; "
+            "it was not applied."
+        },
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    verdict = forms.ChoiceField(
+        label="Verdict",
+        required=False,
+        error_messages={"invalid_choice": "That is not a verdict; the filter was not applied."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from .mechanism_views import VERDICT_LABELS, mechanism_label
+        from .models import AnalysisRun
+
+        field = self.fields["verdict"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "Any verdict")] + [
+            (value, _verdict_choice(mechanism_label(value), VERDICT_LABELS.get(value, "")))
+            for value in AnalysisRun.Result.values
+        ]
+
+
+def _verdict_choice(label: str, words: str) -> str:
+    """``Pass (trusted)``; a label alone where the words only repeat it (errors)."""
+    if not words or words.startswith("Not decided"):
+        return label
+    return f"{label} ({words[0].lower()}{words[1:]})"

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .change_views import change_view
 from .presenters import FindingView, finding_view, format_delay, format_utc, result_label
 
 # Result words of the other mechanisms (RFC 8601 §2.7), beside the DKIM2 ones.
@@ -564,6 +565,8 @@ class Dkim1SignatureView(_Judged):
     reason: str
     raw: str
     findings: list[FindingView]
+    #: What changed the body when its hash fails (reports/change_views.py).
+    change: Any = None
 
     @property
     def step_text(self) -> str:
@@ -612,6 +615,7 @@ def dkim1_view(data: Mapping[str, Any] | None) -> Dkim1View | None:
                 reason=str(s.get("reason") or ""),
                 raw=str(s.get("raw") or ""),
                 findings=_findings(s),
+                change=change_view(s.get("change_search")),
             )
         )
     view = Dkim1View(

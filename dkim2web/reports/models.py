@@ -65,6 +65,11 @@ class Analysis(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     filename = models.CharField(max_length=255, blank=True)
     size = models.PositiveIntegerField()
+    # The message's first From and Subject, decoded and cut for lists (read at submission by
+    # analysis.submission.summary_fields, so a list never parses messages); empty when the
+    # message has none. The length is analysis.limits.MAX_SUMMARY_FIELD_CHARS.
+    header_from = models.CharField(max_length=200, blank=True)
+    header_subject = models.CharField(max_length=200, blank=True)
     mail_from = models.TextField(blank=True)
     rcpt_to = models.JSONField(default=list, blank=True)
     envelope_source = models.CharField(
@@ -88,6 +93,11 @@ class Analysis(models.Model):
     # The DKIM2 draft revision whose rules the next run uses (a re-run may choose another;
     # each run records the one it used).
     revision = models.CharField(max_length=8, choices=Revision.choices, default=Revision.AUTO)
+    # How the next run verifies, chosen by a re-run like the revision (each run records what
+    # it used): compatibility mode (the engine's Options.compat), and the verification clock
+    # in unix seconds (null: the time the run happens; set: "as of the arrival time").
+    compat = models.BooleanField(default=False)
+    verify_at = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at",)
@@ -125,6 +135,10 @@ class AnalysisRun(models.Model):
     # judged by revision followed -06 rules, hence the default (migration 0004 reads the
     # others' reports).
     revision = models.CharField(max_length=8, choices=Revision.choices, default=Revision.R06)
+    # How it verified beside its rules: compatibility mode, and the clock it was set to
+    # (unix seconds; null: the time it ran).
+    compat = models.BooleanField(default=False)
+    verified_as_of = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at",)
@@ -151,3 +165,29 @@ class AnalysisRun(models.Model):
     def dns_evidence(self) -> list[dict[str, object]]:
         """Each DNS answer the run used: the records or the error, and when it was fetched."""
         return list(self.document.get("dns", []))
+
+
+class HeldUpload(models.Model):
+    """A message uploaded with "Guess the envelope": kept, for an hour at most, so that the
+    form shown again (envelope filled in) analyses it without the file being chosen again.
+
+    Browsers never keep a chosen file from one page to the next; the bytes wait here instead
+    (services in held.py: the visitor's session lists the ids, the form carries them signed).
+    Analysing takes them out; the periodic purge deletes any left behind.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    raw_message = models.BinaryField()  # the bytes exactly as uploaded
+    filename = models.CharField(max_length=255, blank=True)
+    size = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.filename} (held)"
+
+    @property
+    def raw_bytes(self) -> bytes:
+        return bytes(self.raw_message)

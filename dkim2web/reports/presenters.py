@@ -147,12 +147,20 @@ def finding_from_json(data: Mapping[str, Any]) -> Any:
 
 
 def explain(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The catalogue's explanation, its fix worded for the page (advice.py): ``fix`` (no
+    command line), ``fix_plain`` (no spec references either) and the ``control`` that does it."""
     from analysis.catalogue import explain as catalogue_explain
+
+    from . import advice
 
     explanation = catalogue_explain(finding_from_json(data))
     explanation["responsible_label"] = RESPONSIBLE_LABELS.get(
         explanation.get("responsible", ""), explanation.get("responsible", "")
     )
+    code, fix = str(explanation.get("code") or ""), str(explanation.get("fix") or "")
+    explanation["fix"] = advice.page_fix(code, fix)
+    explanation["fix_plain"] = advice.plain_fix(code, fix)
+    explanation["control"] = advice.control_for(code)
     return explanation
 
 
@@ -206,6 +214,16 @@ def finding_view(data: Mapping[str, Any]) -> FindingView:
 
 
 @dataclass
+class EvidenceView:
+    """One finding the headline rests on: its code and failure string, as the engine wrote
+    them (shown under the headline, never in it)."""
+
+    code: str
+    message: str
+    where: str  # "hop 1", "" when the finding names no hop
+
+
+@dataclass
 class VerdictView:
     result: str
     label: str
@@ -213,6 +231,22 @@ class VerdictView:
     points: list[str]
     action: FindingView | None  # the one thing to do, when the message is not trusted
     action_anchor: str = ""  # where on the page the action's finding is
+    evidence: list[EvidenceView] = field(default_factory=list)
+    spec: str = ""  # the spec references of the evidence, once each
+    #: The headline blames this copy of the message, not a hop: the advice is the copy's.
+    copy: bool = False
+
+    @property
+    def action_fix(self) -> str:
+        if self.copy:
+            from .advice import COPY_FIX
+
+            return COPY_FIX
+        return str(self.action.explanation.get("fix_plain") or "") if self.action else ""
+
+    @property
+    def action_control(self) -> str:
+        return str(self.action.explanation.get("control") or "") if self.action else ""
 
 
 # Where to look for the one thing to do, in order: the mechanism sections of the report.
@@ -229,18 +263,49 @@ def _section_findings(section: Any) -> list[Mapping[str, Any]]:
     return found
 
 
-def verdict_action(document: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, str]:
-    """The finding whose advice is the one thing to do, and its section's anchor."""
+# Where each section's findings are on the page.
+_ANCHORS = (("dkim2", "timeline"), ("dmarc", "dmarc"), ("dkim1", "dkim1"), ("spf", "spf"))
+
+
+def _is_note(finding: Mapping[str, Any]) -> bool:
+    """Information that changes nothing (a line-end conversion, say): never the advice."""
+    return finding.get("state") not in VERDICT_STATES and finding.get("severity") == "info"
+
+
+def _evidence(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     verdict = document.get("verdict") or {}
+    return [f for f in verdict.get("evidence") or [] if isinstance(f, Mapping)]
+
+
+def _anchor_of(document: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
+    for key, anchor in _ANCHORS:
+        for f in _section_findings(document.get(key)):
+            if (f.get("code"), f.get("hop"), f.get("message")) == (
+                finding.get("code"),
+                finding.get("hop"),
+                finding.get("message"),
+            ):
+                return anchor
+    return "glance"
+
+
+def verdict_action(document: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, str]:
+    """The finding whose advice is the one thing to do, and its section's anchor: the first
+    the headline rests on (the verdict's evidence); for a report stored before the verdict
+    kept evidence, the first finding that decided it. Notes that change nothing never are."""
+    verdict = document.get("verdict") or {}
+    chosen = next((f for f in _evidence(document) if not _is_note(f)), None)
+    if chosen is not None:
+        return chosen, _anchor_of(document, chosen)
     if verdict.get("result") == "pass":
         chain = document.get("dkim2") or {}
-        if chain.get("result") not in (None, "pass", "none"):
+        if chain.get("result") in VERDICT_STATES:
             return blamed_finding(chain), "timeline"  # trusted, but the DKIM2 chain broke
         return None, ""
     for key, anchor in _ACTION_SECTIONS:
         section = document.get(key)
         if key == "dkim2" and isinstance(section, Mapping):
-            finding = blamed_finding(section)
+            finding = blamed_finding(section) if section.get("result") in VERDICT_STATES else None
             if finding is not None:
                 return finding, anchor
             continue
@@ -260,6 +325,13 @@ def verdict_view(document: Mapping[str, Any]) -> VerdictView:
 
     # A run stored before every mechanism was checked judged DKIM2 alone: its words.
     upgraded = bool(document.get("upgraded_from"))
+    # A run stored before the verdict kept its evidence: the advice's finding is.
+    evidence = _evidence(document) or ([action] if action is not None else [])
+    specs: list[str] = []
+    for f in evidence:
+        spec = str(f.get("spec") or "")
+        if spec and spec not in specs:
+            specs.append(spec)
     return VerdictView(
         result=result,
         label=result_label(result) if upgraded else VERDICT_LABELS.get(result, result),
@@ -267,6 +339,16 @@ def verdict_view(document: Mapping[str, Any]) -> VerdictView:
         points=[str(p) for p in verdict.get("points") or []],
         action=finding_view(action) if action is not None else None,
         action_anchor=anchor,
+        evidence=[
+            EvidenceView(
+                code=str(f.get("code") or ""),
+                message=str(f.get("message") or ""),
+                where=f"hop {f['hop']}" if isinstance(f.get("hop"), int) else "",
+            )
+            for f in evidence
+        ],
+        spec="; ".join(specs),
+        copy=verdict.get("copy") is True,
     )
 
 
@@ -697,36 +779,6 @@ def envelope_view(report: Mapping[str, Any], *, source: str = "") -> EnvelopeVie
     )
 
 
-@dataclass
-class Hints:
-    mail_from: str = ""
-    rcpt_to: list[str] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)  # e.g. ["Return-Path", "Delivered-To"]
-
-    def __bool__(self) -> bool:
-        return bool(self.mail_from or self.rcpt_to)
-
-
-def header_hints(raw: bytes) -> Hints:
-    """Guesses at the final envelope from Return-Path, Delivered-To and X-Original-To."""
-    from analysis.message import parse_message
-
-    msg = parse_message(raw)
-    hints = Hints()
-    return_path = msg.first_text("return-path")
-    if return_path:
-        hints.mail_from = return_path
-        hints.sources.append("Return-Path")
-    for name, label in (("delivered-to", "Delivered-To"), ("x-original-to", "X-Original-To")):
-        for f in msg.fields_named(name):
-            text = f.text()
-            if text and text not in hints.rcpt_to:
-                hints.rcpt_to.append(text)
-                if label not in hints.sources:
-                    hints.sources.append(label)
-    return hints
-
-
 # -- the raw message -------------------------------------------------------------------------------
 
 
@@ -951,7 +1003,15 @@ def build_result_context(
     context["revision_options"] = rv.revision_choices()
     if run is None:
         return context
+    from . import advice
+
+    for each in context["runs"]:
+        each.how_words = advice.run_how_words(each)
+    context["run_how"] = advice.run_how_words(run)
+    from . import change_views as cv
     from . import mechanism_views as mv
+    from .delivery_time_views import delivery_time_view
+    from .dsn_views import dsn_view
 
     document = run.document
     chain = document.get("dkim2") or {}
@@ -966,6 +1026,7 @@ def build_result_context(
         hops=hop_views(chain),
         message_findings=message_findings(chain),
         diffs=diff_views(chain),
+        change_searches=cv.chain_change_views(chain),
         trimmed=trimmed_view(document),
         instances=instance_views(chain),
         dkim1=mv.dkim1_view(document.get("dkim1")),
@@ -974,6 +1035,8 @@ def build_result_context(
         dmarc=mv.dmarc_view(document.get("dmarc")),
         receivers=mv.receivers_view(document.get("receivers")),
         received_v=mv.received_view(document.get("received"), document.get("smtp")),
+        delivery_time=delivery_time_view(document.get("delivery_time")),
+        dsn=dsn_view(document.get("dsn")),
         evidence=mv.evidence_rows(document),
         envelope=envelope,
         envelope_initial={
@@ -983,5 +1046,7 @@ def build_result_context(
         raw=raw_view(raw),
         authres=authentication_results(document, authserv_id=authserv_id, newline="\n"),
         verified_at=format_utc(document.get("verified_at")),
+        # For the "re-run as of the arrival time" control (advice.py).
+        arrival=format_utc(advice.arrival_time(document)),
     )
     return context

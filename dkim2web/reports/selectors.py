@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import Analysis, AnalysisRun
 
@@ -47,3 +47,33 @@ def analysis_ids_in_session(*, session: Any) -> list[str]:
     """Ids of the analyses an anonymous visitor made in this session, oldest first."""
     ids = session.get(ANON_SESSION_KEY, [])
     return [str(x) for x in ids] if isinstance(ids, list) else []
+
+
+def analysis_visible_by_sha256(
+    *, sha256: str, user: AbstractBaseUser | AnonymousUser, session: Any
+) -> Analysis | None:
+    """The newest analysis of exactly these bytes that this visitor may see (their own, or
+    one they made anonymously in this session), or None."""
+    if user.is_authenticated:
+        found = analysis_list_for_user(user=user)
+    else:
+        ids = analysis_ids_in_session(session=session)
+        found = Analysis.objects.filter(pk__in=ids, owner__isnull=True).defer("raw_message")
+    return found.filter(sha256=sha256).order_by("-created_at").first()
+
+
+def analyses_matching(
+    analyses: QuerySet[Analysis], *, text: str = "", verdict: str = ""
+) -> QuerySet[Analysis]:
+    """``analyses`` whose From, Subject or file name contains ``text`` (any case; the
+    database escapes ``%`` and ``_``), and whose latest run's verdict is ``verdict`` (the
+    queryset must be annotated with ``latest_result``). Empty arguments filter nothing."""
+    if text:
+        analyses = analyses.filter(
+            Q(header_from__icontains=text)
+            | Q(header_subject__icontains=text)
+            | Q(filename__icontains=text)
+        )
+    if verdict:
+        analyses = analyses.filter(latest_result=verdict)
+    return analyses

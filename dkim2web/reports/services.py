@@ -104,12 +104,17 @@ def analysis_submit(
         envelope_source = str(
             Analysis.EnvelopeSource.USER if has_envelope else Analysis.EnvelopeSource.NONE
         )
+    from analysis.submission import summary_fields
+
+    summary = summary_fields(raw)  # From and Subject for lists, read once here
     analysis = Analysis.objects.create(
         owner=owner,
         raw_message=bytes(raw),
         sha256=hashlib.sha256(raw).hexdigest(),
         filename=filename[:255],
         size=len(raw),
+        header_from=summary.from_text,
+        header_subject=summary.subject,
         mail_from=mail_from,
         rcpt_to=recipients,
         envelope_source=envelope_source,
@@ -123,12 +128,81 @@ def analysis_submit(
     return analysis
 
 
-def analysis_rerun(*, analysis: Analysis, revision: str | None = None) -> bool:
+def analysis_evaluate(
+    *,
+    raw: bytes,
+    mail_from: str = "",
+    rcpt_to: list[str] | None = None,
+    client_ip: str = "",
+    helo: str = "",
+    revision: str = "auto",
+    lookup: Any = None,
+    now: float | None = None,
+) -> EngineOutcome:
+    """What :func:`analysis_run` would store for these bytes and envelope, without storing
+    anything or touching the database (``manage.py analyze`` without ``--store``).
+
+    The same engine call, envelope rules and report budget as a stored run (ReportNotStorable
+    past the budget); ValueError for a revision that is not one.
+    """
+    recipients = list(rcpt_to or [])
+    has_envelope = bool(mail_from or recipients or client_ip)
+    unsaved = Analysis(  # never saved: only what _run_engine reads
+        raw_message=bytes(raw),
+        size=len(raw),
+        mail_from=mail_from,
+        rcpt_to=recipients,
+        envelope_source=str(
+            Analysis.EnvelopeSource.USER if has_envelope else Analysis.EnvelopeSource.NONE
+        ),
+        client_ip=client_ip[:64],
+        helo=helo,
+        revision=revision_or_error(revision),
+    )
+    return _run_engine(unsaved, lookup=lookup, now=now)
+
+
+def analysis_submit_returned(*, analysis: Analysis, enqueue: bool = True) -> list[Analysis]:
+    """Store what the bounce ``analysis`` returned, each as its own analysis.
+
+    The engine finds the returned message (:func:`analysis.dsn.returned_messages`: whole
+    messages only; when that one is a bounce too, the message it returned, and so on, at
+    most ``limits.MAX_DSN_NESTING`` levels). Each is owned like ``analysis`` and judged by
+    its revision; an anonymous visitor's view remembers them like any upload (the view's
+    job). The bounce's page finds them by their bytes (``dsn.returned.sha256``). ``[]`` for
+    anything that is not a bounce returning a whole message.
+    """
+    from analysis.dsn import returned_messages
+
+    created = []
+    for returned in returned_messages(analysis.raw_bytes):
+        words = "-".join("".join(c if c.isalnum() else " " for c in returned.subject).split())
+        created.append(
+            analysis_submit(
+                raw=returned.raw,
+                filename=f"returned-{words[:80]}.eml" if words else "returned.eml",
+                owner=analysis.owner,
+                revision=analysis.revision,
+                enqueue=enqueue,
+            )
+        )
+    return created
+
+
+def analysis_rerun(
+    *,
+    analysis: Analysis,
+    revision: str | None = None,
+    compat: bool = False,
+    verify_at: int | None = None,
+) -> bool:
     """Queue another run of a finished analysis; its earlier runs are kept.
 
     ``revision`` (None: the analysis's own) is the DKIM2 draft revision the new run judges
-    by; it is stored on the analysis in the same conditional UPDATE that queues it, so it
-    changes only when the run is queued.  ValueError for a revision that is not one.
+    by; ``compat`` runs it in compatibility mode; ``verify_at`` (unix seconds; None: the
+    time it runs) sets its verification clock, e.g. to the message's arrival time. They are
+    stored on the analysis in the same conditional UPDATE that queues it, so they change
+    only when the run is queued.  ValueError for a revision that is not one.
     Returns False (and queues or changes nothing) while the analysis is still queued or
     running.
     """
@@ -139,6 +213,8 @@ def analysis_rerun(*, analysis: Analysis, revision: str | None = None) -> bool:
         "error": "",
         "started_at": None,
         "finished_at": None,
+        "compat": bool(compat),
+        "verify_at": int(verify_at) if verify_at is not None else None,
     }
     if revision is not None:
         changes["revision"] = revision_or_error(revision)
@@ -168,7 +244,8 @@ def analysis_run(
     committed, ``signals.analysis_finished`` is sent.
 
     ``lookup`` overrides the DNS lookup named by ``settings.DKIM2_KEY_LOOKUP``; ``now``
-    the verification clock (unix seconds; 0 leaves timestamps unchecked).
+    the verification clock (unix seconds; 0 leaves timestamps unchecked), unless the
+    analysis was re-run as of a chosen time (``Analysis.verify_at``).
     """
     claimed_at = timezone.now()
     claimable = Q(status=Analysis.Status.QUEUED) | Q(
@@ -232,6 +309,8 @@ def analysis_run(
                 engine_version=outcome.engine_version,
                 draft=outcome.draft,
                 revision=analysis.revision,  # what _run_engine judged by
+                compat=analysis.compat,
+                verified_as_of=analysis.verify_at,
             )
             announce_finished(analysis_id=analysis_id)
     except (DataError, OperationalError) as exc:
@@ -241,8 +320,8 @@ def analysis_run(
         fail(
             "the report could not be stored: the database refused it "
             f"({_database_error_name(exc)}), and it would refuse it again, so the analysis "
-            "was not retried. The message is kept: download it and run `dkim2 verify` on it, "
-            "or tell the operators (the worker's log has the details)."
+            "was not retried. The message is kept and can be downloaded from this analysis; "
+            "tell the operators (the worker's log has the details)."
         )
         return None
     return run
@@ -465,6 +544,7 @@ def _run_engine(
     # Imported here, not at module level, so the web half starts (and marks runs failed
     # with the reason) even while the engine cannot be imported.
     from analysis import limits
+    from analysis.dkim2 import Options
     from analysis.message_report import ENGINE_VERSION, analyze_message
     from analysis.report_budget import ReportTooLarge, size_of
 
@@ -472,7 +552,8 @@ def _run_engine(
         analysis.raw_bytes,
         lookup=lookup if lookup is not None else key_lookup_from_settings(),
         smtp=_smtp_context(analysis),
-        now=now,
+        now=analysis.verify_at if analysis.verify_at is not None else now,
+        options=Options(compat=True) if analysis.compat else None,
         dns_budget=settings.DKIM2WEB_DNS_BUDGET_SECONDS,
         revision=analysis.revision,
     )
@@ -502,6 +583,6 @@ def _run_engine(
 def _not_storable(why: str) -> str:
     return (
         f"the report could not be stored: {why}. The same message would give the same "
-        "report, so the analysis was not retried; the message is kept: download it and run "
-        "`dkim2 verify` on it."
+        "report, so the analysis was not retried; the message is kept and can be downloaded "
+        "from this analysis."
     )

@@ -241,5 +241,9 @@ def sweep_analyses() -> dict[str, int]:
 
 @shared_task(ignore_result=True)
 def purge_expired_analyses() -> int:
-    """Periodic (beat): delete analyses older than DKIM2WEB_RETENTION_DAYS."""
+    """Periodic (beat): delete analyses older than DKIM2WEB_RETENTION_DAYS, and the uploads
+    "Guess the envelope" kept that nobody analysed within the hour."""
+    from .held import held_uploads_purge_expired
+
+    held_uploads_purge_expired()
     return services.analyses_purge_expired()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<uuid:analysis_id>/status/", views.status, name="status"),
     path("<uuid:analysis_id>/rerun/", views.rerun, name="rerun"),
     path("<uuid:analysis_id>/envelope/", views.reanalyse_with_envelope, name="envelope"),
+    path("<uuid:analysis_id>/returned/", views.analyse_returned, name="returned"),
     path("<uuid:analysis_id>/delete/", views.delete, name="delete"),
     path("<uuid:analysis_id>/message.eml", views.download_raw, name="raw"),
     path("<uuid:analysis_id>/m<int:m>.eml", views.download_instance, name="instance"),

@@ -19,23 +19,26 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.http.request import split_domain_port
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from analysis.authres_field import authentication_results
 from dkim2web import throttling
 
-from . import mechanism_views, presenters, selectors, services
+from . import advice, dsn_views, held, mechanism_views, presenters, selectors, services
+from .envelope_guess import envelope_guess
 from .forms import (
     TOO_LARGE,
     TOO_MANY,
+    AnalysisSearchForm,
     EnvelopeForm,
     RevisionForm,
+    Submission,
     UploadForm,
     max_files,
     max_message_bytes,
 )
-from .models import Analysis, AnalysisRun
+from .models import Analysis, AnalysisRun, HeldUpload
 
 PAGE_SIZE = 25
 
@@ -137,16 +140,29 @@ def upload(request: HttpRequest, *, template: str) -> HttpResponse:
             request, UploadForm(), template=template, status=413, request_errors=[error]
         )
 
-    form = UploadForm(data, files)
+    # Files "Guess the envelope" kept stand for the file input while no file is chosen.
+    kept: list[HeldUpload] = []
+    if data.get("held") and not files.getlist("files"):
+        try:
+            kept = held.held_uploads_for_token(token=data["held"], session=request.session)
+        except held.HeldExpired:
+            return _render_upload(
+                request, UploadForm(), template=template, status=400, request_errors=[HELD_GONE]
+            )
+    form = UploadForm(
+        data, files, kept=[Submission(raw=h.raw_bytes, filename=h.filename) for h in kept]
+    )
     if not form.is_valid():
         status = 413 if form.has_code(TOO_LARGE) else 400
         if form.has_code(TOO_MANY):
             status = 400
-        return _render_upload(request, form, template=template, status=status)
+        return _render_upload(
+            request, form, template=template, status=status, held_files=_held_files(kept)
+        )
 
     upload = form.cleaned_data["upload"]
     if data.get("action") == "hints":
-        return _hints(request, form, template=template)
+        return _hints(request, form, template=template, kept=kept)
 
     created = [
         services.analysis_submit(
@@ -158,29 +174,50 @@ def upload(request: HttpRequest, *, template: str) -> HttpResponse:
         )
         for message in upload.messages
     ]
-    for analysis in created:
+    # A bounce's returned message is analysed on its own, owned alike; its page links it.
+    returned = [
+        r for analysis in created for r in services.analysis_submit_returned(analysis=analysis)
+    ]
+    for analysis in created + returned:
         _remember(request, analysis)
+    if kept:
+        held.held_uploads_release(held=kept, session=request.session)
     if len(created) == 1:
         return redirect("reports:detail", analysis_id=created[0].pk)
     messages.success(request, f"{len(created)} messages stored; their analyses are under way.")
     return redirect("reports:list")
 
 
-def _hints(request: HttpRequest, form: UploadForm, *, template: str) -> HttpResponse:
-    """The form again, with the envelope guessed from the message's trace fields."""
+def _hints(
+    request: HttpRequest, form: UploadForm, *, template: str, kept: list[HeldUpload]
+) -> HttpResponse:
+    """The form again, with the envelope guessed from the message's trace fields and the
+    chosen files kept on the server (held.py), so "Analyse" needs nothing chosen again."""
     upload = form.cleaned_data["upload"]
     initial = {
         "raw_text": form.cleaned_data.get("raw_text") or "",
         "mail_from": upload.mail_from,
         "rcpt_to": "\n".join(upload.rcpt_to),
     }
+    chosen = [(m.raw, m.filename) for m in upload.messages if m.filename and not kept]
+    if chosen:
+        kept_now = held.held_uploads_keep(
+            messages=chosen, owner=_owner(request), session=request.session
+        )
+        initial["held"] = kept_now
+        files = [
+            {"filename": name, "size": presenters.format_size(len(raw))} for raw, name in chosen
+        ]
+    else:
+        # The same kept files again (or none): the token they came with.
+        initial["held"] = (form.cleaned_data.get("held") or "") if kept else ""
+        files = _held_files(kept)
     hints = None
     if len(upload.messages) == 1:
-        hints = presenters.header_hints(upload.messages[0].raw)
+        hints = envelope_guess(upload.messages[0].raw)
         if hints and not upload.mail_from and not upload.rcpt_to:
             initial["mail_from"] = hints.mail_from
             initial["rcpt_to"] = "\n".join(hints.rcpt_to)
-    had_file = any(m.filename for m in upload.messages)
     return _render_upload(
         request,
         UploadForm(initial=initial),
@@ -188,8 +225,20 @@ def _hints(request: HttpRequest, form: UploadForm, *, template: str) -> HttpResp
         hints=hints,
         hints_checked=True,
         hints_several=len(upload.messages) > 1,
-        choose_file_again=had_file,
+        held_files=files,
     )
+
+
+# The error when the files a form says were kept are gone.
+HELD_GONE = (
+    f"The file kept from the previous step is no longer here (files are kept for "
+    f"{held.HOLD_SECONDS // 60} minutes, and only until they are analysed): choose it again. "
+    "Nothing was stored."
+)
+
+
+def _held_files(kept: list[HeldUpload]) -> list[dict[str, str]]:
+    return [{"filename": h.filename, "size": presenters.format_size(h.size)} for h in kept]
 
 
 # -- list -----------------------------------------------------------------------------------
@@ -197,8 +246,16 @@ def _hints(request: HttpRequest, form: UploadForm, *, template: str) -> HttpResp
 
 @require_GET
 def analysis_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(_visible_analyses(request), PAGE_SIZE).get_page(request.GET.get("page"))
+    search = AnalysisSearchForm(request.GET)
+    found = _visible_analyses(request)
+    text = verdict = ""
+    if search.is_valid():
+        text, verdict = search.cleaned_data["q"].strip(), search.cleaned_data["verdict"]
+        found = selectors.analyses_matching(found, text=text, verdict=verdict)
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
     analyses = list(page.object_list)
+    # The page links keep the search: "?q=…&verdict=…&page=2" (just "?page=2" without one).
+    kept = urlencode([(k, v) for k, v in (("q", text), ("verdict", verdict)) if v])
     from .revision_views import run_revision_words
 
     for analysis in analyses:
@@ -208,7 +265,17 @@ def analysis_list(request: HttpRequest) -> HttpResponse:
         analysis.revision_words = (
             run_revision_words(analysis.latest_revision) if analysis.latest_revision else ""
         )
-    return render(request, "reports/list.html", {"page": page, "analyses": analyses})
+    return render(
+        request,
+        "reports/list.html",
+        {
+            "page": page,
+            "analyses": analyses,
+            "search": search,
+            "searching": bool(text or verdict),
+            "page_query": f"?{kept}&page=" if kept else "?page=",
+        },
+    )
 
 
 # -- the result page ------------------------------------------------------------------------
@@ -236,6 +303,7 @@ def detail(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
         can_share=analysis.owner_id is not None and analysis.owner_id == request.user.pk,
         authserv_id=_authserv_id(request),
     )
+    dsn_views.link_returned(context, request=request)
     return render(request, "reports/result.html", context)
 
 
@@ -250,7 +318,8 @@ def status(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
 
 @require_POST
 def rerun(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
-    """Run the analysis again, under the DKIM2 draft revision chosen (or its own)."""
+    """Run the analysis again, under the DKIM2 draft revision chosen (or its own), as of now
+    or of the message's arrival time, in compatibility mode or not."""
     analysis = _get_analysis(request, analysis_id)
     refusal = throttling.analysis_rule(request).hit(request)
     if refusal is not None:
@@ -264,17 +333,59 @@ def rerun(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
                 messages.error(request, text)
         return redirect(reverse("reports:detail", args=[analysis.pk]) + "#runs")
     revision = form.cleaned_data["revision"]
-    if services.analysis_rerun(analysis=analysis, revision=revision):
+    verify_at = None
+    if form.cleaned_data["as_of"] == "arrival":
+        # Read from the stored report, never from the request.
+        latest = selectors.analysis_latest_run(analysis=analysis)
+        verify_at = advice.arrival_time(latest.document) if latest is not None else None
+        if verify_at is None:
+            messages.error(request, NO_ARRIVAL_TIME)
+            return redirect(reverse("reports:detail", args=[analysis.pk]) + "#runs")
+    compat = form.cleaned_data["compat"]
+    if services.analysis_rerun(
+        analysis=analysis, revision=revision, compat=compat, verify_at=verify_at
+    ):
         from .revision_views import run_revision_words
 
         words = run_revision_words(analysis.revision)
         rules = f"{words} rules" if words != "auto" else "auto (the newest rules, others compared)"
+        if verify_at is not None:
+            rules += f", as of its arrival time ({presenters.format_utc(verify_at)})"
+        if compat:
+            rules += ", in compatibility mode"
         messages.success(
             request, f"Analysis queued again, DKIM2 judged by {rules}; the earlier runs are kept."
         )
     else:
         messages.info(request, "This analysis is already queued or running.")
     return redirect("reports:detail", analysis_id=analysis.pk)
+
+
+# The re-run "as of the arrival time" asked of a message whose arrival is not recorded.
+NO_ARRIVAL_TIME = (
+    "No dated Received field says when this message arrived, so it cannot be verified as of "
+    "its arrival time. Nothing was queued."
+)
+
+
+@require_POST
+def analyse_returned(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
+    """Analyse the message a bounce returned on its own (a bounce stored before uploads did
+    that, or whose returned message's analysis was deleted)."""
+    analysis = _get_analysis(request, analysis_id)
+    refusal = throttling.analysis_rule(request).hit(request)
+    if refusal is not None:
+        return throttling.too_many_requests(
+            request, refusal, back_url=reverse("reports:detail", args=[analysis.pk])
+        )
+    created = services.analysis_submit_returned(analysis=analysis)
+    if not created:
+        messages.info(request, "This message is not a bounce that returned a whole message.")
+        return redirect("reports:detail", analysis_id=analysis.pk)
+    for copy in created:
+        _remember(request, copy)
+    messages.success(request, "The returned message is being analysed on its own.")
+    return redirect("reports:detail", analysis_id=created[0].pk)
 
 
 @require_POST

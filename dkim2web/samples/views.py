@@ -34,9 +34,7 @@ def run(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("no such sample") from None
     refusal = throttling.analysis_rule(request).hit(request)
     if refusal is not None:
-        return throttling.too_many_requests(
-            request, refusal, back_url=reverse("samples:gallery")
-        )
+        return throttling.too_many_requests(request, refusal, back_url=reverse("samples:gallery"))
     built = sample.sign_now()  # signed now, so its timestamps are fresh
     user = request.user if request.user.is_authenticated else None
     analysis = services.analysis_submit(

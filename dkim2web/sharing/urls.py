@@ -14,4 +14,9 @@ urlpatterns = [
     re_path(rf"^{_TOKEN}/$", views.view, name="view"),
     re_path(rf"^{_TOKEN}/raw/$", views.raw, name="raw"),
     re_path(rf"^{_TOKEN}/report\.json$", views.report, name="report"),
+    re_path(rf"^{_TOKEN}/m(?P<m>[0-9]{{1,6}})\.eml$", views.instance, name="instance"),
+    re_path(rf"^{_TOKEN}/m(?P<m>[0-9]{{1,6}})\.diff$", views.diff, name="diff"),
+    re_path(
+        rf"^{_TOKEN}/authentication-results\.txt$", views.authentication_results, name="authres"
+    ),
 ]

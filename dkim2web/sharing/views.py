@@ -1,9 +1,11 @@
 """Share links: the owner creates and revokes them; anyone with the token reads the result.
 
-The shared page is the owner's result page rendered read-only (viewer_can_edit=False). It
-offers the raw message and the JSON report for download through the token itself
-(``sharing:raw``, ``sharing:report``), and nothing else: reconstructed instances are not
-served on shared pages (whoever holds the raw message can rebuild them with ``dkim2``).
+The shared page is the owner's result page rendered read-only (viewer_can_edit=False): all
+the owner sees but the owner's data (the filename, the envelope form, the list of runs, how
+the message reached the mailbox). Its downloads go through the token itself: the raw message,
+each rebuilt instance, the full body diff of an instance, the JSON report and the
+Authentication-Results field (``sharing:raw``, ``sharing:instance``, ``sharing:diff``,
+``sharing:report``, ``sharing:authres``), each of the latest run, with neutral file names.
 
 An unknown, expired or revoked token is a 404, never a 403, so the page never confirms
 that a link existed. Likewise every owner view answers 404 for another user's analysis.
@@ -14,10 +16,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from functools import wraps
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.request import split_domain_port
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -47,21 +52,24 @@ def _usable_link(token: str) -> ShareLink:
         raise Http404("No such shared analysis.") from None
 
 
-def _throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def _throttled(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Shared pages and downloads are counted per client address (DKIM2WEB_RATE_SHARE_LINKS),
     before the token is looked up: a known link and a guessed one cost the same."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+    def wrapper(request: HttpRequest, token: str, **kwargs: Any) -> HttpResponseBase:
         refusal = throttling.SHARE_LINKS.hit(request)
         if refusal is not None:
             return _private(throttling.too_many_requests(request, refusal))
-        return view(request, token)
+        return view(request, token, **kwargs)
 
     return wrapper
 
 
-def _private(response: HttpResponse) -> HttpResponse:
+_Response = TypeVar("_Response", bound=HttpResponseBase)
+
+
+def _private(response: _Response) -> _Response:
     # The token is in the URL: keep it out of Referer headers, search engines and caches
     # (a revoked link must stop working at once).
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -164,5 +172,66 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
     response = JsonResponse(run.document)
     response.headers["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=f"dkim2-report-{analysis.sha256[:12]}.json"
+    )
+    return _private(response)
+
+
+def _neutral_name(analysis: Analysis, what: str) -> str:
+    # The uploaded filename is the owner's, not the message's.
+    return f"message-{analysis.sha256[:12]}{what}"
+
+
+@require_GET
+@_throttled
+def instance(request: HttpRequest, token: str, m: str) -> HttpResponse:
+    """Instance m of the shared message, rebuilt from its recipes."""
+    from dkim2web.reports.presenters import reconstruct_instance
+
+    analysis = _usable_link(token).analysis
+    data = reconstruct_instance(analysis.raw_bytes, int(m))
+    if data is None:
+        raise Http404("This instance cannot be rebuilt.")
+    response = HttpResponse(data, content_type="message/rfc822")
+    response.headers["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=_neutral_name(analysis, f"-m{int(m)}.eml")
+    )
+    return _private(response)
+
+
+@require_GET
+@_throttled
+def diff(request: HttpRequest, token: str, m: str) -> StreamingHttpResponse:
+    """The whole body diff between instances m-1 and m, by the rules of the latest run."""
+    from analysis.dkim2.history import full_body_diff
+
+    analysis = _usable_link(token).analysis
+    run = report_selectors.analysis_latest_run(analysis=analysis)
+    revision = run.revision if run is not None else analysis.revision
+    chunks = full_body_diff(analysis.raw_bytes, int(m), revision)
+    if chunks is None:
+        raise Http404("The bodies of these instances cannot both be rebuilt.")
+    response = StreamingHttpResponse(chunks, content_type="text/x-diff")
+    response.headers["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=_neutral_name(analysis, f"-m{int(m) - 1}-m{int(m)}.diff")
+    )
+    return _private(response)
+
+
+@require_GET
+@_throttled
+def authentication_results(request: HttpRequest, token: str) -> HttpResponse:
+    """The Authentication-Results field of the latest run, as the owner's page offers it."""
+    from analysis.authres_field import authentication_results as field
+
+    analysis = _usable_link(token).analysis
+    run = report_selectors.analysis_latest_run(analysis=analysis)
+    if run is None:
+        raise Http404("This analysis has no report yet.")
+    host = request.get_host()
+    line = field(run.document, authserv_id=split_domain_port(host)[0] or host)
+    content = (line + "\r\n").encode("utf-8")
+    response = HttpResponse(content, content_type="text/plain; charset=utf-8")
+    response.headers["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=_neutral_name(analysis, "-authentication-results.txt")
     )
     return _private(response)

@@ -148,6 +148,16 @@
     });
   });
 
+  // "Guess the envelope" asks the server, which reads the trace as the analysis does (the
+  // border hop's for clause too): what this script guessed is cleared so it does not count
+  // as typed (what the visitor typed is kept).
+  form.addEventListener("submit", function (event) {
+    if (event.submitter && event.submitter.value === "hints") {
+      clearGuess(mailFrom);
+      clearGuess(rcptTo);
+    }
+  });
+
   input.addEventListener("change", function () {
     showChosen();
     readHints();

@@ -63,7 +63,7 @@ def test_expired_but_valid_at_arrival_is_noted(hop1: bytes, zone: StaticResolver
     note = next(f for f in report.findings if f.code == "sig.valid-at-arrival")
     assert note.state == State.NONE and note.hop == 1
     assert note.data == {"arrival_time": 1790000400}
-    assert "--now 1790000400" in note.detail
+    assert "Verify as of the arrival time (unix time 1790000400)" in note.detail
 
 
 def test_expired_and_already_expired_at_arrival_gets_no_note(

@@ -134,8 +134,11 @@ def test_a_list_breaks_dkim1_and_dkim2_with_arc_vouches_for_the_author() -> None
     verdict = report.verdict
     assert (verdict.result, verdict.trusted) == ("pass", True)
     assert verdict.headline == (
-        "Trusted: example.com is authenticated by DKIM2 hop i=1 (d=example.com), so DMARC passes."
+        "Trusted: a DKIM2 signature by example.com vouches for example.com, so DMARC passes; "
+        "example.com should keep signing with DKIM1 too, for receivers that do not count DKIM2 "
+        "yet."
     )
+    assert verdict.evidence == []  # nothing failed that the headline rests on
     assert verdict.points[:3] == [
         "DKIM2: 2 hops verified; lists.example.org changed Subject and added 2 body lines "
         "(-09 rules).",
@@ -143,7 +146,7 @@ def test_a_list_breaks_dkim1_and_dkim2_with_arc_vouches_for_the_author() -> None
         "dis=NONE under p=REJECT: it delivered the message although DMARC failed, because an "
         "ARC chain it trusts vouched for the message (RFC 8617 §7.2.1).",
         "Only DKIM2 authenticates the From domain: receivers that follow RFC 9989 alone, "
-        "which does not count DKIM2 yet, would fail DMARC. Keep signing with DKIM1 too.",
+        "which does not count DKIM2 yet, would fail DMARC.",
     ]
     # Beside each mechanism, what the receiver recorded.
     assert [(m.mechanism, m.result, m.claimed) for m in verdict.mechanisms] == [
@@ -188,6 +191,8 @@ def test_the_whole_report_is_json_of_schema_2_with_every_section() -> None:
         "receivers",
         "received",
         "dns",
+        "delivery_time",
+        "dsn",
     }
     purposes = {p for answer in data["dns"] for p in answer["purposes"]}
     assert purposes == {"dkim2 key", "dkim1 key", "arc key", "spf", "dmarc"}
@@ -216,7 +221,8 @@ def test_dmarc_passes_by_spf_alone() -> None:
     )
     assert report.verdict.result == "pass"
     assert report.verdict.headline == (
-        "Trusted: example.com is authenticated by SPF (MAIL FROM example.com), so DMARC passes."
+        "Trusted: SPF for example.com vouches for example.com, so DMARC passes; nobody needs to "
+        "act."
     )
 
 
@@ -225,8 +231,8 @@ def test_dmarc_passes_by_dkim1_alone() -> None:
     report = analyze_message(raw, lookup=StaticResolver(_zone()), now=NOW)
     assert report.spf is not None and report.spf.result == "none"  # no Received: no client
     assert report.verdict.headline == (
-        "Trusted: example.com is authenticated by DKIM1 signature 1 (d=example.com), so DMARC "
-        "passes."
+        "Trusted: a DKIM1 signature by example.com vouches for example.com, so DMARC passes; "
+        "nobody needs to act."
     )
 
 
@@ -237,8 +243,27 @@ def test_a_signature_of_another_domain_does_not_vouch_for_the_from_domain() -> N
     report = analyze_message(raw, lookup=StaticResolver(zone), now=NOW)
     assert report.verdict.result == "fail"
     assert report.verdict.headline == (
-        "Not trusted: DMARC fails for example.com, whose policy asks receivers to reject it "
-        "— DKIM1 passes only for esp.example, not example.com."
+        "Not trusted: it is signed only by esp.example, not by example.com, so receivers are "
+        "asked to reject it; the mail administrator of example.com must have its mail signed "
+        "with its own domain."
+    )
+    # The evidence under the headline: DMARC's own finding, code and failure string.
+    assert [(f.code, f.message) for f in report.verdict.evidence] == [
+        ("dmarc.fail", "DMARC fail: no aligned identifier passed")
+    ]
+
+
+def test_without_a_dmarc_policy_a_signature_of_another_domain_is_neutral() -> None:
+    zone = _zone()
+    del zone["example.com"]["_dmarc"]
+    publish(zone, "esp.example", "dk1", rsa_key("author"))
+    raw = dkim1_sign(_original(), rsa_key("author"), domain="esp.example", selector="dk1")
+    report = analyze_message(raw, lookup=StaticResolver(zone), now=NOW)
+    assert (report.verdict.result, report.verdict.trusted) == ("neutral", False)
+    assert report.verdict.headline == (
+        "Authenticated, but not as example.com: a DKIM1 signature by esp.example vouches only "
+        "for other domains, and example.com publishes no DMARC policy; the mail administrator "
+        "of example.com should have its mail signed with its own domain."
     )
 
 
@@ -313,7 +338,8 @@ def test_a_message_with_no_authentication_at_all_is_none() -> None:
     assert (report.verdict.result, report.verdict.trusted) == ("none", None)
     assert report.verdict.headline == (
         "No authentication at all: the message carries no DKIM1, DKIM2 or ARC signature, and "
-        "neither SPF nor DMARC could vouch for example.com."
+        "neither SPF nor DMARC could vouch for example.com; if it is genuine, the mail "
+        "administrator of example.com should set up DKIM, SPF and DMARC."
     )
 
 

@@ -85,11 +85,18 @@ def test_the_verdict_says_the_analyser_could_not_finish_not_that_a_signer_failed
     report = analyze_message(raw, lookup=StaticResolver(zone), now=T0 + 60)
     assert report.verdict.result == "temperror"
     assert report.verdict.trusted is None
-    assert report.verdict.headline.startswith(
-        "Not decided: the analyser could not finish checking the DKIM2 chain (Message-Instance "
-        "m=11 not undone: the analyser's bound on reconstruction was reached"
+    assert report.verdict.headline == (
+        "Not decided: dkim2web stopped checking the DKIM2 chain at one of its own limits, which "
+        "is no fault of any signer; nobody needs to act."
     )
-    assert report.verdict.headline.endswith("that is its own bound, not a failure of any signer.")
+    # The failure string is the evidence under the headline, not part of it.
+    assert [(f.code, f.message) for f in report.verdict.evidence] == [
+        (
+            "limits.reconstruction-too-large",
+            "TEMPERROR: Message-Instance m=11 not undone: the analyser's bound on reconstruction "
+            "was reached",
+        )
+    ]
 
 
 def test_the_limit_has_its_catalogue_entry() -> None:

@@ -58,7 +58,7 @@ def test_the_list_shows_only_my_analyses_newest_first_with_badges(
     assert '<span class="badge status-failed">Failed</span>' in body
     assert '<span class="badge status-done">Done</span>' in body
     assert '<span class="badge badge-pass">Pass</span>' in body
-    assert "Temporary error" not in body
+    assert "badge-temperror" not in body
     assert (
         f'<a href="{reverse("reports:detail", args=[old.pk])}" class="filename">old.eml</a>' in body
     )

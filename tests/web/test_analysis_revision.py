@@ -239,7 +239,7 @@ def test_analyze_judges_by_the_revision_given(
     verdict: str,
     draft: str,
 ) -> None:
-    call_command("analyze", *write_chain(tmp_path), *options)
+    call_command("analyze", *write_chain(tmp_path), *options, "--store")
     out, err = capsys.readouterr()
     assert out.split(":", 1)[0] == verdict
     analysis = Analysis.objects.get()

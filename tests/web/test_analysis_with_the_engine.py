@@ -50,7 +50,8 @@ def test_an_unsigned_message_has_the_verdict_none() -> None:
     assert run.draft == engine.DRAFT
     assert run.summary == (
         "No authentication at all: the message carries no DKIM1, DKIM2 or ARC signature, and "
-        "neither SPF nor DMARC could vouch for example.org."
+        "neither SPF nor DMARC could vouch for example.org; if it is genuine, the mail "
+        "administrator of example.org should set up DKIM, SPF and DMARC."
     )
     assert lookup.asked == []  # nothing signed, no key to look up
     # SPF for the given MAIL FROM has no client address to judge (an upload); DMARC walks

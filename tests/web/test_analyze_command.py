@@ -1,4 +1,6 @@
-"""``manage.py analyze FILE`` stores the message, runs it now and prints the verdict."""
+"""``manage.py analyze FILE`` runs the message now and prints the verdict; ``--store`` also
+keeps it as an analysis. (Without --store it opens no database: test_analyze_fresh_checkout.py
+runs it in a clean environment.)"""
 
 from __future__ import annotations
 
@@ -30,41 +32,91 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> list[Analysis]:
     return calls
 
 
-@pytest.mark.django_db
-def test_it_prints_the_verdict(
+ENVELOPE = ("--mail-from", "a@x.example", "--rcpt-to", "b@y.example", "--rcpt-to", "c@y.example")
+
+
+def test_it_prints_the_verdict_and_stores_nothing(
     tmp_path: Path, fake_engine: list[Analysis], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # No django_db mark: any query would fail the test.
     message = tmp_path / "m.eml"
     message.write_bytes(b"Subject: x\r\n\r\nbody\r\n")
-    call_command(
-        "analyze",
-        str(message),
-        "--mail-from",
-        "a@x.example",
-        "--rcpt-to",
-        "b@y.example",
-        "--rcpt-to",
-        "c@y.example",
-    )
-    assert capsys.readouterr().out.strip() == "fail: Not trusted: DMARC fails."
+    call_command("analyze", str(message), *ENVELOPE)
+    out, err = capsys.readouterr()
+    assert out == "fail: Not trusted: DMARC fails.\n"
+    assert err == "not stored (9.9, test-00, revision auto); --store keeps it as an analysis\n"
     (analysis,) = fake_engine
-    assert analysis.filename == "m.eml"
+    assert analysis.pk is not None and analysis._state.adding  # an instance never saved
+    assert analysis.raw_bytes == b"Subject: x\r\n\r\nbody\r\n"
     assert analysis.mail_from == "a@x.example"
     assert analysis.rcpt_to == ["b@y.example", "c@y.example"]
     assert analysis.envelope_source == Analysis.EnvelopeSource.USER
 
 
 @pytest.mark.django_db
-def test_json_prints_the_report(
+def test_store_keeps_it_as_an_analysis(
     tmp_path: Path, fake_engine: list[Analysis], capsys: pytest.CaptureFixture[str]
 ) -> None:
     message = tmp_path / "m.eml"
+    message.write_bytes(b"Subject: x\r\n\r\nbody\r\n")
+    call_command("analyze", str(message), *ENVELOPE, "--store")
+    out, err = capsys.readouterr()
+    assert out == "fail: Not trusted: DMARC fails.\n"
+    analysis = Analysis.objects.get()
+    assert err == f"analysis {analysis.pk} (9.9, test-00, revision auto)\n"
+    assert (analysis.filename, analysis.header_subject) == ("m.eml", "x")
+    assert analysis.mail_from == "a@x.example"
+    assert analysis.rcpt_to == ["b@y.example", "c@y.example"]
+    assert analysis.envelope_source == Analysis.EnvelopeSource.USER
+    assert analysis.runs.get().result == "fail"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_store_on_a_database_without_the_table_says_to_migrate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection
+
+    message = tmp_path / "m.eml"
     message.write_bytes(b"Subject: x\r\n\r\n")
-    call_command("analyze", str(message), "--json")
-    assert json.loads(capsys.readouterr().out) == REPORT
+    monkeypatch.setattr(connection.introspection, "table_names", lambda *a, **k: [])
+    with pytest.raises(CommandError) as raised:
+        call_command("analyze", str(message), "--store")
+    assert str(raised.value) == (
+        "--store keeps the analysis in the database, which has no table for it yet: run "
+        "`python manage.py migrate` first, or leave --store out"
+    )
+    assert not Analysis.objects.exists()
 
 
+@pytest.mark.parametrize("store", [[], ["--store"]])
 @pytest.mark.django_db
+def test_json_prints_the_report(
+    tmp_path: Path,
+    fake_engine: list[Analysis],
+    capsys: pytest.CaptureFixture[str],
+    store: list[str],
+) -> None:
+    message = tmp_path / "m.eml"
+    message.write_bytes(b"Subject: x\r\n\r\n")
+    call_command("analyze", str(message), "--json", *store)
+    assert json.loads(capsys.readouterr().out) == REPORT
+    assert Analysis.objects.count() == len(store)
+
+
+def test_an_engine_failure_is_a_command_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def engine(analysis: Analysis, **kwargs: Any) -> services.EngineOutcome:
+        raise ValueError("broken")
+
+    monkeypatch.setattr(services, "_run_engine", engine)
+    (tmp_path / "m.eml").write_bytes(b"Subject: x\r\n\r\n")
+    with pytest.raises(CommandError) as raised:
+        call_command("analyze", str(tmp_path / "m.eml"))
+    assert str(raised.value) == "the analysis failed: ValueError: broken"
+
+
 def test_a_missing_file_is_a_command_error(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="cannot read"):
         call_command("analyze", str(tmp_path / "nope.eml"))
@@ -103,6 +155,7 @@ def test_the_envelope_options_play_the_smtp_session_and_authres_prints_every_met
         "--authres",
         "--authserv-id",
         "mx.example.net",
+        "--store",
     )
     out = capsys.readouterr().out
     assert out.splitlines() == [
@@ -131,7 +184,6 @@ def _b_prefix(raw: bytes) -> str:
     return b[:8] if all(c not in "/=" for c in b[:8]) else f'"{b[:8]}"'
 
 
-@pytest.mark.django_db
 def test_without_a_client_ip_spf_reads_the_message_and_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -140,11 +192,11 @@ def test_without_a_client_ip_spf_reads_the_message_and_says_so(
     call_command("analyze", str(tmp_path / "m.eml"), "--dns-json", str(tmp_path / "dns.json"))
     assert capsys.readouterr().out.strip() == (
         "none: No authentication at all: the message carries no DKIM1, DKIM2 or ARC signature, "
-        "and neither SPF nor DMARC could vouch for example.com."
+        "and neither SPF nor DMARC could vouch for example.com; if it is genuine, the mail "
+        "administrator of example.com should set up DKIM, SPF and DMARC."
     )
 
 
-@pytest.mark.django_db
 def test_an_unreadable_zone_is_a_command_error(tmp_path: Path) -> None:
     (tmp_path / "m.eml").write_bytes(b"From: a@example.com\r\n\r\nbody\r\n")
     (tmp_path / "dns.json").write_text("[not a zone")

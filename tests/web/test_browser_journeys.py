@@ -94,8 +94,9 @@ def test_a_sample_is_analysed_while_the_page_watches(
     verdict = page.locator("#verdict-summary")
     verdict.wait_for(timeout=20_000)  # progress.js polls and reloads when done
     assert verdict.inner_text() == (
-        "Trusted: origin.example is authenticated by DKIM2 hop i=1 (d=origin.example), so "
-        "DMARC passes."
+        "Trusted: a DKIM2 signature by origin.example vouches for origin.example, so DMARC "
+        "passes; origin.example should keep signing with DKIM1 too, for receivers that do not "
+        "count DKIM2 yet."
     )
     assert page.locator(".verdict-points li").first.inner_text() == (
         "DKIM2: 3 hops verified; lists.example changed Subject, added List-Id and added 3 body "
@@ -120,9 +121,9 @@ def test_a_sample_is_analysed_while_the_page_watches(
 def test_a_failure_explains_itself(page: Any, live_server: Any) -> None:
     run_sample(page, live_server, "replayed")
     assert page.locator("#verdict-summary").inner_text() == (
-        "Not trusted: DMARC fails for origin.example, whose policy asks receivers to reject it "
-        "— the DKIM2 chain fails (DKIM2-Signature i=3 RCPT TO <carol@inbox.example> did not "
-        "match)."
+        "Not trusted: it was delivered to a recipient that forwarder.example, the last signer, "
+        "never sent it to, so receivers are asked to reject it; a forwarder that changed the "
+        "recipients must sign again after doing so, otherwise treat the message as replayed."
     )
     assert page.locator(".verdict-action").inner_text().startswith("What to do:")
     finding = page.locator("#hop-3 details.finding").first
@@ -214,7 +215,7 @@ def test_a_shared_link_opens_logged_out_without_owner_data(
         assert (
             shared.locator("#verdict-summary")
             .inner_text()
-            .startswith("Not trusted: DMARC fails for billing.example")
+            .startswith("Not trusted: the body was changed after billing.example signed it")
         )
         body = shared.content()
         assert "alice" not in body
@@ -251,7 +252,8 @@ def test_a_hostile_message_runs_no_script(page: Any, live_server: Any, tmp_path:
     page.locator("#verdict-summary").wait_for()
     assert page.locator("#verdict-summary").inner_text() == (
         "No authentication at all: the message carries no DKIM1, DKIM2 or ARC signature, and "
-        "neither SPF nor DMARC could vouch for attacker.example."
+        "neither SPF nor DMARC could vouch for attacker.example; if it is genuine, the mail "
+        "administrator of attacker.example should set up DKIM, SPF and DMARC."
     )
     raw = page.locator("#raw").inner_text()
     assert "<script>window.__pwned='html'</script>" in raw  # shown as text
@@ -274,10 +276,10 @@ def test_a_real_message_shows_every_mechanism_and_the_receivers_testimony(
     page.locator("button[value=analyse]").click()
     page.wait_for_url("**/analyses/*/")
     page.locator("#verdict-summary").wait_for()
-    assert (
-        page.locator("#verdict-summary")
-        .inner_text()
-        .startswith("Not trusted: nothing authenticates dmarc.ietf.org — DKIM1 for ietf.org")
+    assert page.locator("#verdict-summary").inner_text() == (
+        "Not trusted: no usable DKIM1 key is published for the signature of ietf.org, and "
+        "nothing else vouches for dmarc.ietf.org; the DNS administrator of ietf.org must "
+        "publish it."
     )
     rows = page.locator("#glance table.glance tbody tr")
     assert [rows.nth(k).locator("th").inner_text() for k in range(rows.count())] == [
@@ -316,8 +318,9 @@ def test_the_real_mail_sample_explains_why_the_receiver_and_dkim2web_differ(
 ) -> None:
     run_sample(page, live_server, "real-mail")
     assert page.locator("#verdict-summary").inner_text() == (
-        "Trusted: origin.example is authenticated by DKIM2 hop i=1 (d=origin.example), so "
-        "DMARC passes."
+        "Trusted: a DKIM2 signature by origin.example vouches for origin.example, so DMARC "
+        "passes; origin.example should keep signing with DKIM1 too, for receivers that do not "
+        "count DKIM2 yet."
     )
     points = page.locator(".verdict-points li")
     texts = [points.nth(k).inner_text() for k in range(points.count())]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dkim2web.intake import dsn, plan
+from analysis import dsn
+from dkim2web.intake import plan
 from dkim2web.intake.testing import attach, bounce, message, sign_hop
 
 ALICE = "<alice@origin.example>"

@@ -167,7 +167,7 @@ def test_a_report_over_its_stored_size_budget_fails_with_that_reason_once(
     assert analysis.error.endswith(
         " octets even with its derived parts trimmed; at most 20,000 can be stored. The same "
         "message would give the same report, so the analysis was not retried; the message is "
-        "kept: download it and run `dkim2 verify` on it."
+        "kept and can be downloaded from this analysis."
     )
     assert not AnalysisRun.objects.filter(analysis=analysis).exists()
 
@@ -207,9 +207,8 @@ def test_a_report_the_database_refuses_fails_with_that_reason_and_is_not_retried
     assert analysis.status == Analysis.Status.FAILED
     assert analysis.error == (
         "the report could not be stored: the database refused it (ProgramLimitExceeded), and it "
-        "would refuse it again, so the analysis was not retried. The message is kept: download "
-        "it and run `dkim2 verify` on it, or tell the operators (the worker's log has the "
-        "details)."
+        "would refuse it again, so the analysis was not retried. The message is kept and can be "
+        "downloaded from this analysis; tell the operators (the worker's log has the details)."
     )
 
 

@@ -27,6 +27,7 @@ ROUTES = [
     ("reports:delete", "get", ()),
     ("reports:rerun", "post", ()),
     ("reports:envelope", "post", ()),
+    ("reports:returned", "post", ()),
     ("reports:delete", "post", ()),
 ]
 ENVELOPE = {"mail_from": "<a@example.org>", "rcpt_to": "<b@example.net>"}

@@ -74,7 +74,8 @@ def test_the_verdict_says_which_revision_produced_it_and_that_later_rules_are_se
     ) in verdict
     glance = section(auto_page, "glance")
     assert (
-        "<td>Fail: Message Instance m=1 header hash sha256 mismatch (1 hop) "
+        '<td data-label="In plain words">Fail: Message Instance m=1 header hash sha256 mismatch '
+        "(1 hop) "
         '<span class="revision-note">Judged by -09 rules (auto).</span></td>'
     ) in glance
     assert (
@@ -96,30 +97,32 @@ def test_draft_revisions_tabulates_each_revisions_verdict_and_level(auto_page: s
         (
             "",
             '<th scope="row">-06 <span class="muted small">public draft text</span></th> '
-            '<td><span class="badge badge-pass">Pass</span></td> <td>verified</td> '
-            '<td><span class="muted">—</span></td>',
+            '<td data-label="Verdict"><span class="badge badge-pass">Pass</span></td> '
+            '<td data-label="Verification level">verified</td> '
+            '<td data-label="First problem"><span class="muted">—</span></td>',
         ),
         (
             "",
             '<th scope="row">-07 <span class="muted small">second-hand</span></th> '
-            '<td><span class="badge badge-pass">Pass</span></td> <td>Validly Signed</td> '
-            '<td><span class="muted">—</span></td>',
+            '<td data-label="Verdict"><span class="badge badge-pass">Pass</span></td> '
+            '<td data-label="Verification level">Validly Signed</td> '
+            '<td data-label="First problem"><span class="muted">—</span></td>',
         ),
         (
             "",
             '<th scope="row">-08 <span class="muted small">second-hand</span></th> '
-            '<td><span class="badge badge-fail">Fail</span></td> '
-            "<td>neither Fully nor Provisionally Verified</td> "
-            '<td><span class="mono small wrap">FAIL: Message Instance m=1 header hash sha256 '
-            "mismatch</span></td>",
+            '<td data-label="Verdict"><span class="badge badge-fail">Fail</span></td> '
+            '<td data-label="Verification level">neither Fully nor Provisionally Verified</td> '
+            '<td data-label="First problem"><span class="mono small wrap">FAIL: Message Instance '
+            "m=1 header hash sha256 mismatch</span></td>",
         ),
         (
             ' class="current"',
             '<th scope="row">-09 <span class="muted small">second-hand, gives the verdict</span>'
-            '</th> <td><span class="badge badge-fail">Fail</span></td> '
-            "<td>neither Fully nor Provisionally Verified</td> "
-            '<td><span class="mono small wrap">FAIL: Message Instance m=1 header hash sha256 '
-            "mismatch</span></td>",
+            '</th> <td data-label="Verdict"><span class="badge badge-fail">Fail</span></td> '
+            '<td data-label="Verification level">neither Fully nor Provisionally Verified</td> '
+            '<td data-label="First problem"><span class="mono small wrap">FAIL: Message Instance '
+            "m=1 header hash sha256 mismatch</span></td>",
         ),
     ]
 
@@ -204,7 +207,7 @@ def test_a_run_stored_before_revisions_says_it_followed_06_rules(
         "draft-ietf-dkim-dkim2-spec-06.</p>"
     ) in html
     assert 'id="revisions"' not in html
-    assert '<td class="run-revision">-06</td>' in html
+    assert '<td class="run-revision" data-label="Revision">-06</td>' in html
 
 
 def test_signature_and_hash_groups_are_shown_on_the_hop(alice: Any, alice_client: Client) -> None:
@@ -258,7 +261,10 @@ def test_the_rerun_control_is_a_labelled_select_with_the_current_revision_chosen
     ) in runs
     assert '<button type="submit" class="secondary">Re-run under this revision</button>' in runs
     assert (
-        "<thead><tr><th>Run</th><th>Result</th><th>Revision</th><th>Engine</th><th>Draft</th>"
+        '<thead><tr><th scope="col">Run</th><th scope="col">Result</th><th scope="col">Revision'
+        '</th><th scope="col">How</th><th scope="col">Engine</th><th scope="col">Draft</th>'
+        '<th scope="col"><span '
+        'class="visually-hidden">Show</span></th></tr></thead>'
     ) in runs
 
 
@@ -285,7 +291,8 @@ def test_rerunning_under_06_over_http_adds_a_run_and_keeps_the_first(
     html = page(alice_client, analysis)
     runs = section(html, "runs")
     assert re.findall(
-        r'badge-(\w+)">\w+</span></td> <td class="run-revision">([^<]+)</td>', runs
+        r'badge-(\w+)">\w+</span></td> <td class="run-revision" data-label="Revision">([^<]+)</td>',
+        runs,
     ) == [
         ("pass", "-06"),
         ("fail", "auto"),

@@ -60,8 +60,9 @@ def test_the_first_line_is_the_verdict_in_words_coloured_by_result(page: str) ->
     assert page.index("<main>") < verdict < page.index('<dl class="message-summary">')
     assert '<p class="verdict-label">Trusted</p>' in page
     assert (
-        '<h1 id="verdict-summary" class="verdict-summary">Authenticated: example.com is vouched '
-        "for by DKIM2 hop i=1 (d=example.com).</h1>"
+        '<h1 id="verdict-summary" class="verdict-summary">Authenticated: a DKIM2 signature by '
+        "example.com vouches for example.com; the DNS administrator of example.com should "
+        "publish a DMARC policy, so receivers can refuse forgeries.</h1>"
     ) in page
     assert (
         '<ul class="verdict-points"><li>DKIM2: 2 hops verified; lists.example.org changed '
@@ -89,8 +90,8 @@ def test_the_timeline_shows_each_hop_oldest_first(page: str) -> None:
     first, second = text[hop1:hop2], text[hop2 : text.index('id="changes"')]
 
     assert (
-        '<h3 class="hop-domain">example.com</h3> <span class="badge badge-pass">Pass</span>'
-        in first
+        '<h3 class="hop-domain">example.com</h3> <a class="hop-link" href="#hop-1" '
+        'aria-label="Link to hop 1">#</a> <span class="badge badge-pass">Pass</span>' in first
     )
     assert "Originator: signed the message and recorded it as instance m=1." in first
     assert (
@@ -177,7 +178,10 @@ def test_the_dns_evidence_table_lists_every_answer_and_its_use(page: str, shared
     zone = worked_example_zone(shared_dir)
     for name in ("ed1._domainkey.example.com", "rsa1._domainkey.lists.example.org"):
         assert f"<div>{zone[name]}</div>" in dns
-    rows = re.findall(r'<td class="mono wrap">([^<]+)</td> <td>(\w+)</td>', dns)
+    rows = re.findall(
+        r'<td class="mono wrap" data-label="Name">([^<]+)</td> <td data-label="Type">(\w+)</td>',
+        dns,
+    )
     assert rows == [
         ("ed1._domainkey.example.com", "TXT"),
         ("rsa1._domainkey.lists.example.org", "TXT"),
@@ -189,8 +193,8 @@ def test_the_dns_evidence_table_lists_every_answer_and_its_use(page: str, shared
         ("_dmarc.example.org", "TXT"),
         ("_dmarc.org", "TXT"),
     ]
-    assert dns.count('<td class="small">dkim2 key</td>') == 2
-    assert dns.count('<td class="small">dmarc</td>') == 5
+    assert dns.count('<td class="small" data-label="Used for">dkim2 key</td>') == 2
+    assert dns.count('<td class="small" data-label="Used for">dmarc</td>') == 5
     assert dns.count('<span class="badge badge-pass">found</span>') == 2
     assert dns.count('<span class="badge badge-permerror">nxdomain</span>') == 5
     assert dns.count('<span class="muted">static</span>') == 7
@@ -214,11 +218,9 @@ def test_the_envelope_section_says_not_checked_and_offers_a_rerun(
 
 @pytest.mark.django_db
 def test_the_raw_message_is_shown_with_dkim2_fields_highlighted(page: str) -> None:
-    raw = page[
-        page.index('<pre class="raw mono">') : page.index(
-            "</pre>", page.index('<pre class="raw mono">')
-        )
-    ]
+    # Focusable and named, so a keyboard can scroll it (WCAG 2.1.1).
+    start = '<pre class="raw mono" tabindex="0" role="region" aria-label="The raw message">'
+    raw = page[page.index(start) : page.index("</pre>", page.index(start))]
     assert raw.count('<span class="raw-field raw-dkim2">') == 4
     assert (
         '<span class="raw-field raw-dkim2"><span class="raw-name">DKIM2-Signature</span>: '
@@ -264,7 +266,7 @@ def test_the_downloads_section_links_every_file_and_shows_the_ar_field(
         assert f'href="{href}"' in downloads
     assert '<span class="muted">.eml, rebuilt from the recipes, made by hop 1</span>' in downloads
     assert (
-        '<pre class="authres mono wrap">Authentication-Results: testserver;\n'
+        '<pre class="authres mono wrap" id="authres-text">Authentication-Results: testserver;\n'
         "  spf=none (no client address known);\n"
         "  dkim=none;\n"
         "  arc=none;\n"

@@ -117,12 +117,21 @@ def test_a_done_analysis_without_a_pass_names_the_one_action(
     }
     add_run(analysis, "permerror", "Permerror: key not found (1 hop)", findings=[finding])
     body = alice_client.get(reverse("reports:detail", args=[analysis.pk])).content.decode()
-    from analysis.catalogue import CATALOGUE
-
-    fix = CATALOGUE["key.not-found"].fix.replace('"', "&quot;").replace("'", "&#x27;")
+    # The catalogue's fix, its spec references left to the evidence lines under it.
+    fix = (
+        "The signing domain&#x27;s DNS administrator: publish the key at the name in the "
+        "detail, and keep retired keys published for at least the 14-day signature lifetime; "
+        "rotate by adding new selectors rather than deleting or reusing old ones."
+    )
     assert '<section class="verdict verdict-permerror"' in body
     assert '<p class="verdict-label">Permanent error</p>' in body
     assert f'<p class="verdict-action"><strong>What to do:</strong> {fix}</p>' in body
+    # A run stored before the verdict kept evidence: the advice's finding is its evidence.
+    assert (
+        '<p class="verdict-evidence">Evidence: <code>key.not-found</code> PERMERROR: '
+        "DKIM2-Signature i=1 public key ed1 not found (hop 1)</p>"
+    ) in body
+    assert '<p class="verdict-spec">Spec: S06 §11.5</p>' in body
     assert '(<a href="#hop-1">hop 1</a>)' in body
 
 

@@ -16,13 +16,15 @@ def test_it_prints_every_samples_verdict(capsys: pytest.CaptureFixture[str]) -> 
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":", 1)[0] for line in lines] == [s.slug for s in SAMPLES]
     assert lines[0] == (
-        "clean-list: Trusted: origin.example is authenticated by DKIM2 hop i=1 "
-        "(d=origin.example), so DMARC passes."
+        "clean-list: Trusted: a DKIM2 signature by origin.example vouches for origin.example, "
+        "so DMARC passes; origin.example should keep signing with DKIM1 too, for receivers that "
+        "do not count DKIM2 yet."
     )
     assert lines[2] == (
-        "replayed: Not trusted: DMARC fails for origin.example, whose policy asks receivers "
-        "to reject it — the DKIM2 chain fails (DKIM2-Signature i=3 RCPT TO "
-        "<carol@inbox.example> did not match)."
+        "replayed: Not trusted: it was delivered to a recipient that forwarder.example, the "
+        "last signer, never sent it to, so receivers are asked to reject it; a forwarder that "
+        "changed the recipients must sign again after doing so, otherwise treat the message as "
+        "replayed."
     )
     assert Analysis.objects.filter(status=Analysis.Status.DONE).count() == len(SAMPLES)
 

@@ -225,6 +225,7 @@ def test_the_real_mail_sample_carries_every_mechanism_and_the_receivers_record()
         "The final receiver mx.inbox.example reports dmarc=fail together with arc=pass"
     )
     assert doc["verdict"]["headline"] == (
-        "Trusted: origin.example is authenticated by DKIM2 hop i=1 (d=origin.example), so "
-        "DMARC passes."
+        "Trusted: a DKIM2 signature by origin.example vouches for origin.example, so DMARC "
+        "passes; origin.example should keep signing with DKIM1 too, for receivers that do not "
+        "count DKIM2 yet."
     )

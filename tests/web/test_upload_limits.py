@@ -156,16 +156,6 @@ def test_input_that_cannot_be_a_message_is_explained_and_not_stored(
 
 ODD_BUT_STORED = [
     (
-        "page.html",
-        b"<!DOCTYPE html>\n<html><body>Inbox - Webmail</body></html>\n",
-        "This looks like an HTML page, not an e-mail message.",
-    ),
-    (
-        "body.txt",
-        b"Hi Bob,\r\n\r\nsee you on Friday.\r\n",
-        "This does not start with e-mail header fields.",
-    ),
-    (
         "box.mbox",
         b"From a@example.org Sat Nov 28 10:00:00 2026\nSubject: one\n\n1\n\n"
         b"From b@example.org Sat Nov 28 11:00:00 2026\nSubject: two\n\n2\n",

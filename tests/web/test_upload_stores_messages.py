@@ -140,5 +140,6 @@ def test_without_a_broker_the_analysis_runs_right_after_the_upload(
     assert (
         '<h1 id="verdict-summary" class="verdict-summary">No authentication at all: the '
         "message carries no DKIM1, DKIM2 or ARC signature, and neither SPF nor DMARC could "
-        "vouch for example.org.</h1>"
+        "vouch for example.org; if it is genuine, the mail administrator of example.org should "
+        "set up DKIM, SPF and DMARC.</h1>"
     ) in body
