@@ -95,6 +95,15 @@ def test_an_uploaded_bounce_shows_its_recipient_and_links_the_returned_message(
         '<span class="badge badge-none">None</span></p>'
     ) in section
     assert '<a href="#bounce">Bounce</a>' in page
+    # Above the verdict, which is about the bounce message's own authentication.
+    lead = (
+        f'<p class="notice dsn-lead"><strong>This message is a bounce:</strong> {SUMMARY} '
+        '<a href="#bounce">Who did not get it, and why</a>. The message it returned is '
+        f'analysed on its own: <a href="{link}">returned-Quarterly-figures.eml</a>. The '
+        "verdict below is about the bounce itself: whether its sender is authenticated.</p>"
+    )
+    assert lead in page
+    assert page.index(lead) < page.index('<section class="verdict')
 
 
 def test_an_anonymous_upload_remembers_both_in_the_session_and_nobody_else_sees_them(
