@@ -112,10 +112,10 @@ _ARC_KINDS = {"arc-seal": 0, "arc-message-signature": 1, "arc-authentication-res
 # -- words ----------------------------------------------------------------------------------
 
 
-def format_duration(seconds: int) -> str:
+def format_duration(seconds: float) -> str:
     """``45 s``, ``2 min 14 s``, ``2 h 5 min``, ``3 d 4 h``: the two largest units, in
-    plain words (the sign is the caller's)."""
-    s = abs(int(seconds))
+    plain words (the sign is the caller's; a fraction of a second is rounded)."""
+    s = round(abs(seconds))
     if s < 60:
         return f"{s} s"
     parts: list[str] = []

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from analysis.delivery_time import LONG_DELAY_SECONDS
+
 from .change_views import change_view
 from .presenters import FindingView, finding_view, format_delay, format_utc, result_label
 
@@ -378,10 +380,6 @@ class ReceivedView:
     smtp: dict[str, Any] = field(default_factory=dict)
 
 
-#: A hop that took longer than this is highlighted, in seconds.
-LONG_DELAY = 15 * 60
-
-
 def received_view(
     data: Mapping[str, Any] | None, smtp: Mapping[str, Any] | None
 ) -> ReceivedView | None:
@@ -407,7 +405,7 @@ def received_view(
                 tls=h.get("tls"),
                 when=format_utc(h.get("timestamp")) if h.get("timestamp") is not None else "",
                 delay=format_delay(delay) if isinstance(delay, int | float) else "",
-                long_delay=isinstance(delay, int | float) and delay > LONG_DELAY,
+                long_delay=isinstance(delay, int | float) and delay > LONG_DELAY_SECONDS,
                 border=h.get("index") == border,
                 internal=h.get("index") in internal,
                 raw=str(h.get("raw") or ""),

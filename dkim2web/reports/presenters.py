@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analysis.authres_field import authentication_results, blamed_finding
+from analysis.delivery_time import format_duration
 
 RESULT_LABELS = {
     "pass": "Pass",
@@ -69,21 +70,6 @@ def format_utc(timestamp: float | int | None) -> str:
         return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     except (OverflowError, OSError, ValueError):
         return str(timestamp)
-
-
-def format_duration(seconds: float | int) -> str:
-    """``45 s``, ``1 min 15 s``, ``2 h 5 min``, ``3 d 4 h``: the two largest units."""
-    s = round(abs(seconds))
-    if s < 60:
-        return f"{s} s"
-    parts: list[str] = []
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        if s >= size:
-            parts.append(f"{s // size} {unit}")
-            s %= size
-        if len(parts) == 2 or (parts and s == 0):
-            break
-    return " ".join(parts[:2])
 
 
 def format_delay(seconds: float | int | None) -> str:

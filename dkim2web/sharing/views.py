@@ -150,14 +150,18 @@ def view(request: HttpRequest, token: str) -> HttpResponse:
     return _private(render(request, "reports/result.html", context))
 
 
+def _neutral_name(analysis: Analysis, what: str) -> str:
+    # The uploaded filename is the owner's, not the message's.
+    return f"message-{analysis.sha256[:12]}{what}"
+
+
 @require_GET
 @_throttled
 def raw(request: HttpRequest, token: str) -> HttpResponse:
     analysis = _usable_link(token).analysis
     response = HttpResponse(analysis.raw_bytes, content_type="message/rfc822")
-    # A neutral name: the uploaded filename is the owner's, not the message's.
     response.headers["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=f"message-{analysis.sha256[:12]}.eml"
+        as_attachment=True, filename=_neutral_name(analysis, ".eml")
     )
     return _private(response)
 
@@ -174,11 +178,6 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
         as_attachment=True, filename=f"dkim2-report-{analysis.sha256[:12]}.json"
     )
     return _private(response)
-
-
-def _neutral_name(analysis: Analysis, what: str) -> str:
-    # The uploaded filename is the owner's, not the message's.
-    return f"message-{analysis.sha256[:12]}{what}"
 
 
 @require_GET

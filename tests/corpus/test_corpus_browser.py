@@ -11,12 +11,12 @@ as text.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.urls import reverse
+
+from tests.support.browser import browser  # noqa: F401 (a fixture)
 
 from . import catalogue, runner
 from .conftest import corpus_params
@@ -24,16 +24,6 @@ from .lookup import DOTTED_PATH
 from .model import Case
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 #: Elements a message must never bring to life on a page (the app's own pages put none of
 #: them inside <main>), and the event-handler attributes the corpus uses.
@@ -44,35 +34,12 @@ LIVE = (
 )
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import require_chromium
-
-    path = require_chromium()
-    # Playwright's sync API keeps an asyncio loop in this thread; Django's ORM guard is
-    # lifted for these tests only (as in tests/web/test_browser_journeys.py).
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as p:
-            chromium = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
 class Watched:
     """A page whose script errors, dialogs and requests are recorded."""
 
-    def __init__(self, browser: Any, origin: str) -> None:
+    def __init__(self, chromium: Any, origin: str) -> None:
         self.origin = origin
-        self.context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        self.context = chromium.new_context(viewport={"width": 1280, "height": 1000})
         self.errors: list[str] = []
         self.requests: list[str] = []
         self.refused: list[str] = []
@@ -115,7 +82,10 @@ class Watched:
 
 @pytest.mark.parametrize("case", corpus_params(catalogue.all_cases(), "browser"))
 def test_a_hostile_message_runs_no_script_and_sends_no_request_in_chromium(
-    case: Case, browser: Any, live_server: Any, settings: Any
+    case: Case,
+    browser: Any,  # noqa: F811 (the fixture from tests.support.browser)
+    live_server: Any,
+    settings: Any,
 ) -> None:
     settings.DKIM2_KEY_LOOKUP = DOTTED_PATH
     settings.DKIM2WEB_CORPUS_ZONE = case.zone
@@ -159,7 +129,8 @@ def test_a_hostile_message_runs_no_script_and_sends_no_request_in_chromium(
 
 
 def test_the_watch_catches_a_script_an_element_and_a_request_leaving_the_page(
-    browser: Any, live_server: Any
+    browser: Any,  # noqa: F811 (the fixture from tests.support.browser)
+    live_server: Any,
 ) -> None:
     """The checks above can fail: a page that runs a message's script, keeps its <img> live
     and asks another origin is reported on all three counts."""

@@ -5,66 +5,22 @@ phone.  Screenshots of the section go to docs/screenshots/."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.urls import reverse
 
+from tests.support.browser import RECORD_CSP_VIOLATIONS, SCREENSHOTS, browser  # noqa: F401
 from tests.support.delivery_traces import THROUGH_THE_LIST
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-# Runs before the page's own code (Playwright's init script is not subject to the page's
-# CSP): every policy violation the page causes is recorded.
-RECORD_CSP_VIOLATIONS = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', e => {
-  window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline'));
-});
-"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import require_chromium
-
-    path = require_chromium()
-    # Playwright's sync API keeps an asyncio loop in this thread; the test's own ORM queries
-    # would refuse to run beside it (see test_browser_journeys.py).
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as p:
-            chromium = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-def open_result(browser: Any, live_server: Any, tmp_path: Path, width: int) -> tuple[Any, Any]:
+def open_result(chromium: Any, live_server: Any, tmp_path: Path, width: int) -> tuple[Any, Any]:
     """Upload the list trace and open its result page at ``width`` px; the page records its
     script errors and console errors in ``page.problems``."""
-    context = browser.new_context(viewport={"width": width, "height": 900})
+    context = chromium.new_context(viewport={"width": width, "height": 900})
     context.add_init_script(RECORD_CSP_VIOLATIONS)
     page = context.new_page()
     problems: list[str] = []
@@ -94,7 +50,10 @@ def shoot(page: Any, section: Any, name: str) -> None:
 
 
 def test_the_chart_renders_without_script_or_inline_style(
-    browser: Any, live_server: Any, settings: Any, tmp_path: Path
+    browser: Any,  # noqa: F811 (the fixture from tests.support.browser)
+    live_server: Any,
+    settings: Any,
+    tmp_path: Path,
 ) -> None:
     settings.DKIM2_KEY_LOOKUP = "analysis.resolvers.StaticResolver"
     context, page = open_result(browser, live_server, tmp_path, 1280)
@@ -143,7 +102,10 @@ def test_the_chart_renders_without_script_or_inline_style(
 
 
 def test_the_section_fits_a_phone(
-    browser: Any, live_server: Any, settings: Any, tmp_path: Path
+    browser: Any,  # noqa: F811 (the fixture from tests.support.browser)
+    live_server: Any,
+    settings: Any,
+    tmp_path: Path,
 ) -> None:
     settings.DKIM2_KEY_LOOKUP = "analysis.resolvers.StaticResolver"
     context, page = open_result(browser, live_server, tmp_path, 390)

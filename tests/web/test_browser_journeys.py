@@ -8,7 +8,6 @@ never run.  Screenshots of the result pages are written to docs/screenshots/.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,47 +17,13 @@ from django.urls import reverse
 
 from dkim2web.reports import services
 from dkim2web.reports.models import Analysis
+from tests.support.browser import SCREENSHOTS, browser  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import require_chromium
-
-    path = require_chromium()
-    # Playwright's sync API keeps an asyncio loop in this thread; Django's ORM (the test's
-    # own queries, not the server's) would refuse to run beside it. The loop is Playwright's
-    # plumbing, not async Django code, so the guard is lifted for these tests only.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as p:
-            chromium = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Any) -> Iterator[Any]:  # noqa: F811 (the fixture)
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
     errors: list[str] = []
@@ -194,7 +159,10 @@ def test_a_mixed_chain_says_which_signer_needs_upgrading(page: Any, live_server:
 
 
 def test_a_shared_link_opens_logged_out_without_owner_data(
-    browser: Any, page: Any, live_server: Any, django_user_model: Any
+    browser: Any,  # noqa: F811 (the fixture from tests.support.browser)
+    page: Any,
+    live_server: Any,
+    django_user_model: Any,
 ) -> None:
     django_user_model.objects.create_user("alice", "alice@example.org", "alice-pw-1")
     page.goto(live_server.url + reverse("accounts:login"))

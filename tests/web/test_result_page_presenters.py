@@ -164,3 +164,23 @@ def test_an_unknown_code_still_gets_an_explanation() -> None:
     view = presenters.finding_view({"code": "new.thing", "state": "bogus", "message": "m"})
     assert view.explanation["catalogued"] is False
     assert view.css == "info"
+
+
+def test_the_received_table_marks_a_hop_slow_past_the_delivery_time_threshold() -> None:
+    """One threshold on the page: the Received table marks the delays the delivery-time
+    section calls long (analysis.delivery_time.LONG_DELAY_SECONDS, 5 min)."""
+    from analysis.delivery_time import LONG_DELAY_SECONDS
+    from dkim2web.reports.mechanism_views import received_view
+
+    hops = [
+        {"index": 1, "delay_seconds": None},
+        {"index": 2, "delay_seconds": LONG_DELAY_SECONDS},
+        {"index": 3, "delay_seconds": LONG_DELAY_SECONDS + 1},
+    ]
+    view = received_view({"hops": hops, "total": 3}, None)
+    assert view is not None
+    assert [(r.delay, r.long_delay) for r in view.rows] == [
+        ("", False),
+        ("+5 min", False),
+        ("+5 min 1 s", True),
+    ]
