@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .. import limits
 from ..findings import Finding, State
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 from ..textsize import prefix_within
 
 SCHEMA_VERSION = 1
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -373,9 +375,37 @@ class RevisionSplit:
         }
 
 
+class Deferred(Generic[T]):
+    """An attribute whose value may be given as a function that makes it (see
+    :meth:`ChainReport.defer`): the function runs on the first read and its value is kept.
+    The report's diffs and its one-line summary (which reads the diffs) are made this way, so
+    a verification that nothing shows does not pay for difflib (issue #13: diffs are built
+    when something shows them)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = "_" + name
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> T:
+        if obj is None:
+            return self  # type: ignore[return-value]  # the class's attribute: the descriptor
+        value = obj.__dict__[self._name]
+        if isinstance(value, _Maker):
+            value = obj.__dict__[self._name] = value.make()
+        return value  # type: ignore[no-any-return]
+
+    def __set__(self, obj: object, value: T) -> None:
+        obj.__dict__[self._name] = value
+
+
+@dataclass(frozen=True)
+class _Maker(Generic[T]):
+    make: Callable[[], T]
+
+
 @dataclass
 class ChainReport:
     result: State
+    #: The verdict in one line (history.summarise); may be deferred (:meth:`defer`).
     summary: str
     draft: str
     engine_version: str
@@ -385,6 +415,7 @@ class ChainReport:
     verified_at: float | None  # the clock used (None: timestamps not checked)
     hops: list[HopReport]
     instances: list[Instance]
+    #: What each hop changed (history.build_diffs); may be deferred (:meth:`defer`).
     diffs: list[InstanceDiff]
     findings: list[Finding]
     dns: list[KeyAnswer]
@@ -411,6 +442,16 @@ class ChainReport:
 
     def instance(self, m: int) -> Instance | None:
         return next((x for x in self.instances if x.instance == m), None)
+
+    def defer(
+        self,
+        *,
+        summary: Callable[[], str],
+        diffs: Callable[[], list[InstanceDiff]],
+    ) -> None:
+        """Make ``summary`` and ``diffs`` when they are first read, by these functions."""
+        self.__dict__["_summary"] = _Maker(summary)
+        self.__dict__["_diffs"] = _Maker(diffs)
 
     def to_json(self) -> dict[str, Any]:
         fields = TextBudget()
@@ -440,3 +481,8 @@ class ChainReport:
             "splits": [s.to_json() for s in self.splits],
             "from_checks": self.from_checks,
         }
+
+
+# Installed after the dataclass is made, so that its __init__ stores through them.
+ChainReport.summary = Deferred[str]("summary")  # type: ignore[assignment]
+ChainReport.diffs = Deferred[list[InstanceDiff]]("diffs")  # type: ignore[assignment]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from functools import partial
 from typing import Any
 
 from ..change_search import SearchBudget
@@ -135,7 +136,6 @@ def report_and_walk(
     findings.extend(detect_artefacts(prep, walk.instances))
     revision = prep.options.revision
     instances = sorted(walk.instances.values(), key=lambda x: x.instance)
-    diffs = build_diffs(instances, prep.signatures, is_unsigned=revision.is_unsigned)
     search_changes(walk, change_budget)
     msg = prep.message
     summary_obj = MessageSummary(
@@ -160,7 +160,7 @@ def report_and_walk(
         verified_at=clock if clock else None,
         hops=hops,
         instances=instances,
-        diffs=diffs,
+        diffs=[],
         findings=sorted(findings, key=lambda f: (int(f.step), f.hop or 0, f.instance or 0)),
         dns=[answers[q] for q in prep.key_queries if q in answers],
         options=prep.options.to_json(),
@@ -170,7 +170,12 @@ def report_and_walk(
     )
     report.replay_key = _replay_key(prep)
     report.exploded = any("exploded" in s.flag_set for s in prep.signatures.values())
-    report.summary = summarise(report)
+    # Made when read (report.to_json, the command's text, the page), not by every
+    # verification: difflib is most of a rewriting chain's cost.
+    report.defer(
+        summary=partial(summarise, report),
+        diffs=partial(build_diffs, instances, prep.signatures, is_unsigned=revision.is_unsigned),
+    )
     return report, walk
 
 
