@@ -103,7 +103,7 @@ class Body:
     finding line ends) uses C-speed bytes methods over each piece.
     """
 
-    __slots__ = ("_crlfs", "_line_cum", "_offsets", "_pos_cache", "index", "pieces")
+    __slots__ = ("_crlfs", "_digests", "_line_cum", "_offsets", "_pos_cache", "index", "pieces")
 
     def __init__(self, buf: bytes, start: int = 0, end: int | None = None) -> None:
         end = len(buf) if end is None else end
@@ -112,6 +112,8 @@ class Body:
         self._line_cum: list[int] | None = None
         self._crlfs: list[int] | None = None
         self._pos_cache: tuple[int, int, int] = (0, 1, start)  # (piece, line in it, offset)
+        #: Canonical body hashes made so far, by algorithm (a body's octets never change).
+        self._digests: dict[str, bytes] = {}
         #: Line-end counts of the buffers, shared by every body rebuilt from this one.
         self.index = LineIndex()
 
@@ -224,11 +226,22 @@ class Body:
         ``memo`` keeps hash states of bodies that begin with the same pieces, so the
         instances of one chain (which share the received message's octets) are hashed
         about once, not once each."""
-        return _digest(self, algorithm, self.canonical_end(), CRLF, memo)
+        found = self._digests.get(algorithm)
+        if found is None:
+            found = self._digests[algorithm] = _digest(
+                self, algorithm, self.canonical_end(), CRLF, memo
+            )
+        return found
 
     def digest(self, algorithm: str, memo: HashMemo | None = None) -> bytes:
-        """``algorithm`` over the body's octets as they are (not canonicalised)."""
-        return _digest(self, algorithm, len(self), b"", memo)
+        """``algorithm`` over the body's octets as they are (not canonicalised).
+
+        A body that ends with one CRLF and no empty line is its own canonical form: its
+        digest is the body hash the verification made already, not a second pass over it."""
+        end = len(self)
+        if end >= 2 and self.canonical_end() == end - 2 and self.ends_with_line_end():
+            return self.hash(algorithm, memo)
+        return _digest(self, algorithm, end, b"", memo)
 
     # -- lines ------------------------------------------------------------------
 

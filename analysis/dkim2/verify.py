@@ -94,9 +94,14 @@ def walk_prepared(
 ) -> tuple[Walk, list[HopReport], State]:
     """The checks of one revision, without the parts only a full report needs (diffs,
     summary): what :mod:`analysis.dkim2.compare` runs for each revision it compares."""
-    walk = Walk(prep, answers, envelope, clock, findings=list(prep.findings))
-    if shared is not None:
-        walk.shared = shared
+    walk = Walk(
+        prep,
+        answers,
+        envelope,
+        clock,
+        findings=list(prep.findings),
+        shared=shared if shared is not None else SharedWork(),
+    )
     _run(walk)
     hops = hop_reports(walk)
     signer_notes(walk, hops)

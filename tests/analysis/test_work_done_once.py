@@ -1,0 +1,113 @@
+"""Work the engine does once, or only when asked (issue #13).
+
+* A verification builds no diff: the diffs (difflib, most of a rewriting chain's time) and
+  the one-line summary that reads them are made when something reads them (the stored
+  report, the command's text, the page), and then once.
+* Nothing is hashed twice: an instance's ``body_sha256`` in the report is the body hash the
+  verification made when the body is its own canonical form (one CRLF at its end), and a
+  second pass over the octets only when it is not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from analysis import State, message
+from analysis.dkim2 import analyze, history
+from analysis.resolvers import StaticResolver
+from tests.analysis.hostile_chains import ALICE, footer_chain
+from tests.support.chains import build_chain
+from tests.support.chains import message as make_message
+
+
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = history.build_diffs
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(history, "build_diffs", counting)
+    # verify.py imported the name: patch it where it is called from too.
+    from analysis.dkim2 import verify
+
+    monkeypatch.setattr(verify, "build_diffs", counting)
+    return calls
+
+
+def test_a_verification_builds_no_diff_until_one_is_read(built: list[int]) -> None:
+    chain = footer_chain(5)
+    report = analyze(chain.message, lookup=StaticResolver(chain.zone), now=chain_now())
+    assert report.result == State.PASS
+    assert built == []
+    first = report.diffs
+    assert built == [1]
+    assert [(d.before, d.after, d.body_changed) for d in first] == [
+        (1, 2, True),
+        (2, 3, True),
+        (3, 4, True),
+        (4, 5, True),
+    ]
+    assert report.diffs is first  # kept: read twice, made once
+    assert report.summary.startswith("Pass")
+    assert "added 1 body line" in report.summary
+    report.to_json()
+    assert built == [1]
+
+
+def test_the_summary_alone_makes_the_diffs_once(built: list[int]) -> None:
+    chain = footer_chain(3)
+    report = analyze(chain.message, lookup=StaticResolver(chain.zone), now=chain_now())
+    summary = report.summary
+    assert built == [1]
+    assert report.to_json()["summary"] == summary
+    assert built == [1]
+
+
+def chain_now() -> int:
+    from tests.support.chains import T0
+
+    return T0 + 600
+
+
+def count_digests(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    lengths: list[int] = []
+    real = message._digest
+
+    def counting(body: message.Body, *args: object) -> bytes:
+        lengths.append(len(body))
+        return real(body, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(message, "_digest", counting)
+    return lengths
+
+
+def test_a_canonical_body_is_hashed_once_for_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    chain = footer_chain(3)
+    lengths = count_digests(monkeypatch)
+    report = analyze(chain.message, lookup=StaticResolver(chain.zone), now=chain_now())
+    hashed = len(lengths)
+    data = report.to_json()
+    assert len(lengths) == hashed  # body_sha256 of every instance: the hashes made already
+    body = chain.message.partition(b"\r\n\r\n")[2]
+    newest = max(data["instances"], key=lambda i: i["m"])
+    assert newest["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"text\r\n\r\n\r\n", b"text without a final line end", b""],
+    ids=["trailing empty lines", "no final CRLF", "empty"],
+)
+def test_a_body_that_is_not_canonical_is_digested_as_it_is(
+    monkeypatch: pytest.MonkeyPatch, body: bytes
+) -> None:
+    chain = build_chain(make_message(body=body), [ALICE])  # m=1: the body as received
+    report = analyze(chain.message, lookup=StaticResolver(chain.zone), now=chain_now())
+    assert report.result == State.PASS, report.summary
+    by_m = {i["m"]: i for i in report.to_json()["instances"]}
+    assert by_m[1]["body_sha256"] == hashlib.sha256(body).hexdigest()
