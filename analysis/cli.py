@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .dkim2.compare import analyze
-from .dkim2.report import ChainReport, Envelope
+from .dkim2.report import ChainReport, Envelope, FieldTable
 from .dkim2.revisions import CHOICES, NEWEST, ORDER, REVISIONS
 from .dkim2.verify import ENGINE_VERSION, Options, prepare, verify_prepared
 from .findings import Finding, Severity, State
@@ -376,8 +376,10 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
                     for chunk in inst.message_chunks():
                         f.write(chunk)
     if args.json:
+        table = FieldTable()
         summary = {
-            "instances": [i.to_json() for i in report.instances],
+            "instances": [i.to_json(table) for i in report.instances],
+            "header_field_table": table.rows,
             "diffs": [d.to_json() for d in report.diffs],
         }
         out.write(json.dumps(summary) + "\n")

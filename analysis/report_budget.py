@@ -92,11 +92,15 @@ def _body_diffs(report: MutableMapping[str, Any]) -> None:
 
 
 def _instance_fields(report: MutableMapping[str, Any]) -> None:
-    for inst in _items(_chain(report), "instances"):
-        listed = inst.get("header_fields")
-        if isinstance(listed, list) and listed:
-            inst["header_fields_omitted"] = len(listed) + int(inst.get("header_fields_omitted", 0))
-            inst["header_fields"] = []
+    chain = _chain(report)
+    for inst in _items(chain, "instances"):
+        runs = inst.get("header_field_runs")
+        if isinstance(runs, list) and runs:
+            listed = sum(r[1] for r in runs if isinstance(r, list) and len(r) == 2)
+            inst["header_fields_omitted"] = listed + int(inst.get("header_fields_omitted", 0))
+            inst["header_field_runs"] = []
+    if chain.get("header_field_table"):
+        chain["header_field_table"] = []
 
 
 def _short(text: str) -> str:

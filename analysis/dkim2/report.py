@@ -169,15 +169,23 @@ class Instance:
         if self.body is not None:
             yield from self.body.chunks()
 
-    def to_json(self, text_budget: TextBudget | None = None) -> dict[str, Any]:
-        """``text_budget``: what the report may still spend on listing header fields (their
-        values cut to MAX_REPORT_TEXT_CHARS each); past it the fields are counted only."""
+    def to_json(self, table: FieldTable) -> dict[str, Any]:
+        """``table``: the report's header fields, each distinct one listed once; this
+        instance's fields are runs of its rows (``header_field_runs``: ``[first, count]``
+        each, in the instance's order).  Past the table's budget the fields are counted
+        only (``header_fields_omitted``)."""
         body = self.body
-        listed: list[list[str]] = []
+        runs: list[list[int]] = []
+        listed = 0
         for f in self.fields:
-            if text_budget is not None and not text_budget.take(f):
+            row = table.row_of(f)
+            if row is None:
                 break
-            listed.append([f.name, cut_text(f.text())])
+            if runs and runs[-1][0] + runs[-1][1] == row:
+                runs[-1][1] += 1
+            else:
+                runs.append([row, 1])
+            listed += 1
         out = {
             "m": self.instance,
             "introduced_by_hop": self.introduced_by_hop,
@@ -185,13 +193,13 @@ class Instance:
             "result": self.result.value,
             "checks": [c.to_json() for c in self.checks],
             "recipe": self.recipe,
-            "header_fields": listed,
+            "header_field_runs": runs,
             "body_known": body is not None,
             "body_size": len(body) if body is not None else None,
             "body_sha256": body.digest("sha256", self.memo).hex() if body is not None else None,
         }
-        if len(listed) < len(self.fields):
-            out["header_fields_omitted"] = len(self.fields) - len(listed)
+        if listed < len(self.fields):
+            out["header_fields_omitted"] = len(self.fields) - listed
         if self.change_searches:
             out["change_searches"] = [c.to_json() for c in self.change_searches]
         return out
@@ -225,6 +233,31 @@ class TextBudget:
             return False
         self.remaining -= cost
         return True
+
+
+class FieldTable:
+    """The header fields a report's instances list, each distinct field once (its name and
+    its value cut to MAX_REPORT_TEXT_CHARS), within a :class:`TextBudget`.
+
+    Every instance holds the fields of the one below it and the fields its hop added, so
+    listing each instance's fields in full made the report grow with the square of the hop
+    count (a 20-hop chain: 270 KB of its 360 KB).  Each instance now lists runs of rows of
+    this table (issue #13: the report grows linearly in hops)."""
+
+    def __init__(self, budget: TextBudget | None = None) -> None:
+        self.rows: list[list[str]] = []
+        self._row: dict[bytes, int] = {}
+        self._budget = budget if budget is not None else TextBudget()
+
+    def row_of(self, f: HeaderField) -> int | None:
+        """The row listing ``f`` (added if new); None once the budget is spent."""
+        row = self._row.get(f.raw)
+        if row is None:
+            if not self._budget.take(f):
+                return None
+            row = self._row[f.raw] = len(self.rows)
+            self.rows.append([f.name, cut_text(f.text())])
+        return row
 
 
 @dataclass
@@ -454,7 +487,14 @@ class ChainReport:
         self.__dict__["_diffs"] = _Maker(diffs)
 
     def to_json(self) -> dict[str, Any]:
-        fields = TextBudget()
+        # Newest instance first: the message as received gets the first rows (and the
+        # budget, should it run out), each older one reuses them in one run or a few.
+        table = FieldTable()
+        for inst in sorted(self.instances, key=lambda x: -x.instance):
+            for f in inst.fields:
+                if table.row_of(f) is None:
+                    break
+        instances = [i.to_json(table) for i in self.instances]
         return {
             "schema_version": SCHEMA_VERSION,
             "result": self.result.value,
@@ -468,7 +508,8 @@ class ChainReport:
             "verified_at": self.verified_at,
             "options": self.options,
             "hops": [h.to_json() for h in self.hops],
-            "instances": [i.to_json(fields) for i in self.instances],
+            "instances": instances,
+            "header_field_table": table.rows,
             "diffs": [d.to_json() for d in self.diffs],
             "findings": [f.to_json() for f in self.findings],
             "dns": [a.to_json() for a in self.dns],

@@ -393,6 +393,13 @@ _SCHEMAS: dict[str, Any] = {
             "options": {"type": "object"},
             "hops": {"type": "array", "items": _ref("Hop")},
             "instances": {"type": "array", "items": _ref("Instance")},
+            "header_field_table": {
+                "type": "array",
+                "items": {"type": "array", "prefixItems": [_STRING, _STRING], "minItems": 2},
+                "description": "The header fields the instances list, each distinct field "
+                "once: [name, value] (the value cut to 2,000 characters). An instance lists "
+                "runs of these rows (Instance.header_field_runs).",
+            },
             "diffs": {"type": "array", "items": _ref("InstanceDiff")},
             "findings": {"type": "array", "items": _ref("Finding")},
             "dns": {"type": "array", "items": _ref("KeyAnswer")},
@@ -709,13 +716,25 @@ _SCHEMAS: dict[str, Any] = {
                 ),
             },
             "recipe": {"type": ["object", "null"]},
-            "header_fields": {
+            "header_field_runs": {
                 "type": "array",
-                "items": {"type": "array", "prefixItems": [_STRING, _STRING], "minItems": 2},
+                "items": {
+                    "type": "array",
+                    "prefixItems": [{**_INT, "minimum": 0}, {**_INT, "minimum": 1}],
+                    "minItems": 2,
+                },
+                "description": "The instance's header fields, top to bottom, as runs "
+                "[first, count] of rows of the chain's header_field_table.",
             },
             "body_known": {"type": "boolean"},
             "body_size": {"type": ["integer", "null"]},
             "body_sha256": _nullable(_STRING),
+        },
+        optional={
+            "header_fields_omitted": {
+                **_INT,
+                "description": "Fields not listed: the report's budget for listing them was spent.",
+            },
         },
         description="One reconstructed version of the message (m=).",
     ),

@@ -17,6 +17,14 @@ and the verdict's ``dkim2_revision``.  A run stored before then has none of thes
 * the verdict's ``dkim2_revision`` is "06" when the message carried DKIM2, else null (as
   :func:`analysis.verdict.judge` writes it).
 
+Later still (issue #13), the instances stopped listing their header fields in full
+(``header_fields``: ``[name, value]`` pairs, every instance all of its fields, which grew with
+the square of the hops): the chain lists each distinct field once (``header_field_table``)
+and each instance runs of its rows (``header_field_runs``: ``[first, count]``).  A run
+stored before then is read in that shape: its pairs become the table's rows, in the order
+met, and each instance the runs that list the same pairs (a chain with no instance that
+listed a field gets an empty table).
+
 The stored JSON is never rewritten; the upgrade happens on every read, on a copy.
 """
 
@@ -70,13 +78,54 @@ def _upgrade_chain(chain: Mapping[str, Any]) -> Mapping[str, Any]:
         }
     hops = _with_groups(chain.get("hops"), "selectors")
     instances = _with_groups(chain.get("instances"), "checks")
-    if hops is not None or instances is not None:
+    table = None
+    tabled = _with_field_table(instances if instances is not None else chain.get("instances"))
+    if tabled is not None:
+        instances, table = tabled
+    elif "header_field_table" not in chain:
+        table = []  # no instance listed a field: the table is empty
+    if hops is not None or instances is not None or table is not None:
         out = out if out is not None else dict(chain)
         if hops is not None:
             out["hops"] = hops
         if instances is not None:
             out["instances"] = instances
+        if table is not None:
+            out["header_field_table"] = table
     return chain if out is None else out
+
+
+def _with_field_table(items: Any) -> tuple[list[Any], list[list[str]]] | None:
+    """Instances that list ``header_fields`` in full as runs of a table, and the table; None
+    when none does (see the module docs)."""
+    if not isinstance(items, list) or not any(
+        isinstance(item, Mapping) and isinstance(item.get("header_fields"), list) for item in items
+    ):
+        return None
+    table: list[list[str]] = []
+    row_of: dict[tuple[str, str], int] = {}
+    out: list[Any] = []
+    for item in items:
+        if not isinstance(item, Mapping) or not isinstance(item.get("header_fields"), list):
+            out.append(item)
+            continue
+        runs: list[list[int]] = []
+        for pair in item["header_fields"]:
+            if not (isinstance(pair, list) and len(pair) == 2):
+                continue
+            key = (str(pair[0]), str(pair[1]))
+            row = row_of.get(key)
+            if row is None:
+                row = row_of[key] = len(table)
+                table.append([key[0], key[1]])
+            if runs and runs[-1][0] + runs[-1][1] == row:
+                runs[-1][1] += 1
+            else:
+                runs.append([row, 1])
+        upgraded = {k: v for k, v in item.items() if k != "header_fields"}
+        upgraded["header_field_runs"] = runs
+        out.append(upgraded)
+    return out, table
 
 
 def _with_groups(items: Any, key: str) -> list[Any] | None:

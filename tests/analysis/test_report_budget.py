@@ -147,7 +147,8 @@ def _report_with_diffs(lines: int, line: str) -> dict[str, Any]:
         "result": "pass",
         "dkim2": {
             "diffs": [{"before": 1, "after": 2, "body_diff": [line] * lines, "header_changes": []}],
-            "instances": [{"m": 1, "header_fields": [["Subject", "s" * 100]] * 100}],
+            "instances": [{"m": 1, "header_field_runs": [[0, 100]]}],
+            "header_field_table": [["Subject", f"{k:03d}" + "s" * 100] for k in range(100)],
         },
     }
 
@@ -167,7 +168,8 @@ def test_a_report_past_its_budget_leaves_out_the_body_diffs_first_and_says_so() 
     assert fitted["trimmed"]["size"] == before
     assert fitted["trimmed"]["limit"] == 100_000
     assert [p["part"] for p in fitted["trimmed"]["parts"]] == ["dkim2.diffs.body_diff"]
-    assert fitted["dkim2"]["instances"][0]["header_fields"] != []
+    assert fitted["dkim2"]["instances"][0]["header_field_runs"] == [[0, 100]]
+    assert len(fitted["dkim2"]["header_field_table"]) == 100
 
 
 def test_a_report_within_its_budget_is_left_alone() -> None:

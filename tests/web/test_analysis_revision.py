@@ -176,6 +176,28 @@ def test_a_schema_1_run_is_upgraded_all_the_way() -> None:
     assert document["verdict"]["dkim2_revision"] == "06"
 
 
+def test_a_run_that_listed_every_instances_fields_in_full_reads_as_runs_of_a_table() -> None:
+    report = old_report()
+    fields = [["From", "a@example.com"], ["Subject", "x"]]
+    signature = ["DKIM2-Signature", "i=1; ..."]
+    report["dkim2"]["instances"] = [
+        {"m": 1, "checks": [], "header_fields": fields, "header_fields_omitted": 3},
+        {"m": 2, "checks": [], "header_fields": [signature, *fields]},
+        {"m": 3, "checks": []},  # an instance whose body was not known, say: left alone
+    ]
+    stored = json.loads(json.dumps(report))
+    chain = upgrade_document(report)["dkim2"]
+    assert chain["header_field_table"] == [fields[0], fields[1], signature]
+    assert [i.get("header_field_runs") for i in chain["instances"]] == [
+        [[0, 2]],
+        [[2, 1], [0, 2]],
+        None,
+    ]
+    assert chain["instances"][0]["header_fields_omitted"] == 3
+    assert all("header_fields" not in i for i in chain["instances"])
+    assert report == stored  # the stored JSON is read, never rewritten
+
+
 def test_a_current_run_is_served_as_stored() -> None:
     analysis = analysed(auto_submitted_chain())
     run = analysis.runs.get()
