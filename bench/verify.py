@@ -29,7 +29,7 @@ The timed cases run ``--runs`` times (3 by default); the last table gives the mi
 median of each figure, and the goals are judged on the medians.
 
 (g) the stored report's size (every mechanism) for 5, 10, 20 and 50 hops each adding a
-footer: linear in hops when the octets per hop at 50 hops are within 1.5x those at 5.
+footer: linear in hops when the octets per hop at every length are within 1.5x those at 5.
 
 (f) memory (issue #11): messages up to the 25 MB limit holding what once took memory in
 proportion to their lines or hops -- short lines with both ends rewritten by a second hop
@@ -440,7 +440,7 @@ def dkim1_chain(rsa_key: rsa.RSAPrivateKey, body: bytes) -> tuple[bytes, dict[by
 def report_growth(rsa_key: rsa.RSAPrivateKey) -> bool:
     """(g): the stored report's size (every mechanism, as the product stores it) for chains
     of 5 to 50 hops, each hop adding a footer to a 50 KB body; linear when the octets per
-    hop at 50 hops are within 1.5x those at 5."""
+    hop at every length are within 1.5x those at 5."""
     key = SigningKey("s1", rsa_key)
     zone = {
         f"d{n}.example": {"s1._domainkey": [["txt", public_record_for(rsa_key)]]} for n in range(51)
@@ -464,7 +464,7 @@ def report_growth(rsa_key: rsa.RSAPrivateKey) -> bool:
             for n, size in sizes.items()
         )
     )
-    return per_hop[50] <= 1.5 * per_hop[5]
+    return max(per_hop.values()) <= 1.5 * per_hop[5]
 
 
 def real_mail(

@@ -28,6 +28,7 @@ verdicts exactly.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -217,7 +218,13 @@ def exercised_rules(p: Plan, judge: Walk, clock: float) -> set[str]:
     names = {f.lname for inst in judge.instances.values() for f in inst.fields}
     for recipe in p.judge.recipes.values():
         names.update(recipe.headers or {})
-    if any(len({r.is_unsigned(n) for r in revisions}) > 1 for n in names):
+    # Only a name some revision leaves unsigned can be judged differently by two of them.
+    any_fields, any_prefixes = _unsigned_by_any(tuple(r.number for r in revisions))
+    if any(
+        len({r.is_unsigned(n) for r in revisions}) > 1
+        for n in names
+        if n in any_fields or n.startswith(any_prefixes)
+    ):
         out.update(("unsigned_fields", "unsigned_prefixes"))
     fields = [f for _, f in p.judge.sig_fields + p.judge.mi_fields]
     if any(b"|" in f.value for f in fields):
@@ -252,6 +259,15 @@ def exercised_rules(p: Plan, judge: Walk, clock: float) -> set[str]:
     if any(f.code == "sig.from-not-authentic" for f in judge.findings):
         out.add("from_authentic")
     return out & VERDICT_RULES
+
+
+@functools.cache
+def _unsigned_by_any(numbers: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The field names and name prefixes that any of these revisions leaves unsigned."""
+    revisions = [REVISIONS[n] for n in numbers]
+    fields = frozenset().union(*(r.unsigned_fields for r in revisions))
+    prefixes = tuple(sorted({p for r in revisions for p in r.unsigned_prefixes}))
+    return fields, prefixes
 
 
 def _outcome(run: _Run) -> RevisionOutcome:

@@ -48,7 +48,10 @@ def parse_tag_list(value: bytes) -> TagList:
     in its own failure string.
     """
     text = unfold(value)
-    if "\r" in text or "\n" in text:
+    # One search over the whole value: when every character is printable or blank (nearly
+    # always), no tag value can hold one a tag value may not, and none is searched alone.
+    check_values = _NOT_PRINTABLE.search(text) is not None
+    if check_values and ("\r" in text or "\n" in text):
         raise GrammarError("a bare CR or LF inside the field value")
     pieces = text.split(";")
     result = TagList(tags={})
@@ -72,7 +75,7 @@ def parse_tag_list(value: bytes) -> TagList:
             result.duplicates.append(lname)
             continue
         val = val.strip(_WSP_CHARS)
-        bad = _NOT_TAG_CHAR.search(val)
+        bad = _NOT_TAG_CHAR.search(val) if check_values else None
         if bad is not None:
             # x-tag-value = x-tag-char *([FWS] x-tag-char), x-tag-char = %x21-3A / %x3C-7E
             # (S06 §7): every value, an unknown tag's too, is printable ASCII and blanks.
@@ -87,6 +90,9 @@ def parse_tag_list(value: bytes) -> TagList:
 
 #: A character no tag value may hold (S06 §7 x-tag-char, plus the blanks of FWS).
 _NOT_TAG_CHAR = re.compile(r"[^\x21-\x3a\x3c-\x7e \t]")
+#: The same, with the ";" that separates tags allowed: a tag list none of whose values
+#: holds a character ``_NOT_TAG_CHAR`` finds.
+_NOT_PRINTABLE = re.compile(r"[^\x21-\x7e \t]")
 
 
 def _clip(text: str, n: int = 40) -> str:
