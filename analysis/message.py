@@ -468,25 +468,54 @@ def shared_lines(a: Body, b: Body) -> tuple[int, int]:
 
 
 class LineIndex:
-    """CRLF counts of large buffers at every :data:`BLOCK` octets, made by one pass, so that
-    counting the line ends of any range of them reads at most two blocks.  The bodies of one
-    chain are ranges of the same message buffer: without it, each rebuilt instance (and each
-    diff's line numbering) would count through the whole body again."""
+    """CRLF counts of the buffers bodies are made of, each buffer's line ends counted about
+    once (issue #13: lines are counted once).
+
+    * The message buffer's total is known from parsing (:meth:`seed`: the line ends were
+      counted to check them), so a range that covers most of it (a body, or a rebuilt one
+      that lost a footer) is counted from what lies outside it: the header block and the
+      few lines past its end.
+    * Large buffers are counted once more at every :data:`BLOCK` octets, so that counting
+      any range of them reads at most two blocks.
+
+    The bodies of one chain are ranges of the same message buffer: without it, each rebuilt
+    instance (and each diff's line numbering) would count through the whole body again."""
 
     BLOCK = 1 << 16
 
     def __init__(self) -> None:
         self._cumulative: dict[int, tuple[bytes, list[int]]] = {}
+        self._totals: dict[int, tuple[bytes, int]] = {}
+        self._prefixes: dict[tuple[int, int], int] = {}
+
+    def seed(self, buf: bytes, total: int) -> None:
+        """``buf`` holds ``total`` CRLFs (counted by the caller)."""
+        self._totals[id(buf)] = (buf, total)
 
     def count(self, buf: bytes, start: int, end: int) -> int:
         """CRLFs inside ``buf[start:end]``."""
         end = min(end, len(buf))
+        if end <= start:
+            return 0
+        seeded = self._totals.get(id(buf))
+        if seeded is not None and start + (len(buf) - end) < end - start:
+            # Fewer octets outside the range than inside: count those.
+            n = seeded[1] - self._prefix(buf, start) - buf.count(CRLF, end)
+            return n - _straddles(buf, start) - _straddles(buf, end)
         if end - start < 4 * self.BLOCK:
             return buf.count(CRLF, start, end)
         n = self._to(buf, end) - self._to(buf, start)
         if start > 0 and buf[start - 1 : start + 1] == CRLF:
             n -= 1  # counted up to end, but it begins before start
         return n
+
+    def _prefix(self, buf: bytes, x: int) -> int:
+        """CRLFs inside ``buf[:x]`` (kept: the bodies of a chain start at the same offset)."""
+        key = (id(buf), x)
+        found = self._prefixes.get(key)
+        if found is None:
+            found = self._prefixes[key] = buf.count(CRLF, 0, x)
+        return found
 
     def _to(self, buf: bytes, x: int) -> int:
         """CRLFs inside ``buf[:x]``."""
@@ -507,6 +536,11 @@ class LineIndex:
         if 0 < edge < x and buf[edge - 1 : edge + 1] == CRLF:
             n += 1  # the one straddling edge
         return n
+
+
+def _straddles(buf: bytes, x: int) -> int:
+    """1 when a CRLF of ``buf`` straddles offset ``x`` (its CR before, its LF at ``x``)."""
+    return 1 if 0 < x < len(buf) and buf[x - 1] == 13 and buf[x] == 10 else 0
 
 
 class HashMemo:
@@ -740,7 +774,9 @@ def parse_message(raw: bytes) -> ParsedMessage:
                 detail="An RFC 5322 message starts with header fields such as From: and Date:.",
             )
         )
-    return ParsedMessage(fields, Body(data, body_start, len(data)), size, data, findings)
+    body = Body(data, body_start, len(data))
+    body.index.seed(data, crlf_count)  # counted above: the body's lines are not counted again
+    return ParsedMessage(fields, body, size, data, findings)
 
 
 def _split_fields(data: bytes, header_end: int) -> tuple[list[HeaderField], list[Finding], bool]:

@@ -3,6 +3,8 @@
 * A verification builds no diff: the diffs (difflib, most of a rewriting chain's time) and
   the one-line summary that reads them are made when something reads them (the stored
   report, the command's text, the page), and then once.
+* Lines are counted once: the message's line ends, counted when it is parsed, let a body's
+  lines be counted from what lies outside it.
 * Nothing is hashed twice: an instance's ``body_sha256`` in the report is the body hash the
   verification made when the body is its own canonical form (one CRLF at its end), and a
   second pass over the octets only when it is not.
@@ -13,9 +15,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis import State, message
 from analysis.dkim2 import analyze, history
+from analysis.message import LineIndex
 from analysis.resolvers import StaticResolver
 from tests.analysis.hostile_chains import ALICE, footer_chain
 from tests.support.chains import build_chain
@@ -111,3 +116,44 @@ def test_a_body_that_is_not_canonical_is_digested_as_it_is(
     assert report.result == State.PASS, report.summary
     by_m = {i["m"]: i for i in report.to_json()["instances"]}
     assert by_m[1]["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+# -- lines counted once ----------------------------------------------------------------------------
+
+
+@given(
+    st.lists(st.sampled_from([b"a", b"\r\n", b"\r", b"\n", b"bb"]), max_size=60),
+    st.data(),
+)
+def test_a_seeded_index_counts_any_range_as_a_direct_count_does(
+    parts: list[bytes], data: st.DataObject
+) -> None:
+    buf = b"".join(parts)
+    start = data.draw(st.integers(0, len(buf)))
+    end = data.draw(st.integers(0, len(buf)))
+    index = LineIndex()
+    index.seed(buf, buf.count(b"\r\n"))
+    assert index.count(buf, start, end) == buf[start:end].count(b"\r\n")
+
+
+def test_a_parsed_bodys_lines_are_counted_from_outside_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The body of a parsed message is most of its buffer: counting its lines reads the
+    header block and what lies past its end, never the body again."""
+    body = b"line\r\n" * 10_000
+    parsed = message.parse_message(b"Subject: x\r\nTo: y\r\n\r\n" + body)
+    read: list[int] = []
+    real_count = bytes.count
+
+    class Counting(bytes):
+        def count(self, *args: object) -> int:  # type: ignore[override]
+            start = int(args[1]) if len(args) > 1 else 0  # type: ignore[call-overload]
+            end = int(args[2]) if len(args) > 2 else len(self)  # type: ignore[call-overload]
+            read.append(end - start)
+            return real_count(self, *args)  # type: ignore[arg-type]
+
+    buf, lo, hi = parsed.body.pieces[0]
+    counted = Counting(buf)
+    index = LineIndex()
+    index.seed(counted, buf.count(b"\r\n"))
+    assert index.count(counted, lo, hi - 12) == 9_998
+    assert sum(read) < 100  # the header block and the last two lines
