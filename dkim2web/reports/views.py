@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from analysis.authres_field import authentication_results
 from dkim2web import throttling
 
-from . import advice, dsn_views, held, mechanism_views, presenters, selectors, services
+from . import advice, dsn_views, held, mechanism_views, presenters, selectors, services, waiting
 from .envelope_guess import envelope_guess
 from .forms import (
     TOO_LARGE,
@@ -294,7 +294,21 @@ def _selected_run(request: HttpRequest, analysis: Analysis) -> AnalysisRun | Non
 @require_GET
 def detail(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
     analysis = _get_analysis(request, analysis_id)
+    # The upload's redirect lands here while the analysis is queued or running; most are
+    # done a few tens of milliseconds later, so the verdict is waited for (half a second at
+    # most) rather than shown after a progress page and a reload (waiting.py).
+    _wait_for_status_change(
+        analysis, statuses=waiting.IN_PROGRESS, seconds=waiting.PAGE_WAIT_SECONDS
+    )
     run = _selected_run(request, analysis)
+    if run is not None and analysis.status in waiting.IN_PROGRESS:
+        # The run may have been stored after the status was read (it is stored with the
+        # status "done"): read the status again, so a finished run is never shown under
+        # "Running" beside a poller that then reloads the page.
+        previous = analysis.status
+        analysis.refresh_from_db(fields=[*PROGRESS_FIELDS])
+        if analysis.status != previous:
+            run = _selected_run(request, analysis)
     context = presenters.build_result_context(
         analysis=analysis,
         run=run,
@@ -309,11 +323,37 @@ def detail(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
 
 @require_GET
 def status(request: HttpRequest, analysis_id: uuid.UUID) -> HttpResponse:
-    """The progress partial, polled by static/reports/progress.js."""
+    """The progress partial, polled by static/reports/progress.js.
+
+    With ``?shown=<status>``, the status the page shows, it answers once the analysis's
+    status is another, or after a few seconds (waiting.py): the poller hears of the change
+    when it happens, and asks less often.
+    """
     analysis = _get_analysis(request, analysis_id)
+    shown = request.GET.get("shown")
+    if shown == analysis.status:
+        _wait_for_status_change(analysis, statuses=(shown,), seconds=waiting.STATUS_WAIT_SECONDS)
     response = render(request, "reports/_status.html", presenters.status_context(analysis))
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _wait_for_status_change(
+    analysis: Analysis, *, statuses: tuple[str, ...], seconds: float
+) -> None:
+    """Wait (bounded) while ``analysis`` is in one of ``statuses`` of waiting.IN_PROGRESS,
+    and bring what its status changed up to date."""
+    if analysis.status not in waiting.IN_PROGRESS:
+        return
+    now = waiting.wait_while(
+        analysis_id=analysis.pk, current=analysis.status, statuses=statuses, seconds=seconds
+    )
+    if now is not None and now != analysis.status:
+        analysis.refresh_from_db(fields=[*PROGRESS_FIELDS])
+
+
+# What a run's claim and its outcome change on the analysis (services.analysis_run).
+PROGRESS_FIELDS = ("status", "started_at", "finished_at", "error", "attempts")
 
 
 @require_POST

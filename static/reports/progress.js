@@ -1,21 +1,27 @@
-// Polls the progress partial of a queued or running analysis and swaps it in; reloads the
-// page once the analysis is done or failed. Without JavaScript the partial's "Refresh"
+// Watches the progress partial of a queued or running analysis and swaps it in; reloads
+// the page once the analysis is done or failed. Without JavaScript the partial's "Refresh"
 // link does the same job.
+//
+// The request says which status the page shows (?shown=), and the server answers when that
+// status changes, or after a few seconds (dkim2web/reports/waiting.py): so the page asks at
+// once, and again at once after a change. While nothing changes, or when the server could
+// not wait (every wait of its process taken), it asks less and less often.
 (function () {
   "use strict";
 
-  // Most analyses finish within a few tenths of a second: ask soon, then less and less often
-  // (seven requests in the first 3 s, then one each 1.5 s), so a quick verdict is on screen
-  // at once and a slow one does not cost the server a request a tenth of a second.
+  // After answers that changed nothing, the next request waits 100 ms, then 150, 200 ... (the
+  // seven delays add up to 3 s), then 1.5 s each time, so a slow analysis does not cost the
+  // server a request a tenth of a second even when it answers without waiting.
   var FIRST_DELAYS_MS = [100, 150, 200, 300, 450, 700, 1000];
   var INTERVAL_MS = 1500;
   var MAX_INTERVAL_MS = 15000;
   var polls = 0;
-  var delay = FIRST_DELAYS_MS[0];
+  var delay = 0;
 
   function nextDelay() {
+    var next = polls < FIRST_DELAYS_MS.length ? FIRST_DELAYS_MS[polls] : INTERVAL_MS;
     polls += 1;
-    return polls < FIRST_DELAYS_MS.length ? FIRST_DELAYS_MS[polls] : INTERVAL_MS;
+    return next;
   }
 
   document.documentElement.classList.add("js");
@@ -29,7 +35,10 @@
     if (!box || !box.getAttribute("data-status-url")) {
       return;  // a shared page: the owner's status endpoint is not for it; "Refresh" is
     }
-    fetch(box.getAttribute("data-status-url"), {
+    var shown = box.getAttribute("data-status") || "";
+    var url = box.getAttribute("data-status-url");
+    url += (url.indexOf("?") < 0 ? "?" : "&") + "shown=" + encodeURIComponent(shown);
+    fetch(url, {
       credentials: "same-origin",
       cache: "no-store",
       headers: { "Accept": "text/html" }
@@ -53,11 +62,11 @@
           return;
         }
         box.replaceWith(fresh);
-        delay = nextDelay();
+        delay = status !== shown ? 0 : nextDelay();
         schedule();
       })
       .catch(function () {
-        delay = Math.min(delay * 2, MAX_INTERVAL_MS);
+        delay = Math.min(Math.max(delay, FIRST_DELAYS_MS[0]) * 2, MAX_INTERVAL_MS);
         schedule();
       });
   }
