@@ -454,6 +454,17 @@ class StaticResolver:
         restricted._existing = self._existing_names(restricted._names)
         return restricted
 
+    def unused_copy(self) -> StaticResolver:
+        """The same zone, restriction and clock with no answer given yet (``answers`` and
+        ``dns_answers`` empty): parsing a zone is the costly part, so a zone parsed once
+        can serve each message through a copy that records that message's answers alone."""
+        unused = StaticResolver(clock=self._clock)
+        # The parsed names are never changed after construction: shared, not copied.
+        unused._names = self._names
+        unused._existing = self._existing
+        unused._suffixes = self._suffixes
+        return unused
+
     # -- queries ----------------------------------------------------------------
 
     @property

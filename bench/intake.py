@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/intake.py [--messages 1000] [--size-kb 50] [--connections 4]
     .venv/bin/python bench/intake.py --stack [--messages 1000] [--connections 8] [--workers 2]
+        [--runs 1]
 
 Without ``--stack``: starts the intake server in this process on 127.0.0.1 (an ephemeral
 port) against a throwaway SQLite database (or DATABASE_URL if set), with the analyses run
@@ -19,8 +20,11 @@ accepted and analysed, p50/p95/max seconds from 250 to the finished analysis, th
 workers' memory, each process's CPU time, SMTP errors (replies other than 250, exceptions,
 messages not sent in time), failed analyses, lost messages (accepted but not finished, or
 a 250 without a stored delivery) and the verdicts; the goals are 0, 0 and 0, and the exit
-status is 1 otherwise. The stack is stopped, its database dropped and its Redis database
-emptied, also on failure, Ctrl-C or SIGTERM.
+status is 1 otherwise. It also prints the CPU milliseconds per analysis by process (the
+intake, the worker, the web, beat, the PostgreSQL backends of the stack's database) and in
+total; ``--runs 3`` runs it three times, each on a stack of its own, then prints the min,
+median and max of each figure. The stack is stopped, its database dropped and its Redis
+database emptied, also on failure, Ctrl-C or SIGTERM.
 
 Bounded: at most 10,000 messages and --time-limit seconds of sending; nothing but
 127.0.0.1 is ever contacted.
@@ -75,11 +79,18 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="--stack: worker processes")
     parser.add_argument("--redis-db", type=int, default=10, help="--stack: a spare Redis db")
     parser.add_argument("--json", action="store_true", help="--stack: the figures as JSON")
+    parser.add_argument("--runs", type=int, default=1, help="--stack: runs, then min/median")
     args = parser.parse_args()
     count = max(1, min(args.messages, MAX_MESSAGES))
     connections = max(1, min(args.connections or (8 if args.stack else 4), 32))
     if args.stack:
-        return stack_main(args, count=count, connections=connections)
+        from stackbench import repeated
+
+        return repeated(
+            lambda: stack_main(args, count=count, connections=connections),
+            max(1, min(args.runs, 10)),
+            as_json=args.json,
+        )
 
     workdir = tempfile.TemporaryDirectory(prefix="dkim2web-intake-bench-")
     os.environ.setdefault("DATABASE_URL", f"sqlite://{workdir.name}/bench.sqlite3")
@@ -304,6 +315,7 @@ def stack_main(args: argparse.Namespace, *, count: int, connections: int) -> int
 
         print(f"sending over {connections} SMTP connections ...", flush=True)
         cpu_before = {**stack.cpu_seconds(), "bench": time.process_time()}
+        cpu = stack.watch_cpu()
         began = time.time()
         in_parallel(client, count, connections)
         sent = time.time()
@@ -323,6 +335,7 @@ def stack_main(args: argparse.Namespace, *, count: int, connections: int) -> int
         )
         watch.stop.set()
         cpu_after = {**stack.cpu_seconds(), "bench": time.process_time()}
+        cpu.stop()
         # The answers to the sender go out after each analysis: give the last ones time.
         settle = time.monotonic() + 60
         with psycopg.connect(stack.database, autocommit=True) as conn:
@@ -358,6 +371,8 @@ def stack_main(args: argparse.Namespace, *, count: int, connections: int) -> int
         # From the first message to the last finished analysis, each process with its
         # children (the worker's pool); "bench" is this process: the SMTP clients.
         "cpu_seconds": {name: round(cpu_after[name] - cpu_before[name], 1) for name in cpu_before},
+        # The same per finished analysis, with the PostgreSQL backends (stackbench.CpuWatch).
+        **cpu.figures(len(finished)),
         "smtp_errors": len(errors),
         "failed_analyses": failed,
         # Accepted but not stored, or stored but not finished by the deadline.

@@ -10,14 +10,20 @@ until each is finished. Prints:
 * uploads per second, and analyses per second from the first upload to the last finish;
 * p50/p95/max seconds from sending an upload to its analysis finishing (finished_at);
 * the workers' memory (RSS of the main processes and their pool children, peak);
+* CPU milliseconds per analysis by process (worker, web, beat, and the PostgreSQL backends
+  serving the stack's database) and in total, from the first upload to the last finish,
+  and the backends' share split by whose connection they serve (stackbench.CpuWatch);
 * errors (uploads not answered 201, analyses failed) and lost messages (accepted but not
   finished by the deadline). The goals are 0 and 0.
 
 Loopback only (127.0.0.1), bounded in count and time; everything it started is stopped,
 the database dropped and the Redis database emptied, also on failure or Ctrl-C.
 
+``--runs 3`` runs it three times, each on a stack and database of its own (the same
+messages), and then prints the min, median and max of each figure.
+
 Usage: .venv/bin/python bench/load.py [--messages 1000] [--concurrency 50] [--size 50000]
-       [--workers 2] [--redis-db 10] [--json]
+       [--workers 2] [--redis-db 10] [--runs 1] [--json]
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from stackbench import (
     BenchStack,
     dns_signing_keys,
     latency_figures,
+    repeated,
     report,
     three_hop_chains,
     wait_finished,
@@ -58,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-db", type=int, default=10, help="a spare Redis database")
     parser.add_argument("--deadline", type=float, default=600, help="seconds for everything")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--runs", type=int, default=1, help="runs, then min/median/max")
     parser.add_argument(
         "--dns",
         action="store_true",
@@ -66,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.messages <= 20_000 or not 1 <= args.concurrency <= 200:
         parser.error("--messages 1..20000 and --concurrency 1..200 (bounded on purpose)")
+    if not 1 <= args.runs <= 10:
+        parser.error("--runs 1..10")
 
     with contextlib.ExitStack() as running:
         return run(args, running)
@@ -97,6 +107,22 @@ def run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     messages = three_hop_chains(
         args.messages, args.size, mail_from=mail_from, rcpt_to=RCPT_TO, keys=keys
     )
+    return repeated(
+        lambda: run_once(args, messages, mail_from=mail_from, env=env, dns=dns),
+        args.runs,
+        as_json=args.json,
+    )
+
+
+def run_once(
+    args: argparse.Namespace,
+    messages: list[bytes],
+    *,
+    mail_from: str,
+    env: dict[str, str],
+    dns: Any,
+) -> int:
+    """One run on a stack of its own: upload ``messages``, wait for their analyses, report."""
     stack = BenchStack(
         workers=args.workers, web_workers=args.web_workers, redis_db=args.redis_db, env=env
     )
@@ -139,6 +165,7 @@ def run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
             f"{args.workers} worker processes ...",
             flush=True,
         )
+        cpu = stack.watch_cpu()
         began = time.time()
         with ThreadPoolExecutor(args.concurrency) as pool:
             list(pool.map(upload, messages))
@@ -149,6 +176,7 @@ def run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
             stack.database, ids, deadline=time.monotonic() + args.deadline, since=uploaded
         )
         watch.stop.set()
+        cpu.stop()
 
     latencies = [finished[i][1] - sent_at[i] for i in ids if i in finished]
     last = max((t for _, t in finished.values()), default=uploaded)
@@ -170,6 +198,7 @@ def run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
         "seconds_total": round(last - began, 2),
         **latency_figures(latencies, "upload_to_finished"),
         **watch.figures(),
+        **cpu.figures(len(finished)),
         "upload_errors": len(errors),
         "failed_analyses": failed,
         "lost": len(ids) - len(finished),

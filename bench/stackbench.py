@@ -7,9 +7,12 @@
   Ctrl-C or SIGTERM.
 * :func:`three_hop_chains` signs distinct chains the way real mail travels: an origin, a
   mailing list that edits the message with a recipe, a forwarder.
-* :class:`MemoryWatch` samples the workers' memory; :func:`wait_finished` waits for the
-  analyses; :func:`latency_figures` gives p50/p95/max; :func:`report` prints the figures
-  and gives the exit status.
+* :class:`MemoryWatch` samples the workers' memory; :class:`CpuWatch` counts the CPU time
+  of each process of the stack and of the PostgreSQL backends serving its database, for
+  the CPU per analysis by process; :func:`wait_finished` waits for the analyses;
+  :func:`latency_figures` gives p50/p95/max; :func:`report` prints the figures and gives
+  the exit status; :func:`repeated` runs a benchmark ``--runs`` times and prints the min
+  and median of its figures.
 
 Loopback only (127.0.0.1), bounded in time.
 """
@@ -22,11 +25,13 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,18 +152,30 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int, *, with_reaped_children: bool = False) -> float | None:
+    """CPU time (user and system, every thread) ``pid`` has used so far; None once it is
+    gone. ``with_reaped_children`` adds that of its children that have exited and been
+    waited for (a pool child replaced, a gunicorn worker restarted)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields 14 to 17 (utime, stime, cutime, cstime), counted after the ")" ending the name.
+    utime, stime, cutime, cstime = (int(f) for f in stat.rsplit(")", 1)[1].split()[11:15])
+    ticks = utime + stime + (cutime + cstime if with_reaped_children else 0)
+    return ticks / CLOCK_TICKS
+
+
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user and system) ``pid`` and its living children have used so far."""
-    total = 0
-    for each in {pid, *children(pid)}:
-        try:
-            stat = Path(f"/proc/{each}/stat").read_text()
-        except OSError:
-            continue
-        # Fields 14 and 15 (utime, stime), counted after the ")" that ends the name.
-        utime, stime = stat.rsplit(")", 1)[1].split()[11:13]
-        total += int(utime) + int(stime)
-    return total / os.sysconf("SC_CLK_TCK")
+    """CPU time ``pid`` and all its descendants have used so far, the exited ones included
+    once their parent has waited for them."""
+    return sum(
+        process_cpu_seconds(each, with_reaped_children=True) or 0.0
+        for each in {pid, *descendants(pid)}
+    )
 
 
 def children(pid: int) -> set[int]:
@@ -169,6 +186,158 @@ def children(pid: int) -> set[int]:
         except OSError:
             continue
     return found
+
+
+def descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        new = children(todo.pop()) - found
+        found |= new
+        todo.extend(new)
+    return found
+
+
+def socket_inodes_by_local_port() -> dict[int, int]:
+    """{local TCP port: socket inode} of this machine's TCP sockets (IPv4 and IPv6)."""
+    found: dict[int, int] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            found[int(fields[1].rsplit(":", 1)[1], 16)] = int(fields[9])
+    return found
+
+
+def socket_owner(inode: int, candidates: dict[int, str]) -> str | None:
+    """The name of the first of ``candidates`` ({pid: name}) holding socket ``inode``."""
+    target = f"socket:[{inode}]"
+    for pid, name in candidates.items():
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == target:
+                    return name
+            except OSError:
+                continue
+    return None
+
+
+class CpuWatch:
+    """CPU time of the stack's processes and of the PostgreSQL backends of its database,
+    from :meth:`start` to :meth:`stop`, for the CPU per analysis by process.
+
+    * Each stack process (web, worker, intake, beat) with all its descendants, read from
+      ``/proc/<pid>/stat`` at the start and the end; children that exited meanwhile (a pool
+      child replaced) are counted through their parent's cutime/cstime.
+    * PostgreSQL: the backends connected to the stack's throwaway database
+      (``pg_stat_activity``; they are children of the postmaster, not of the stack), each
+      read from /proc every ``interval`` seconds and at the end. A backend that exits
+      during the run keeps the CPU of its last reading: at most ``interval`` seconds of it
+      are lost, and only when connections are closed mid-run (CONN_MAX_AGE keeps them).
+      Each backend is put down to the stack process whose socket is its client (its
+      client_port), so the split shows whose queries cost what ("other": its client had
+      closed the connection before it was first seen); the benchmark's own connections
+      (its polling) are left out. The postmaster, the WAL writer and the
+      checkpointer serve every database of this machine and are not counted.
+    """
+
+    def __init__(self, stack: BenchStack, *, interval: float = 0.25) -> None:
+        self.stack = stack
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.processes_before: dict[str, float] = {}
+        self.processes_used: dict[str, float] = {}
+        # Per backend pid: CPU seconds at its first and last reading, and whose it is.
+        self.backend_first: dict[int, float] = {}
+        self.backend_last: dict[int, float] = {}
+        self.backend_client: dict[int, str] = {}
+
+    def start(self) -> CpuWatch:
+        import psycopg
+
+        self.conn = psycopg.connect(f"{POSTGRES}/postgres", autocommit=True)
+        self._read_backends(first=True)
+        self.processes_before = self.stack.cpu_seconds()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> CpuWatch:
+        self.processes_used = {
+            name: cpu - self.processes_before[name]
+            for name, cpu in self.stack.cpu_seconds().items()
+        }
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join()
+        self._read_backends(first=False)
+        self.conn.close()
+        return self
+
+    def _run(self) -> None:
+        while not self.stop_event.wait(self.interval):
+            self._read_backends(first=False)
+
+    def _read_backends(self, *, first: bool) -> None:
+        rows = self.conn.execute(
+            "SELECT pid, client_port FROM pg_stat_activity"
+            " WHERE datname = %s AND backend_type = 'client backend'",
+            [self.stack.name],
+        ).fetchall()
+        unknown = [(pid, port) for pid, port in rows if pid not in self.backend_client]
+        if unknown:
+            self._name_clients(unknown)
+        for pid, _ in rows:
+            cpu = process_cpu_seconds(pid)
+            if cpu is None:
+                continue
+            # A backend first seen after the start began after it: all its CPU is the run's.
+            self.backend_first.setdefault(pid, cpu if first else 0.0)
+            self.backend_last[pid] = cpu
+
+    def _name_clients(self, backends: list[tuple[int, int | None]]) -> None:
+        candidates = {os.getpid(): "bench"}
+        for name, main in self.stack.pids.items():
+            for pid in (main, *descendants(main)):
+                candidates[pid] = name
+        inodes = socket_inodes_by_local_port()
+        for pid, port in backends:
+            inode = inodes.get(port) if port is not None else None
+            owner = socket_owner(inode, candidates) if inode is not None else None
+            self.backend_client[pid] = owner or "other"
+
+    def postgres_used(self) -> dict[str, float]:
+        """CPU seconds of the database's backends, by whose connection they serve."""
+        used: dict[str, float] = {}
+        for pid, last in self.backend_last.items():
+            client = self.backend_client.get(pid, "other")
+            used[client] = used.get(client, 0.0) + last - self.backend_first.get(pid, 0.0)
+        return used
+
+    def figures(self, analyses: int) -> dict[str, Any]:
+        """CPU milliseconds per finished analysis, by process and in total (the benchmark's
+        own process and its database connections left out)."""
+        per = 1000 / max(analyses, 1)
+        postgres = {k: v for k, v in self.postgres_used().items() if k != "bench"}
+        by_process = {name: round(used * per, 2) for name, used in self.processes_used.items()}
+        by_process["postgres"] = round(sum(postgres.values()) * per, 2)
+        by_process["total"] = round(
+            (sum(self.processes_used.values()) + sum(postgres.values())) * per, 2
+        )
+        return {
+            "cpu_ms_per_analysis": by_process,
+            "postgres_cpu_ms_per_analysis_by_client": {
+                name: round(used * per, 2) for name, used in sorted(postgres.items())
+            },
+        }
 
 
 @dataclass
@@ -346,8 +515,12 @@ class BenchStack:
         return MemoryWatch([self.pids["worker"]]).start()
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time each of the stack's processes (with its children) has used so far."""
+        """CPU time each of the stack's processes (with its descendants) has used so far."""
         return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def watch_cpu(self) -> CpuWatch:
+        """Start counting CPU time (:class:`CpuWatch`); ``stop()`` it when the run ends."""
+        return CpuWatch(self).start()
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -384,11 +557,19 @@ def wait_finished(
     return finished, done_by_since, verdicts
 
 
+#: The figures of every run :func:`report` was given, in order (:func:`repeated` reads them).
+REPORTED: list[dict[str, Any]] = []
+_runs_in_one_json = False
+
+
 def report(figures: dict[str, Any], errors: list[str], *, as_json: bool) -> int:
     """Print ``figures`` (as JSON or one a line); 0 if there were no errors, no failed
-    analyses and none lost, else 1."""
+    analyses and none lost, else 1. Under :func:`repeated` with JSON, the runs are printed
+    together at the end instead."""
+    REPORTED.append(figures)
     if as_json:
-        print(json.dumps(figures, indent=2))
+        if not _runs_in_one_json:
+            print(json.dumps(figures, indent=2))
     else:
         print()
         for key, value in figures.items():
@@ -397,3 +578,56 @@ def report(figures: dict[str, Any], errors: list[str], *, as_json: bool) -> int:
             print(f"  first errors: {errors[:3]}")
     ok = not errors and not figures["failed_analyses"] and figures["lost"] == 0
     return 0 if ok else 1
+
+
+def repeated(run_once: Callable[[], int], runs: int, *, as_json: bool) -> int:
+    """Run a benchmark (``run_once`` ends with :func:`report`) ``runs`` times, each on a
+    stack of its own, and print the min, median and max of every numeric figure over the
+    runs (as JSON: one document with the runs and those three). The worst exit status."""
+    global _runs_in_one_json
+    if runs <= 1:
+        return run_once()
+    _runs_in_one_json = as_json
+    first = len(REPORTED)
+    statuses = []
+    for n in range(1, runs + 1):
+        if not as_json:
+            print(f"\n=== run {n} of {runs}", flush=True)
+        statuses.append(run_once())
+    figures = [_flat(f) for f in REPORTED[first:]]
+    names = list(dict.fromkeys(k for f in figures for k, v in f.items() if _numeric(v)))
+    # A part one run has and another not (a verdict, the CPU of "other" connections) is 0
+    # in the other.
+    summary = {
+        stat: {k: fn([f[k] if _numeric(f.get(k)) else 0 for f in figures]) for k in names}
+        for stat, fn in (("min", min), ("median", statistics.median), ("max", max))
+    }
+    if as_json:
+        print(json.dumps({"runs": REPORTED[first:], **summary}, indent=2))
+    else:
+        print(f"\n=== {runs} runs: min / median / max")
+        for k in names:
+            # Counts print as counts (a median of two may be x.5), measurements to 0.01.
+            count = all(isinstance(f.get(k, 0), int) for f in figures)
+            low, mid, high = (_num(summary[s][k], count=count) for s in ("min", "median", "max"))
+            print(f"  {k:<46} {low:>9} {mid:>9} {high:>9}")
+    return max(statuses)
+
+
+def _flat(figures: dict[str, Any]) -> dict[str, Any]:
+    """One level of nested figures flattened: {"cpu": {"worker": 1}} -> {"cpu.worker": 1}."""
+    flat: dict[str, Any] = {}
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _num(value: float, *, count: bool) -> str:
+    return f"{value:g}" if count else f"{value:.2f}"

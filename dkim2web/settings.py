@@ -436,9 +436,12 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # PostgreSQL: a dead connection kept by DATABASE_CONN_MAX_AGE is noticed before a request
-# uses it (a restarted server costs no error page), and connecting gives up in seconds.
+# uses it (a restarted server costs no error page), and connecting gives up in seconds. The
+# backend is Django's, except that it checks a kept connection without asking the server
+# when the server has said nothing since (dkim2web/postgresql/base.py).
 _DEFAULT_DB: dict[str, Any] = DATABASES["default"]
 if _DEFAULT_DB["ENGINE"] == "django.db.backends.postgresql":
+    _DEFAULT_DB["ENGINE"] = "dkim2web.postgresql"
     _DEFAULT_DB["CONN_HEALTH_CHECKS"] = True
     _DEFAULT_DB["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q
+from django.db import connections, router
 from django.utils import timezone
 
 from .models import ApiToken
@@ -52,15 +53,38 @@ def api_token_authenticate(*, key: str) -> ApiToken | None:
     if not key or len(key) > 200:
         return None
     now = timezone.now()
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=hash_secret(key), revoked_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .first()
-    )
-    if token is None or not token.user.is_active:
+    db = router.db_for_read(ApiToken)
+    # Every API request asks this: the query is written out once (building it with the ORM
+    # each time cost a tenth of an upload), and the raw query set still reads each column
+    # with this database's converters. The owner comes with only its id and is_active
+    # loaded; any other field is read when first used, as for a query set's only().
+    found = list(ApiToken.objects.db_manager(db).raw(_token_sql(db), [hash_secret(key)]))
+    token = found[0] if found else None
+    if token is None or not token.is_usable(now=now):
         return None
+    user_model: Any = ApiToken._meta.get_field("user").related_model
+    loaded = {user_model._meta.pk.attname: token.user_id, "is_active": True}
+    names = [f.attname for f in user_model._meta.concrete_fields if f.attname in loaded]
+    token.user = user_model.from_db(db, names, [loaded[name] for name in names])
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+@cache
+def _token_sql(db: str) -> str:
+    """The token with the key hash given, if its owner is active."""
+    quote = connections[db].ops.quote_name
+    token = ApiToken._meta
+    user = token.get_field("user").related_model._meta  # type: ignore[union-attr]
+
+    def column(meta: Any, name: str) -> str:
+        return f"{quote(meta.db_table)}.{quote(meta.get_field(name).column)}"
+
+    return (
+        f"SELECT {quote(token.db_table)}.* FROM {quote(token.db_table)}"
+        f" INNER JOIN {quote(user.db_table)}"
+        f" ON {column(token, 'user')} = {column(user, user.pk.name)}"
+        f" WHERE {column(token, 'key_hash')} = %s AND {column(user, 'is_active')}"
+    )

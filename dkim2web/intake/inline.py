@@ -29,6 +29,8 @@ _MARKERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"-{3,}\s*Forwarded message\s*-{3,}", re.I), "a mail client"),
 )
 _HEADER_LINE = re.compile(r"(From|Sent|Date|To|Cc|Subject|Reply-To)\s*:\s*\S", re.I)
+# In the lower-cased text: where a run of copied header lines could start (see find_in_text).
+_FROM_FIELD = re.compile(r"from\s*:")
 _QUOTE = re.compile(r"^(?:\s*>)+")
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _BREAK_TAGS = re.compile(r"<\s*(?:br|/p|/div|/tr|hr)\b[^>]{0,200}>", re.I)
@@ -112,8 +114,17 @@ def _clean(line: str) -> str:
 
 
 def find_in_text(text: str, *, part: str = "") -> InlineForward | None:
+    # Which of the two signs can be here at all, from the whole text at once: every marker has
+    # a run of dashes or the word "forwarded", a run of copied header lines starts "From:".
+    # Testing each line of a text that has neither was most of the intake's time for an
+    # ordinary message. (re.I gives these letters no case forms that lower() does not.)
+    lowered = text.lower()
+    may_have_marker = "---" in text or "forwarded" in lowered
+    may_have_fields = _FROM_FIELD.search(lowered) is not None
+    if not (may_have_marker or may_have_fields):
+        return None
     lines = [_clean(x) for x in text.splitlines()]
-    for n, line in enumerate(lines):
+    for n, line in enumerate(lines if may_have_marker else ()):
         for pattern, client in _MARKERS:
             if pattern.fullmatch(line):
                 excerpt = [x for x in lines[n + 1 : n + 1 + MAX_EXCERPT_LINES] if x][
@@ -123,7 +134,7 @@ def find_in_text(text: str, *, part: str = "") -> InlineForward | None:
                 return InlineForward(client, line[:200], part, [h[:300] for h in headers])
     # No marker line: a run of copied header lines (From:, Sent:/Date:, To:, Subject:) that
     # starts somewhere below the top of the text (Outlook's forward draws a rule instead).
-    for n, line in enumerate(lines):
+    for n, line in enumerate(lines if may_have_fields else ()):
         if n == 0 or not _HEADER_LINE.match(line) or not line.lower().startswith("from"):
             continue
         run = [line]

@@ -213,7 +213,8 @@ def _store_owner(
             filename=_filename(node, index),
             mail_from=delivery.mail_from if top else "",
             rcpt_to=list(delivery.rcpt_to) if top else [],
-            owner=delivery.owner,
+            owner_id=owner_id,
+            sha256=delivery.sha256 if top else "",
             envelope_source=str(
                 Analysis.EnvelopeSource.SMTP if top else Analysis.EnvelopeSource.NONE
             ),

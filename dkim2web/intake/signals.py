@@ -1,7 +1,8 @@
 """The intake's hooks into the rest of the project.
 
 * When an analysis finishes (``reports.signals.analysis_finished``) and it is the message
-  of a delivery still waiting for its answer, the answer is queued as a task
+  of a delivery still waiting for its answer (only a message that came in over SMTP can
+  be: the signal says where each one came from), the answer is queued as a task
   (:func:`tasks.reply_to_sender`) and goes out within a second or so. Should that fail
   (the broker away) or never happen (a run given up by the sweep), the poll in
   ``run_intake`` answers the delivery instead: nothing is answered twice (the reply is
@@ -23,6 +24,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from kombu.exceptions import OperationalError as BrokerError
 
+from dkim2web.reports.models import Analysis
 from dkim2web.reports.signals import analysis_finished
 
 from .models import IntakePart
@@ -31,8 +33,14 @@ logger = logging.getLogger(__name__)
 
 
 @receiver(analysis_finished, dispatch_uid="intake-reply-on-finish")
-def _reply_on_finish(sender: Any, analysis_id: uuid.UUID | str, **kwargs: Any) -> None:
+def _reply_on_finish(
+    sender: Any, analysis_id: uuid.UUID | str, envelope_source: str | None = None, **kwargs: Any
+) -> None:
     if not settings.DKIM2WEB_INTAKE_REPLY:
+        return
+    # Only a message the intake received can be a delivery awaiting its answer: an upload
+    # or an original found inside a delivery is never looked up (most analyses are those).
+    if envelope_source is not None and envelope_source != Analysis.EnvelopeSource.SMTP:
         return
     from .services import delivery_awaiting_reply
     from .tasks import reply_to_sender

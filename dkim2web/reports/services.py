@@ -12,8 +12,11 @@ lost workers it is marked failed with the reason.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -21,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DataError, OperationalError, transaction
-from django.db.models import F, Q
+from django.db import DataError, OperationalError, connections, models, router, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError as BrokerError
@@ -63,6 +66,10 @@ class EngineOutcome:
     report: dict[str, Any]
     engine_version: str
     draft: str
+    # ``report`` as the JSON text stored (json.dumps, as Django's JSONField writes it), when
+    # already made: measuring the report against its budget makes it, and the store sends
+    # that text rather than encoding the report a second time.
+    report_json: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,14 +86,19 @@ def analysis_submit(
     mail_from: str = "",
     rcpt_to: list[str] | None = None,
     owner: AbstractBaseUser | None = None,
+    owner_id: int | None = None,
     envelope_source: str | None = None,
     client_ip: str = "",
     helo: str = "",
     revision: str = "auto",
     enqueue: bool = True,
+    sha256: str = "",
 ) -> Analysis:
     """Store a message exactly as given and queue its verification after the commit.
 
+    ``owner_id`` stands for ``owner`` when only its key is at hand (the intake), so that
+    the user's row is not read for it. ``sha256`` is the hex SHA-256 of ``raw`` when the
+    caller has computed it already (the intake, for its delivery).
     ``envelope_source`` defaults to "user" when an envelope is given and "none" otherwise.
     ``client_ip`` and ``helo`` are the SMTP client of that envelope's transaction, when
     known (the intake's session; the command line); SPF evaluates them.
@@ -107,10 +119,11 @@ def analysis_submit(
     from analysis.submission import summary_fields
 
     summary = summary_fields(raw)  # From and Subject for lists, read once here
-    analysis = Analysis.objects.create(
-        owner=owner,
+    whose: dict[str, Any] = {"owner": owner} if owner is not None else {"owner_id": owner_id}
+    analysis = Analysis(
+        **whose,
         raw_message=bytes(raw),
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=sha256 or hashlib.sha256(raw).hexdigest(),
         filename=filename[:255],
         size=len(raw),
         header_from=summary.from_text,
@@ -123,9 +136,46 @@ def analysis_submit(
         revision=revision,
         status=Analysis.Status.QUEUED,
     )
+    _insert_analysis(analysis)
     if enqueue:
         transaction.on_commit(partial(analysis_enqueue, analysis_id=analysis.pk, size=len(raw)))
     return analysis
+
+
+def _insert_analysis(analysis: Analysis) -> None:
+    """Save the new ``analysis``; on PostgreSQL with its parameters bound by the server.
+
+    The ORM binds parameters in the client: the message's bytes would be written into the
+    statement as hex for PostgreSQL to read back, which cost its server twice what the
+    rest of an upload's queries did (0.4 ms for 50 KB). Bound by the server they travel as
+    they are. The cursor is wrapped as Django wraps its own (errors, logging, wrappers).
+    """
+    from django.db import connections, router
+
+    db = router.db_for_write(Analysis)
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        analysis.save(force_insert=True, using=db)
+        return
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    fields = Analysis._meta.concrete_fields
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(Analysis._meta.db_table)}"
+        f" ({', '.join(quote(f.column) for f in fields)})"
+        f" VALUES ({', '.join('%s' for _ in fields)})"
+    )
+    params = [f.get_db_prep_save(f.pre_save(analysis, add=True), connection) for f in fields]
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    cursor = ServerBindingCursor(connection.connection)
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(cursor) as wrapped:
+        wrapped.execute(sql, params)
+    analysis._state.adding = False
+    analysis._state.db = db
 
 
 def analysis_evaluate(
@@ -246,34 +296,24 @@ def analysis_run(
     ``lookup`` overrides the DNS lookup named by ``settings.DKIM2_KEY_LOOKUP``; ``now``
     the verification clock (unix seconds; 0 leaves timestamps unchecked), unless the
     analysis was re-run as of a chosen time (``Analysis.verify_at``).
+
+    Two statements on PostgreSQL, each its own commit: the claim, which also reads what the
+    run needs (:func:`_claim`), and the outcome, stored only while the claim is still ours
+    (:func:`_store_run`).
     """
     claimed_at = timezone.now()
-    claimable = Q(status=Analysis.Status.QUEUED) | Q(
-        status=Analysis.Status.RUNNING,
-        started_at__lt=claimed_at - STALE_AFTER,
-        attempts__lt=MAX_ATTEMPTS,
-    )
-    claimed = Analysis.objects.filter(claimable, pk=analysis_id).update(
-        status=Analysis.Status.RUNNING,
-        started_at=claimed_at,
-        finished_at=None,
-        error="",
-        attempts=F("attempts") + 1,
-    )
-    if not claimed:
+    analysis = _claim(analysis_id, claimed_at=claimed_at)
+    if analysis is None:
         logger.info("analysis %s: not claimable (already taken or finished)", analysis_id)
         return None
 
-    analysis = Analysis.objects.get(pk=analysis_id)
-    # Later writes are conditional on our claim, so a worker that overran STALE_AFTER
-    # cannot overwrite the outcome of the one that reclaimed the row.
-    ours = Analysis.objects.filter(
-        pk=analysis_id, status=Analysis.Status.RUNNING, started_at=claimed_at
-    )
-
     def fail(reason: str) -> None:
-        if ours.update(status=Analysis.Status.FAILED, error=reason, finished_at=timezone.now()):
-            announce_finished(analysis_id=analysis_id)
+        # Conditional on our claim, like the store: a worker that overran STALE_AFTER
+        # cannot overwrite the outcome of the one that reclaimed the row.
+        if Analysis.objects.filter(
+            pk=analysis_id, status=Analysis.Status.RUNNING, started_at=claimed_at
+        ).update(status=Analysis.Status.FAILED, error=reason, finished_at=timezone.now()):
+            announce_finished(analysis_id=analysis_id, envelope_source=analysis.envelope_source)
 
     # Failures of the message itself are final: the same bytes fail the same way, so they are
     # recorded with their reason and never retried (only the database being away is).
@@ -297,22 +337,7 @@ def analysis_run(
         return None
 
     try:
-        with transaction.atomic():
-            if not ours.update(status=Analysis.Status.DONE, finished_at=timezone.now()):
-                # Reclaimed by another worker or deleted meanwhile: its outcome stands.
-                logger.warning("analysis %s: claim lost before the run was stored", analysis_id)
-                return None
-            run = AnalysisRun.objects.create(
-                analysis=analysis,
-                result=outcome.result,
-                report=outcome.report,
-                engine_version=outcome.engine_version,
-                draft=outcome.draft,
-                revision=analysis.revision,  # what _run_engine judged by
-                compat=analysis.compat,
-                verified_as_of=analysis.verify_at,
-            )
-            announce_finished(analysis_id=analysis_id)
+        run = _store_run(analysis, outcome, claimed_at=claimed_at)
     except (DataError, OperationalError) as exc:
         if not refused_for_its_content(exc):
             raise  # the database is away: the task retries
@@ -324,7 +349,252 @@ def analysis_run(
             "tell the operators (the worker's log has the details)."
         )
         return None
+    if run is None:
+        # Reclaimed by another worker or deleted meanwhile: its outcome stands.
+        logger.warning("analysis %s: claim lost before the run was stored", analysis_id)
+        return None
+    announce_finished(analysis_id=analysis_id, envelope_source=analysis.envelope_source)
     return run
+
+
+#: What a run reads of its analysis (``_run_engine``, ``_smtp_context``, the stored run and
+#: the announcement): the claim returns these columns and no others, so the rest of the row
+#: (the owner, the file name, the summary fields) is never sent to the worker. Any other
+#: field of the claimed instance is loaded when read, as Django does for deferred fields.
+RUN_FIELDS = frozenset(
+    {
+        "id",
+        "raw_message",
+        "mail_from",
+        "rcpt_to",
+        "envelope_source",
+        "client_ip",
+        "helo",
+        "status",
+        "attempts",
+        "started_at",
+        "revision",
+        "compat",
+        "verify_at",
+    }
+)
+
+
+def _claim(analysis_id: uuid.UUID | str, *, claimed_at: datetime) -> Analysis | None:
+    """Claim the analysis for a run begun at ``claimed_at`` and read what the run needs, in
+    one statement (``UPDATE ... RETURNING``): queued, or running with a claim gone stale
+    (older than STALE_AFTER, fewer than MAX_ATTEMPTS claims). None if it is not claimable
+    (taken, finished, deleted, or no such id); the claim is committed at once (autocommit),
+    so every other worker, the sweep and the pages see it."""
+    db = router.db_for_write(Analysis)
+    connection = connections[db]
+    statements = _run_statements(connection)
+    running = _db_value(Analysis, "status", Analysis.Status.RUNNING, connection)
+    params = [
+        running,
+        _db_value(Analysis, "started_at", claimed_at, connection),
+        "",
+        # A ValidationError for what is not an id at all, as from the ORM.
+        _db_value(Analysis, "id", analysis_id, connection),
+        _db_value(Analysis, "status", Analysis.Status.QUEUED, connection),
+        running,
+        _db_value(Analysis, "started_at", claimed_at - STALE_AFTER, connection),
+        MAX_ATTEMPTS,
+    ]
+    # On PostgreSQL the row comes back in binary: the message's bytes as they are, not as
+    # hex text the server writes and this process reads back (half the claim's CPU at 50 KB).
+    with _cursor(connection, binary_results=True) as cursor:
+        cursor.execute(statements.claim, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    names = statements.claimed_fields
+    return Analysis.from_db(db, names, _read_row(Analysis, names, row, connection))
+
+
+def _store_run(
+    analysis: Analysis, outcome: EngineOutcome, *, claimed_at: datetime
+) -> AnalysisRun | None:
+    """Mark the analysis done and store its run, both or neither, only while the claim made
+    at ``claimed_at`` is still ours; None (and nothing written) once it is not.
+
+    On PostgreSQL one statement does it (the UPDATE in a data-modifying WITH, the INSERT
+    reading its result): one round trip, one commit. Elsewhere (SQLite has no UPDATE inside
+    WITH) the UPDATE and the INSERT share a transaction.
+    """
+    finished_at = timezone.now()
+    fields: dict[str, Any] = {
+        "analysis": analysis,
+        "created_at": finished_at,
+        "result": outcome.result,
+        "report": outcome.report,
+        "engine_version": outcome.engine_version,
+        "draft": outcome.draft,
+        "revision": analysis.revision,  # what _run_engine judged by
+        "compat": analysis.compat,
+        "verified_as_of": analysis.verify_at,
+    }
+    db = router.db_for_write(AnalysisRun)
+    connection = connections[db]
+    statements = _run_statements(connection)
+    if statements.store is None:
+        # (This path leaves the report's encoding to the JSONField: SQLite stores text.)
+        with transaction.atomic(using=db):
+            ours = Analysis.objects.filter(
+                pk=analysis.pk, status=Analysis.Status.RUNNING, started_at=claimed_at
+            )
+            if not ours.update(status=Analysis.Status.DONE, finished_at=finished_at):
+                return None
+            return AnalysisRun.objects.create(**fields)
+
+    from django.db.backends.postgresql.psycopg_any import Jsonb  # PostgreSQL's driver
+
+    run = AnalysisRun(**fields)
+    params = [
+        _db_value(Analysis, "status", Analysis.Status.DONE, connection),
+        _db_value(Analysis, "finished_at", finished_at, connection),
+        _db_value(Analysis, "id", analysis.pk, connection),
+        _db_value(Analysis, "status", Analysis.Status.RUNNING, connection),
+        _db_value(Analysis, "started_at", claimed_at, connection),
+    ]
+    encoded = outcome.report_json
+    for field in statements.stored_fields:
+        if field.name == "report" and encoded is not None:
+            # The text the engine's outcome was measured as, sent as it is (jsonb).
+            params.append(Jsonb(outcome.report, dumps=lambda _report: encoded))
+        else:
+            params.append(field.get_db_prep_save(field.pre_save(run, add=True), connection))
+    # Inside a caller's transaction (an in-process run), a savepoint, so that a report the
+    # database refuses leaves that transaction usable for recording the failure.
+    savepoint = transaction.atomic(using=db) if connection.in_atomic_block else nullcontext()
+    with savepoint, _cursor(connection) as cursor:
+        cursor.execute(statements.store, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    run.pk = row[0]
+    run._state.adding = False
+    run._state.db = db
+    return run
+
+
+@dataclass(frozen=True)
+class _RunStatements:
+    """The claim and the store of :func:`analysis_run` in one database engine's SQL."""
+
+    claim: str
+    claimed_fields: list[str]  # the attnames the claim returns, in the model's field order
+    store: str | None  # None: the engine cannot UPDATE inside WITH (SQLite)
+    stored_fields: list[models.Field[Any, Any]]  # the run's columns the store inserts
+
+    @classmethod
+    def build(cls, connection: Any) -> _RunStatements:
+        quote = connection.ops.quote_name
+
+        def table(model: type[models.Model]) -> str:
+            return str(quote(model._meta.db_table))
+
+        def col(model: type[models.Model], name: str) -> str:
+            return str(quote(model._meta.get_field(name).column))
+
+        def a(name: str) -> str:
+            return col(Analysis, name)
+
+        postgresql = connection.vendor == "postgresql"
+        claimed = [f for f in Analysis._meta.concrete_fields if f.attname in RUN_FIELDS]
+        returned = [
+            # JSON as text, as Django reads it from PostgreSQL, also in binary results (whose
+            # jsonb psycopg would decode itself).
+            f"{a(f.name)}::text" if postgresql and isinstance(f, models.JSONField) else a(f.name)
+            for f in claimed
+        ]
+        claim = (
+            f"UPDATE {table(Analysis)} SET {a('status')} = %s, {a('started_at')} = %s,"
+            f" {a('finished_at')} = NULL, {a('error')} = %s, {a('attempts')} = {a('attempts')} + 1"
+            f" WHERE {a('id')} = %s AND ({a('status')} = %s OR ({a('status')} = %s"
+            f" AND {a('started_at')} < %s AND {a('attempts')} < %s))"
+            f" RETURNING {', '.join(returned)}"
+        )
+        stored = [f for f in AnalysisRun._meta.concrete_fields if not f.primary_key]
+        store = None
+        if postgresql:
+            store = (
+                f"WITH finished AS (UPDATE {table(Analysis)}"
+                f" SET {a('status')} = %s, {a('finished_at')} = %s"
+                f" WHERE {a('id')} = %s AND {a('status')} = %s AND {a('started_at')} = %s"
+                f" RETURNING {a('id')})"
+                f" INSERT INTO {table(AnalysisRun)}"
+                f" ({', '.join(col(AnalysisRun, f.name) for f in stored)})"
+                f" SELECT {', '.join('%s' for _ in stored)} FROM finished"
+                f" RETURNING {col(AnalysisRun, 'id')}"
+            )
+        return cls(
+            claim=claim,
+            claimed_fields=[f.attname for f in claimed],
+            store=store,
+            stored_fields=stored,
+        )
+
+
+# Built once per database engine (the SQL depends on nothing else).
+_RUN_STATEMENTS: dict[str, _RunStatements] = {}
+
+
+def _run_statements(connection: Any) -> _RunStatements:
+    built = _RUN_STATEMENTS.get(connection.vendor)
+    if built is None:
+        built = _RUN_STATEMENTS[connection.vendor] = _RunStatements.build(connection)
+    return built
+
+
+@contextmanager
+def _cursor(connection: Any, *, binary_results: bool = False) -> Iterator[Any]:
+    """A cursor of ``connection``, wrapped as Django wraps its own (database errors, query
+    logging). On PostgreSQL the server binds its parameters, so a report's JSON travels as
+    it is rather than quoted into the statement for the server to parse, and, with
+    ``binary_results``, rows come back in binary. Elsewhere, Django's usual cursor."""
+    if connection.vendor != "postgresql" or not _is_psycopg3():
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    from django.db.backends.postgresql.base import ServerBindingCursor
+    from psycopg.pq import Format
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw = ServerBindingCursor(connection.connection)
+    if binary_results:
+        raw.format = Format.BINARY  # what psycopg's connection.cursor(binary=True) sets
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
+        yield cursor
+
+
+def _is_psycopg3() -> bool:
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return bool(is_psycopg3)
+
+
+def _db_value(model: type[models.Model], name: str, value: Any, connection: Any) -> Any:
+    """``value`` of the field ``name`` as the ORM would send it to ``connection``."""
+    return model._meta.get_field(name).get_db_prep_value(value, connection)
+
+
+def _read_row(model: type[models.Model], names: list[str], row: Any, connection: Any) -> list[Any]:
+    """``row``, the columns of the fields ``names``, read as a query set reads them: through
+    the database's converters and the fields' own (JSON, UUIDs, booleans...)."""
+    values = []
+    for name, value in zip(names, row, strict=True):
+        column = model._meta.get_field(name).get_col(model._meta.db_table)
+        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(
+            connection
+        ):
+            value = convert(value, column, connection)
+        values.append(value)
+    return values
 
 
 #: The reason a run that ran out of memory fails with (a worker's soft memory limit,
@@ -546,7 +816,7 @@ def _run_engine(
     from analysis import limits
     from analysis.dkim2 import Options
     from analysis.message_report import ENGINE_VERSION, analyze_message
-    from analysis.report_budget import ReportTooLarge, size_of
+    from analysis.report_budget import ReportTooLarge
 
     report = analyze_message(
         analysis.raw_bytes,
@@ -565,7 +835,10 @@ def _run_engine(
         document = report.to_json(limit=limit)
     except ReportTooLarge as exc:
         raise ReportNotStorable(_not_storable(str(exc))) from exc
-    size = size_of(document)
+    # The text stored is json.dumps(document) (Django's JSONField, no encoder): its length
+    # is the stored size (report_budget.size_of), and the store sends this same text.
+    encoded = json.dumps(document)
+    size = len(encoded)
     if size > limit:
         raise ReportNotStorable(
             _not_storable(
@@ -577,6 +850,7 @@ def _run_engine(
         report=document,
         engine_version=ENGINE_VERSION,
         draft=report.dkim2.draft,  # the draft of the revision that judged (-09 for auto)
+        report_json=encoded,
     )
 
 

@@ -118,8 +118,14 @@ def _zone_data() -> dict[str, dict[str, list[list[str]]]]:
 def demo_zone() -> StaticResolver:
     """A fresh static resolver serving the demo keys, and only names under ``.example``.
 
-    Fresh on each call because a StaticResolver records every answer it gives.
+    Fresh on each call because a StaticResolver records every answer it gives; the zone
+    itself is parsed once per process (every analysis asks for one: the key lookups).
     """
+    return _parsed_demo_zone().unused_copy()
+
+
+@functools.cache
+def _parsed_demo_zone() -> StaticResolver:
     return StaticResolver(_zone_data()).restrict_to_suffixes(DEMO_SUFFIX)
 
 

@@ -1,0 +1,50 @@
+"""Django's PostgreSQL backend, except how a kept connection is checked before its first use.
+
+With CONN_HEALTH_CHECKS, Django asks the server ``SELECT 1`` before the first query of every
+request and every task, so that a connection kept by CONN_MAX_AGE which the server has
+since closed (it restarted, or an operator ended the session) is replaced instead of failing
+a request. That round trip cost a web request and the server more than the rest of the
+check is worth: a server that ends a session tells the client so (an error message and the
+end of the connection), which makes the idle connection's socket readable. So the socket
+is looked at first, without waiting: nothing to read means the server has said nothing
+since the last query and the connection is kept as it is. Anything else (something to
+read, an open transaction, a connection libpq already knows is bad) gets Django's own check.
+
+A server that vanishes without a word (a cable cut) is not noticed this way; ``SELECT 1``
+would wait for the network to time out on such a connection too.
+"""
+
+from __future__ import annotations
+
+import select
+
+import psycopg
+from django.db.backends.postgresql import base
+from psycopg.pq import ConnStatus, TransactionStatus
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def close_if_health_check_failed(self) -> None:
+        if (
+            not self.pool
+            and self.connection is not None
+            and self.health_check_enabled
+            and not self.health_check_done  # type: ignore[has-type]
+            and _silent_since_last_query(self.connection)
+        ):
+            self.health_check_done = True
+            return
+        super().close_if_health_check_failed()
+
+
+def _silent_since_last_query(connection: psycopg.Connection[object]) -> bool:
+    """Idle, with nothing on the socket to read: no message and no end of connection."""
+    pgconn = connection.pgconn
+    if pgconn.status != ConnStatus.OK or pgconn.transaction_status != TransactionStatus.IDLE:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(pgconn.socket, select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
+    except (OSError, ValueError, psycopg.Error, AttributeError):
+        return False  # no socket to look at (or no poll here): ask the server instead
