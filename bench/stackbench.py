@@ -580,13 +580,55 @@ def report(figures: dict[str, Any], errors: list[str], *, as_json: bool) -> int:
     return 0 if ok else 1
 
 
-def repeated(run_once: Callable[[], int], runs: int, *, as_json: bool) -> int:
+@dataclass(frozen=True)
+class Goal:
+    """A figure's bound (issue #13), judged on the median over the runs."""
+
+    figure: str  # a key of the figures, nested ones flattened: "cpu_ms_per_analysis.total"
+    bound: float
+    at_most: bool  # True: the figure must not exceed the bound; False: must reach it
+    words: str
+
+    def met(self, value: float) -> bool:
+        return value <= self.bound if self.at_most else value >= self.bound
+
+
+def print_goals(goals: list[Goal], first: int, *, as_json: bool) -> None:
+    """One line: each goal met or MISSED by the median of the figures reported since
+    ``first`` (the index into REPORTED where the runs began)."""
+    if not goals:
+        return
+    figures = [_flat(f) for f in REPORTED[first:]]
+    judged = []
+    for goal in goals:
+        values = [f[goal.figure] for f in figures if _numeric(f.get(goal.figure))]
+        median = statistics.median(values) if values else None
+        ok = median is not None and goal.met(median)
+        judged.append({"goal": goal.words, "median": median, "met": ok})
+    if as_json:
+        print(json.dumps({"goals": judged}))
+        return
+    print(
+        "goals (median of the runs): "
+        + ", ".join(
+            f"{j['goal']} {'met' if j['met'] else 'MISSED'} ({j['median']})" for j in judged
+        )
+    )
+
+
+def repeated(
+    run_once: Callable[[], int], runs: int, *, as_json: bool, goals: list[Goal] | None = None
+) -> int:
     """Run a benchmark (``run_once`` ends with :func:`report`) ``runs`` times, each on a
     stack of its own, and print the min, median and max of every numeric figure over the
-    runs (as JSON: one document with the runs and those three). The worst exit status."""
+    runs (as JSON: one document with the runs and those three), then whether the median
+    meets each of ``goals``. The worst exit status."""
     global _runs_in_one_json
     if runs <= 1:
-        return run_once()
+        first = len(REPORTED)
+        status = run_once()
+        print_goals(goals or [], first, as_json=as_json)
+        return status
     _runs_in_one_json = as_json
     first = len(REPORTED)
     statuses = []
@@ -611,6 +653,7 @@ def repeated(run_once: Callable[[], int], runs: int, *, as_json: bool) -> int:
             count = all(isinstance(f.get(k, 0), int) for f in figures)
             low, mid, high = (_num(summary[s][k], count=count) for s in ("min", "median", "max"))
             print(f"  {k:<46} {low:>9} {mid:>9} {high:>9}")
+    print_goals(goals or [], first, as_json=as_json)
     return max(statuses)
 
 
