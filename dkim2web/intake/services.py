@@ -11,7 +11,10 @@ link to the report if, and only if, the delivery proves its address (see
 :mod:`.sender_auth`: the decision reads the finished analysis, never DNS). The delivery is
 claimed with a conditional UPDATE first, so two pollers never answer twice; an address gets
 at most ``DKIM2WEB_INTAKE_REPLIES_PER_DAY`` answers a UTC day and one per Message-ID,
-counted in :class:`~.models.ReplyLog` so that every process shares the count.
+counted in :class:`~.models.ReplyLog` so that every process shares the count. What can be
+refused from the envelope and that count alone (the null sender, an address with no answers
+left today) is settled as the analysis finishes, before an answer task is queued
+(:func:`delivery_reply_worth_queueing`); the task still decides, and reserves, every answer.
 """
 
 from __future__ import annotations
@@ -23,13 +26,13 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 
 from dkim2web.reports import services as reports
@@ -419,13 +422,34 @@ def _reply_prepare(delivery: Delivery, top: IntakePart) -> sender_auth.Decision 
     return _Prepared(decision, message, fields.message_id or fields.thread_key)
 
 
+_NO_ANSWERS_AT_ALL = "DKIM2WEB_INTAKE_REPLIES_PER_DAY is 0, so no address is answered"
+
+
+def _reply_recipient(to: str) -> str:
+    """``to`` (a reverse-path) as :class:`~.models.ReplyLog` counts it: bare, lower-cased."""
+    return to.strip("<>").lower()
+
+
+def _reply_day() -> date:
+    """The UTC day whose answers an answer made now counts against."""
+    return timezone.now().astimezone(UTC).date()
+
+
+def _day_used_up(to: str, cap: int) -> str:
+    return (
+        f"{to} has had {cap} answer{'s' if cap != 1 else ''} today (UTC), the most "
+        f"DKIM2WEB_INTAKE_REPLIES_PER_DAY allows; this delivery's report is on the intake page "
+        "of the address's owner, and answers to this address resume tomorrow"
+    )
+
+
 def _reply_reserve(*, delivery: Delivery, to: str, thread_key: str) -> str | None:
     """Take one of the answers ``to`` may get today (UTC), and the only one it may get about
     ``thread_key``; None when taken, else why not, in words. The database's unique
     constraints decide between processes asking at once (:class:`~.models.ReplyLog`)."""
-    recipient = to.strip("<>").lower()
+    recipient = _reply_recipient(to)
     key = hashlib.sha256(thread_key.encode()).hexdigest() if thread_key else ""
-    day = timezone.now().astimezone(UTC).date()
+    day = _reply_day()
     cap = replies_per_day()
     already = (
         f"{to} was already answered about the message {thread_key}, and an address gets one "
@@ -436,7 +460,7 @@ def _reply_reserve(*, delivery: Delivery, to: str, thread_key: str) -> str | Non
         return bool(key) and ReplyLog.objects.filter(recipient=recipient, thread_key=key).exists()
 
     if cap <= 0:
-        return "DKIM2WEB_INTAKE_REPLIES_PER_DAY is 0, so no address is answered"
+        return _NO_ANSWERS_AT_ALL
     if answered_before():
         return already
     taken = ReplyLog.objects.filter(recipient=recipient, day=day).count()
@@ -450,11 +474,59 @@ def _reply_reserve(*, delivery: Delivery, to: str, thread_key: str) -> str | Non
         except IntegrityError:  # another process took this slot, or this message, meanwhile
             if answered_before():
                 return already
-    return (
-        f"{to} has had {cap} answer{'s' if cap != 1 else ''} today (UTC), the most "
-        f"DKIM2WEB_INTAKE_REPLIES_PER_DAY allows; this delivery's report is on the intake page "
-        "of the address's owner, and answers to this address resume tomorrow"
+    return _day_used_up(to, cap)
+
+
+def delivery_reply_worth_queueing(*, delivery_id: uuid.UUID | str, mail_from: str) -> bool:
+    """Is the answer to a delivery awaiting one worth a task (:func:`delivery_reply`, which
+    reads the message and its report)? False when the envelope and the count of today's
+    answers rule it out, and the delivery is then settled as not answered, saying why.
+
+    It refuses only what :func:`delivery_reply` would refuse too: the null sender or a
+    MAIL FROM that is not one plain address (the answer goes to no other), no answers at
+    all (``DKIM2WEB_INTAKE_REPLIES_PER_DAY`` 0), and an address that has had the day's
+    answers (ReplyLog rows are never deleted, so a full day stays full). It is an economy,
+    never the guard: a count below the cap may be stale the moment it is read, so every
+    answer is still reserved by the task in :func:`_reply_reserve`, where ReplyLog's unique
+    constraints decide between deliveries from one address answered at once.
+    """
+    try:
+        sender = sender_auth.parse_reverse_path(mail_from)
+    except sender_auth.AddressError:
+        sender = None
+    if sender is None:
+        # sender_auth.decide refuses these on the MAIL FROM alone, before it reads the
+        # message or the report: in the same words as if the task had decided.
+        reason = sender_auth.decide(raw=b"", mail_from=mail_from, report=None).reason
+        delivery_skip_reply(delivery_id=delivery_id, reason=reason)
+        return False
+    cap = replies_per_day()
+    # The answer could only ever go to the MAIL FROM (sender_auth): its count is the one.
+    but = f"an answer could go only to the MAIL FROM {sender.path}, but "
+    if cap <= 0:
+        delivery_skip_reply(delivery_id=delivery_id, reason=but + _NO_ANSWERS_AT_ALL)
+        return False
+    # One statement: the address's answers today are counted as _reply_reserve counts them,
+    # and the delivery is settled only if they are used up (no row: NULL, not settled).
+    taken_today = (
+        ReplyLog.objects.filter(recipient=_reply_recipient(sender.path), day=_reply_day())
+        .order_by()
+        .values("recipient")
+        .annotate(taken=Count("pk"))
+        .values("taken")
     )
+    settled = (
+        Delivery.objects.filter(pk=delivery_id, reply_state=Delivery.Reply.PENDING)
+        .alias(taken_today=Subquery(taken_today))
+        .filter(taken_today__gte=cap)
+        .update(
+            reply_state=Delivery.Reply.SKIPPED,
+            reply_detail=(but + _day_used_up(sender.path, cap))[:2000],
+        )
+    )
+    # Not settled: an answer may go, or the delivery is no longer pending (the task then
+    # finds nothing to do).
+    return not settled
 
 
 def delivery_reply(*, delivery_id: uuid.UUID | str) -> str | None:
@@ -568,18 +640,29 @@ def deliveries_reply_pending(*, limit: int = 100, now: datetime | None = None) -
     return settled
 
 
-def delivery_awaiting_reply(*, analysis_id: uuid.UUID | str) -> uuid.UUID | None:
+@dataclass(frozen=True)
+class AwaitingReply:
+    """A delivery whose sender still awaits an answer, and its MAIL FROM."""
+
+    delivery_id: uuid.UUID
+    mail_from: str  # the reverse-path as stored: "<local@domain>", "<>" for the null sender
+
+
+def delivery_awaiting_reply(*, analysis_id: uuid.UUID | str) -> AwaitingReply | None:
     """The delivery whose message ``analysis_id`` is, if its sender still awaits an answer
-    (the hook on a finished analysis asks this of every analysis, uploads included)."""
-    return (
+    (the hook on a finished analysis asks this of every analysis the intake received, and
+    of any whose source it was not told), with its MAIL FROM: all that
+    :func:`delivery_reply_worth_queueing` needs, read in the same query."""
+    row = (
         IntakePart.objects.filter(
             analysis_id=analysis_id,
             parent__isnull=True,
             delivery__reply_state=Delivery.Reply.PENDING,
         )
-        .values_list("delivery_id", flat=True)
+        .values_list("delivery_id", "delivery__mail_from")
         .first()
     )
+    return None if row is None else AwaitingReply(delivery_id=row[0], mail_from=row[1])
 
 
 def delivery_skip_reply(*, delivery_id: uuid.UUID | str, reason: str) -> bool:

@@ -3,7 +3,12 @@
 * When an analysis finishes (``reports.signals.analysis_finished``) and it is the message
   of a delivery still waiting for its answer (only a message that came in over SMTP can
   be: the signal says where each one came from), the answer is queued as a task
-  (:func:`tasks.reply_to_sender`) and goes out within a second or so. Should that fail
+  (:func:`tasks.reply_to_sender`) and goes out within a second or so -- unless its
+  envelope and the address's count of answers today already rule it out (the null sender,
+  the day's answers used up: most deliveries from one busy address), in which case it is
+  settled as not answered here, without a task reading the message and its report for
+  nothing. The task decides every other case, and still reserves each answer against the
+  day's limit, which only it enforces. Should queueing fail
   (the broker away) or never happen (a run given up by the sweep), the poll in
   ``run_intake`` answers the delivery instead: nothing is answered twice (the reply is
   claimed) and nothing is left unanswered.
@@ -42,18 +47,22 @@ def _reply_on_finish(
     # or an original found inside a delivery is never looked up (most analyses are those).
     if envelope_source is not None and envelope_source != Analysis.EnvelopeSource.SMTP:
         return
-    from .services import delivery_awaiting_reply
+    from .services import delivery_awaiting_reply, delivery_reply_worth_queueing
     from .tasks import reply_to_sender
 
-    delivery_id = delivery_awaiting_reply(analysis_id=analysis_id)
-    if delivery_id is None:
+    awaiting = delivery_awaiting_reply(analysis_id=analysis_id)
+    if awaiting is None:
+        return
+    if not delivery_reply_worth_queueing(
+        delivery_id=awaiting.delivery_id, mail_from=awaiting.mail_from
+    ):
         return
     try:
-        reply_to_sender.delay(str(delivery_id))
+        reply_to_sender.delay(str(awaiting.delivery_id))
     except BrokerError as exc:
         logger.warning(
             "intake: the answer for delivery %s was not queued (%s); the poll will send it",
-            delivery_id,
+            awaiting.delivery_id,
             exc,
         )
 
