@@ -35,6 +35,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from . import limits
 from .findings import Finding, Severity, State, Step, note
 
@@ -500,10 +502,10 @@ class LineIndex:
         seeded = self._totals.get(id(buf))
         if seeded is not None and start + (len(buf) - end) < end - start:
             # Fewer octets outside the range than inside: count those.
-            n = seeded[1] - self._prefix(buf, start) - buf.count(CRLF, end)
+            n = seeded[1] - self._prefix(buf, start) - count_line_ends(buf, end)
             return n - _straddles(buf, start) - _straddles(buf, end)
         if end - start < 4 * self.BLOCK:
-            return buf.count(CRLF, start, end)
+            return count_line_ends(buf, start, end)
         n = self._to(buf, end) - self._to(buf, start)
         if start > 0 and buf[start - 1 : start + 1] == CRLF:
             n -= 1  # counted up to end, but it begins before start
@@ -514,7 +516,7 @@ class LineIndex:
         key = (id(buf), x)
         found = self._prefixes.get(key)
         if found is None:
-            found = self._prefixes[key] = buf.count(CRLF, 0, x)
+            found = self._prefixes[key] = count_line_ends(buf, 0, x)
         return found
 
     def _to(self, buf: bytes, x: int) -> int:
@@ -532,7 +534,7 @@ class LineIndex:
     @staticmethod
     def _to_block(buf: bytes, before: int, edge: int, x: int) -> int:
         """CRLFs inside ``buf[:x]``, knowing ``before`` of them are inside ``buf[:edge]``."""
-        n = before + buf.count(CRLF, edge, x)
+        n = before + count_line_ends(buf, edge, x)
         if 0 < edge < x and buf[edge - 1 : edge + 1] == CRLF:
             n += 1  # the one straddling edge
         return n
@@ -636,6 +638,30 @@ class ParsedMessage:
         return ""
 
 
+#: Octets compared at once by :func:`count_line_ends` (a few hundred KB stay in the cache).
+LINE_END_BLOCK = 1 << 18
+#: Below this many octets ``bytes.count`` is as quick (numpy's set-up is a few µs).
+_VECTOR_FROM = 4096
+
+
+def count_line_ends(buf: bytes, start: int = 0, end: int | None = None) -> int:
+    """CRLFs inside ``buf[start:end]``: ``buf.count(CRLF, start, end)``, in a third of its
+    time on large buffers (issue #13: a 25 MB message's line ends were checked by three
+    passes costing 2.5 times its SHA-256).  ``bytes.count`` searches a two-octet pattern
+    at about 1 GB/s; numpy compares each octet with CR and the next with LF, block by block,
+    several times as fast."""
+    end = len(buf) if end is None else min(end, len(buf))
+    if end - start < _VECTOR_FROM:
+        return buf.count(CRLF, start, end) if end > start else 0
+    octets = np.frombuffer(buf, dtype=np.uint8)
+    total = 0
+    # A CRLF starts at i when start <= i and i + 1 < end.
+    for lo in range(start, end - 1, LINE_END_BLOCK):
+        hi = min(lo + LINE_END_BLOCK, end - 1)
+        total += int(np.count_nonzero((octets[lo:hi] == 13) & (octets[lo + 1 : hi + 1] == 10)))
+    return total
+
+
 def normalise_line_ends(raw: bytes) -> tuple[bytes, Finding | None, int]:
     """Convert bare LF to CRLF (S06 §13 network-normal form).
 
@@ -643,7 +669,7 @@ def normalise_line_ends(raw: bytes) -> tuple[bytes, Finding | None, int]:
     CRLF pairs in the result (so callers need not count again).
     """
     lf = raw.count(b"\n")
-    crlf = raw.count(CRLF)
+    crlf = count_line_ends(raw)
     if lf == crlf:
         return raw, None, crlf
     if crlf == 0:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -157,3 +158,28 @@ def test_a_parsed_bodys_lines_are_counted_from_outside_it(monkeypatch: pytest.Mo
     index.seed(counted, buf.count(b"\r\n"))
     assert index.count(counted, lo, hi - 12) == 9_998
     assert sum(read) < 100  # the header block and the last two lines
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 1 << 18])
+@given(
+    st.lists(st.sampled_from([b"a", b"\r\n", b"\r", b"\n", b"\n\r", b"zz"]), max_size=80),
+    st.data(),
+)
+def test_line_ends_are_counted_as_bytes_count_counts_them(
+    block: int, parts: list[bytes], data: st.DataObject
+) -> None:
+    buf = b"".join(parts)
+    start = data.draw(st.integers(0, len(buf)))
+    end = data.draw(st.integers(0, len(buf) + 2))
+    with (
+        mock.patch.object(message, "LINE_END_BLOCK", block),
+        mock.patch.object(message, "_VECTOR_FROM", 0),
+    ):
+        assert message.count_line_ends(buf, start, end) == buf.count(b"\r\n", start, end)
+
+
+def test_a_large_buffers_line_ends_are_counted_across_its_blocks() -> None:
+    # CRLFs straddling every block edge, bare CR and LF between them.
+    buf = (b"x" * (message.LINE_END_BLOCK - 1) + b"\r\n" + b"\rx\n") * 5
+    assert message.count_line_ends(buf) == buf.count(b"\r\n") == 5
+    assert message.count_line_ends(buf, 3, len(buf) - 3) == buf.count(b"\r\n", 3, len(buf) - 3)
