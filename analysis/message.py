@@ -506,10 +506,8 @@ class LineIndex:
             return n - _straddles(buf, start) - _straddles(buf, end)
         if end - start < 4 * self.BLOCK:
             return count_line_ends(buf, start, end)
-        n = self._to(buf, end) - self._to(buf, start)
-        if start > 0 and buf[start - 1 : start + 1] == CRLF:
-            n -= 1  # counted up to end, but it begins before start
-        return n
+        # One straddling start was counted up to end, but it begins before start.
+        return self._to(buf, end) - self._to(buf, start) - _straddles(buf, start)
 
     def _prefix(self, buf: bytes, x: int) -> int:
         """CRLFs inside ``buf[:x]`` (kept: the bodies of a chain start at the same offset)."""
@@ -535,9 +533,7 @@ class LineIndex:
     def _to_block(buf: bytes, before: int, edge: int, x: int) -> int:
         """CRLFs inside ``buf[:x]``, knowing ``before`` of them are inside ``buf[:edge]``."""
         n = before + count_line_ends(buf, edge, x)
-        if 0 < edge < x and buf[edge - 1 : edge + 1] == CRLF:
-            n += 1  # the one straddling edge
-        return n
+        return n + (_straddles(buf, edge) if edge < x else 0)  # the one straddling edge
 
 
 def _straddles(buf: bytes, x: int) -> int:

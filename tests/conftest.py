@@ -233,6 +233,15 @@ def require_postgres_fixture() -> str:
     return require_postgres()
 
 
+@pytest.fixture
+def throwaway_database(require_postgres: str) -> Iterator[str]:
+    """The URL of an empty PostgreSQL database of the test's own, dropped after it."""
+    from tests.support.postgres import throwaway_database as database
+
+    with database(require_postgres) as url:
+        yield url
+
+
 @pytest.fixture(name="require_redis")
 def require_redis_fixture() -> str:
     return require_redis()

@@ -181,10 +181,7 @@ class Instance:
             row = table.row_of(f)
             if row is None:
                 break
-            if runs and runs[-1][0] + runs[-1][1] == row:
-                runs[-1][1] += 1
-            else:
-                runs.append([row, 1])
+            add_to_runs(runs, row)
             listed += 1
         out = {
             "m": self.instance,
@@ -233,6 +230,15 @@ class TextBudget:
             return False
         self.remaining -= cost
         return True
+
+
+def add_to_runs(runs: list[list[int]], row: int) -> None:
+    """Append ``row`` to ``runs`` (``[first, count]`` each): the last run grows when it
+    ends just before ``row``."""
+    if runs and runs[-1][0] + runs[-1][1] == row:
+        runs[-1][1] += 1
+    else:
+        runs.append([row, 1])
 
 
 class FieldTable:

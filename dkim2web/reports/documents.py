@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from analysis.dkim2.report import add_to_runs
 from analysis.message_report import upgrade_report
 
 #: The revision a run stored without one followed.
@@ -118,10 +119,7 @@ def _with_field_table(items: Any) -> tuple[list[Any], list[list[str]]] | None:
             if row is None:
                 row = row_of[key] = len(table)
                 table.append([key[0], key[1]])
-            if runs and runs[-1][0] + runs[-1][1] == row:
-                runs[-1][1] += 1
-            else:
-                runs.append([row, 1])
+            add_to_runs(runs, row)
         upgraded = {k: v for k, v in item.items() if k != "header_fields"}
         upgraded["header_field_runs"] = runs
         out.append(upgraded)

@@ -148,17 +148,15 @@ def _insert_analysis(analysis: Analysis) -> None:
     The ORM binds parameters in the client: the message's bytes would be written into the
     statement as hex for PostgreSQL to read back, which cost its server twice what the
     rest of an upload's queries did (0.4 ms for 50 KB). Bound by the server they travel as
-    they are. The cursor is wrapped as Django wraps its own (errors, logging, wrappers).
+    they are, through the cursor the worker's statements use (:func:`_cursor`).
     """
     from django.db import connections, router
 
     db = router.db_for_write(Analysis)
     connection = connections[db]
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not _is_psycopg3():
         analysis.save(force_insert=True, using=db)
         return
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
     fields = Analysis._meta.concrete_fields
     quote = connection.ops.quote_name
     sql = (
@@ -167,13 +165,8 @@ def _insert_analysis(analysis: Analysis) -> None:
         f" VALUES ({', '.join('%s' for _ in fields)})"
     )
     params = [f.get_db_prep_save(f.pre_save(analysis, add=True), connection) for f in fields]
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    cursor = ServerBindingCursor(connection.connection)
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    with wrap(cursor) as wrapped:
-        wrapped.execute(sql, params)
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, params)
     analysis._state.adding = False
     analysis._state.db = db
 

@@ -44,7 +44,7 @@ SANITY_SECONDS = 5.0
 def timed(fn: Callable[[], ChainReport]) -> ChainReport:
     started = time.perf_counter()
     report = fn()
-    assert report.summary is not None  # and the diffs it reads: made when first read
+    _ = report.summary  # made when first read (and the diffs it reads): inside the bound
     assert time.perf_counter() - started < SANITY_SECONDS
     return report
 

@@ -172,6 +172,20 @@ def test_a_report_past_its_budget_leaves_out_the_body_diffs_first_and_says_so() 
     assert len(fitted["dkim2"]["header_field_table"]) == 100
 
 
+def test_past_the_body_diffs_the_instances_fields_are_left_out_and_counted() -> None:
+    report = _report_with_diffs(10, "+x")
+    report["dkim2"]["instances"].append(
+        {"m": 2, "header_field_runs": [[0, 40], [60, 5]], "header_fields_omitted": 2}
+    )
+    fitted = fit(report, 2_000)
+    assert [p["part"] for p in fitted["trimmed"]["parts"]][-1] == "dkim2.instances.header_fields"
+    assert fitted["dkim2"]["diffs"][0]["body_diff"] == []  # left out first
+    assert fitted["dkim2"]["header_field_table"] == []
+    assert [
+        (i["header_field_runs"], i["header_fields_omitted"]) for i in fitted["dkim2"]["instances"]
+    ] == [([], 100), ([], 47)]
+
+
 def test_a_report_within_its_budget_is_left_alone() -> None:
     report = _report_with_diffs(10, "+x")
     assert fit(dict(report), 100_000) == report

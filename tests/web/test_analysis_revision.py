@@ -182,7 +182,7 @@ def test_a_run_that_listed_every_instances_fields_in_full_reads_as_runs_of_a_tab
     signature = ["DKIM2-Signature", "i=1; ..."]
     report["dkim2"]["instances"] = [
         {"m": 1, "checks": [], "header_fields": fields, "header_fields_omitted": 3},
-        {"m": 2, "checks": [], "header_fields": [signature, *fields]},
+        {"m": 2, "checks": [], "header_fields": [signature, "not a pair", ["x"], *fields]},
         {"m": 3, "checks": []},  # an instance whose body was not known, say: left alone
     ]
     stored = json.loads(json.dumps(report))

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
-import psycopg
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from psycopg import sql
 
 from dkim2web.accounts import services as account_services
 from dkim2web.reports.filenames import filename_problem
@@ -188,20 +184,6 @@ print(json.dumps({
     "stored": sorted(Analysis.objects.values_list("filename", flat=True)),
 }))
 """
-
-
-@pytest.fixture
-def throwaway_database(require_postgres: str) -> Iterator[str]:
-    name = f"dkim2web_test_{secrets.token_hex(6)}"
-    with psycopg.connect(require_postgres, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlunsplit(urlsplit(require_postgres)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(require_postgres, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def manage(database_url: str, *args: str) -> str:

@@ -8,16 +8,12 @@ dropped afterwards.
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -32,21 +28,6 @@ assert b.raw_bytes == raw, b.raw_bytes
 assert b.sha256 == hashlib.sha256(raw).hexdigest()
 print("round-trip ok")
 """
-
-
-@pytest.fixture
-def throwaway_database(require_postgres: str) -> Iterator[str]:
-    name = f"dkim2web_test_{secrets.token_hex(6)}"
-    with psycopg.connect(require_postgres, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    parts = urlsplit(require_postgres)
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(require_postgres, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def manage(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

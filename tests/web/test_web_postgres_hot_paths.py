@@ -15,16 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
-from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -144,17 +139,8 @@ print(json.dumps(out))
 
 
 @pytest.fixture
-def database(require_postgres: str) -> Iterator[str]:
-    name = f"dkim2web_test_{secrets.token_hex(6)}"
-    with psycopg.connect(require_postgres, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlunsplit(urlsplit(require_postgres)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(require_postgres, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+def database(throwaway_database: str) -> str:
+    return throwaway_database
 
 
 def manage(database_url: str, *args: str) -> str:

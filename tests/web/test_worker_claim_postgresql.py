@@ -11,16 +11,12 @@ gave it and answers a fixed outcome, except where the test says otherwise.
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -208,19 +204,9 @@ COMPRESSION = (
 
 
 @pytest.fixture
-def database_url(require_postgres: str) -> Iterator[str]:
-    name = f"dkim2web_test_{secrets.token_hex(6)}"
-    with psycopg.connect(require_postgres, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = urlunsplit(urlsplit(require_postgres)._replace(path=f"/{name}"))
-    try:
-        _manage(url, "migrate", "--noinput")
-        yield url
-    finally:
-        with psycopg.connect(require_postgres, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+def database_url(throwaway_database: str) -> str:
+    _manage(throwaway_database, "migrate", "--noinput")
+    return throwaway_database
 
 
 def _manage(database_url: str, *args: str) -> str:

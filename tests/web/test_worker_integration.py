@@ -25,7 +25,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from psycopg import sql
 
 REPO = Path(__file__).resolve().parent.parent.parent
 # The celery script of the environment running the tests (.venv under make test).
@@ -76,17 +75,8 @@ print(json.dumps(sweep_analyses()))
 
 
 @pytest.fixture
-def database(require_postgres: str) -> Iterator[str]:
-    name = f"dkim2web_test_{secrets.token_hex(6)}"
-    with psycopg.connect(require_postgres, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlunsplit(urlsplit(require_postgres)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(require_postgres, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+def database(throwaway_database: str) -> str:
+    return throwaway_database
 
 
 @pytest.fixture
