@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..change_search import SearchBudget
-from ..findings import State
+from ..findings import Finding, State
 from ..lookup import KeyAnswer, KeyLookup, KeyQuery
 from ..message import ParsedMessage, parse_message
 from .fields import KNOWN_HASHES
@@ -186,14 +186,16 @@ def verify_plan(
     exercised = exercised_rules(p, judge_walk, clock) if p.compared and not exhaustive else None
     for number in p.compared:
         revision = REVISIONS[number]
-        if exercised is not None and not set(differing_rules(p.revision, revision)) & exercised:
+        if exercised is not None and not _differing(p.revision, revision) & exercised:
             runs[number] = _Run(revision, judge_walk, report.hops, report.result)
             continue
         walk, hops, result = walk_prepared(
             p.prepared(revision), answers, envelope=envelope, clock=clock, shared=cache
         )
         runs[number] = _Run(revision, walk, hops, result)
-    report.revisions = [_outcome(runs[n]) for n in ORDER if n in runs]
+    # Revisions that took the judging outcome share its walk: its first problem is found once.
+    firsts: dict[int, Finding | None] = {}
+    report.revisions = [_outcome(runs[n], firsts) for n in ORDER if n in runs]
     if len(runs) > 1:
         report.splits = _splits(p, runs, answers, envelope, clock, cache)
         report.fingerprints = fingerprint_hops(
@@ -261,6 +263,18 @@ def exercised_rules(p: Plan, judge: Walk, clock: float) -> set[str]:
     return out & VERDICT_RULES
 
 
+def _differing(a: Revision, b: Revision) -> frozenset[str]:
+    """:func:`differing_rules` as a set, computed once per pair of published revisions."""
+    if REVISIONS.get(a.number) is a and REVISIONS.get(b.number) is b:
+        return _differing_published(a.number, b.number)
+    return frozenset(differing_rules(a, b))
+
+
+@functools.cache
+def _differing_published(a: str, b: str) -> frozenset[str]:
+    return frozenset(differing_rules(REVISIONS[a], REVISIONS[b]))
+
+
 @functools.cache
 def _unsigned_by_any(numbers: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
     """The field names and name prefixes that any of these revisions leaves unsigned."""
@@ -270,17 +284,22 @@ def _unsigned_by_any(numbers: tuple[str, ...]) -> tuple[frozenset[str], tuple[st
     return fields, prefixes
 
 
-def _outcome(run: _Run) -> RevisionOutcome:
+def _outcome(run: _Run, firsts: dict[int, Finding | None]) -> RevisionOutcome:
+    """``firsts``: the first problem of each walk so far, by id of the walk (kept alive by
+    the runs), shared by the revisions that took another's walk."""
     first = None
     if run.result in (State.FAIL, State.PERMERROR, State.TEMPERROR):
-        first = next(
-            (
-                f
-                for f in sorted(run.walk.findings, key=lambda f: (int(f.step), f.hop or 0))
-                if f.state == run.result
-            ),
-            None,
-        )
+        key = id(run.walk)
+        if key not in firsts:
+            firsts[key] = next(
+                (
+                    f
+                    for f in sorted(run.walk.findings, key=lambda f: (int(f.step), f.hop or 0))
+                    if f.state == run.result
+                ),
+                None,
+            )
+        first = firsts[key]
     return RevisionOutcome(
         revision=run.revision.number,
         draft=run.revision.draft,

@@ -65,6 +65,8 @@ def fingerprint_hops(
         if id(hops) not in tables:
             tables[id(hops)] = {h.hop: (h.result, _problem(h)) for h in hops}
         by_revision[n] = tables[id(hops)]
+    not_authentic = _not_authentic_from(runs)
+    named: set[int] = set()  # instances an earlier hop's m= names
     for i, sig in sorted(judge.signatures.items()):
         passes = [n for n in numbers if by_revision[n].get(i, (None, None))[0] == State.PASS]
         clues: list[tuple[str, str, str]] = []  # (text, lowest, highest)
@@ -77,10 +79,12 @@ def fingerprint_hops(
             clues.append((f"asks {', '.join(used)}", ORDER[0], "06"))
         if i == 1 and "exploded" in sig.flag_set:
             clues.append(("sets f=exploded on the first signature", ORDER[0], "08"))
-        introduced = _introduced_instance(judge, i)
-        if introduced is not None:
-            clues.extend(_instance_clues(judge, introduced, runs))
-        clues.extend(_from_clues(runs, i))
+        # The instance hop i added: its m=, when no earlier hop names it.
+        if sig.instance not in named:
+            clues.extend(_instance_clues(judge, sig.instance, runs))
+        named.add(sig.instance)
+        if i in not_authentic:
+            clues.append(not_authentic[i])
         lo = max([c[1] for c in clues], default=ORDER[0])
         hi = min([c[2] for c in clues], default=ORDER[-1])
         signer = _between(lo, hi)
@@ -99,13 +103,6 @@ def fingerprint_hops(
             )
         )
     return out
-
-
-def _introduced_instance(judge: Prepared, i: int) -> int | None:
-    """The instance hop ``i`` added (its m=, when no earlier hop names it)."""
-    sig = judge.signatures[i]
-    earlier = [s.instance for j, s in judge.signatures.items() if j < i]
-    return sig.instance if sig.instance not in earlier else None
 
 
 def _instance_clues(
@@ -145,22 +142,21 @@ def _header_match(walk: Walk, m: int) -> bool:
     return bool(checks) and any(c.match for c in checks)
 
 
-def _from_clues(
-    runs: dict[str, tuple[Walk, list[HopReport]]], i: int
-) -> list[tuple[str, str, str]]:
+def _not_authentic_from(
+    runs: dict[str, tuple[Walk, list[HopReport]]],
+) -> dict[int, tuple[str, str, str]]:
+    """The clue of each hop that signed a From it is not Authentic for (under the newest
+    revision's walk), by hop."""
     newest = next((runs[n][0] for n in reversed(ORDER) if n in runs), None)
-    if newest is None:
-        return []
-    for check in newest.from_checks:
-        if check.hop == i and check.outcome == NOT_AUTHENTIC:
-            return [
-                (
-                    f"signed a From ({', '.join(check.from_domains)}) it is not Authentic for",
-                    ORDER[0],
-                    "08",
-                )
-            ]
-    return []
+    out: dict[int, tuple[str, str, str]] = {}
+    for check in newest.from_checks if newest is not None else []:
+        if check.outcome == NOT_AUTHENTIC and check.hop is not None and check.hop not in out:
+            out[check.hop] = (
+                f"signed a From ({', '.join(check.from_domains)}) it is not Authentic for",
+                ORDER[0],
+                "08",
+            )
+    return out
 
 
 def _problem(hop: HopReport) -> str | None:

@@ -268,11 +268,16 @@ def _load_mldsa44(der: bytes, notes: list[str]) -> mldsa.MLDSA44PublicKey:
         raise KeyRecordError("syntax", f"p= is not an ML-DSA-44 public key ({exc})") from exc
 
 
+#: Stateless parameter objects, made once rather than per signature.
+_PKCS1V15 = padding.PKCS1v15()
+_SHA256 = hashes.SHA256()
+
+
 def verify_signature(algorithm: str, key: PublicKey, data: bytes, signature: bytes) -> bool:
     """True when ``signature`` over ``data`` verifies under ``algorithm``."""
     try:
         if algorithm == "rsa-sha256" and isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+            key.verify(signature, data, _PKCS1V15, _SHA256)
             return True
         if algorithm == "ed25519-sha256" and isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(signature, hashlib.sha256(data).digest())

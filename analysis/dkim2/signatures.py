@@ -407,6 +407,8 @@ def _judge_groups(walk: Walk, i: int, sig: Dkim2Signature, results: list[Selecto
         for n, group in enumerate(groups, 1)
         if all(by_selector[s.selector].result == "pass" for s in group if s.selector in by_selector)
     ]
+    if passing and len(groups) == 1:
+        return
     spec = revision.source("groups").text()
     if passing:
         for n, group in enumerate(groups, 1):

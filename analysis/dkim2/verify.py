@@ -35,7 +35,7 @@ from typing import Any
 from ..change_search import SearchBudget
 from ..findings import Finding, Severity, State, Step, aggregate, note
 from ..lookup import KeyAnswer, KeyLookup, KeyQuery
-from ..message import ParsedMessage
+from ..message import HeaderField, ParsedMessage
 from . import authentic, custody, reconstruct, signatures
 from .changes import search_changes
 from .drafts import detect_artefacts
@@ -452,23 +452,24 @@ def hop_reports(walk: Walk) -> list[HopReport]:
         if f.hop is not None:
             by_hop.setdefault(f.hop, []).append(f)
     hops: list[HopReport] = []
-    numbers = sorted(set(prep.signatures) | {h for h, _ in prep.sig_fields if h is not None})
+    first_field: dict[int, HeaderField] = {}  # the first field carrying each i=
+    for h, sig_field in prep.sig_fields:
+        if h is not None:
+            first_field.setdefault(h, sig_field)
+    numbers = sorted(set(prep.signatures) | set(first_field))
     prev_t: int | None = None
     for i in numbers:
         sig = prep.signatures.get(i)
-        raw_field = next((f for h, f in prep.sig_fields if h == i), None)
-        raw_text = raw_field.raw.decode("latin-1") if raw_field is not None else ""
+        raw_field = sig.header if sig is not None else first_field.get(i)
         findings = by_hop.get(i, [])
         hop = HopReport(
             hop=i,
             instance=sig.instance if sig else None,
             parsed=sig is not None,
-            raw=raw_text,
+            raw=raw_field.raw.decode("latin-1") if raw_field is not None else "",
             findings=findings,
         )
         if sig is not None:
-            raw_text = sig.header.raw.decode("latin-1")
-            hop.raw = raw_text
             hop.domain = sig.domain
             hop.timestamp = sig.timestamp
             hop.delay_seconds = sig.timestamp - prev_t if prev_t is not None else None
@@ -495,9 +496,12 @@ def hop_reports(walk: Walk) -> list[HopReport]:
         if sig is None and hop.result == State.PASS:
             hop.result = State.PERMERROR
         hops.append(hop)
+    hash_findings: dict[int, list[Finding]] = {}
+    for f in walk.findings:
+        if f.step == Step.HASH and f.instance is not None:
+            hash_findings.setdefault(f.instance, []).append(f)
     for m, inst in walk.instances.items():
-        relevant = [f for f in walk.findings if f.instance == m and f.step == Step.HASH]
-        inst.result = aggregate(relevant)
+        inst.result = aggregate(hash_findings.get(m, []))
     return hops
 
 
