@@ -174,7 +174,11 @@ def canonical_signing_line(field: HeaderField, *, strip_signatures: bool = False
     return name + b":" + value + CRLF
 
 
-_SET_SEPARATOR = re.compile(rb"([,|])")
+#: An ``s=`` tag of a WSP-free tag list (every one, should it repeat): its name and value.
+_S_TAG = re.compile(rb"(?:^|(?<=;))([sS]=)([^;]*)")
+#: One entry of ``s=`` with at least two colons: ``selector:algorithm:`` and the rest of
+#: the entry up to the next ``,`` or ``|``.  An entry with fewer colons does not match.
+_SIG_ENTRY = re.compile(rb"([^,|:]*:[^,|:]*:)[^,|]*")
 
 
 def _empty_signature_values(value: bytes) -> bytes:
@@ -182,20 +186,13 @@ def _empty_signature_values(value: bytes) -> bytes:
 
     The separators stay: ``,`` and, from -08, the ``|`` between groups (SPEC-09-NOTES 1.1:
     the canonicalisation deletes WSP and empties the values, so ``|`` is in the signed bytes).
+    Two regular expressions do it in C: this runs once per signature checked.
     """
-    parts = value.split(b";")
-    for idx, part in enumerate(parts):
-        name, eq, tagval = part.partition(b"=")
-        if eq and name.lower() == b"s":
-            out = []
-            for piece in _SET_SEPARATOR.split(tagval):
-                fields = piece.split(b":")
-                if piece not in (b",", b"|") and len(fields) >= 3:
-                    out.append(fields[0] + b":" + fields[1] + b":")
-                else:
-                    out.append(piece)
-            parts[idx] = name + b"=" + b"".join(out)
-    return b";".join(parts)
+    return _S_TAG.sub(_empty_entries, value)
+
+
+def _empty_entries(tag: re.Match[bytes]) -> bytes:
+    return tag.group(1) + _SIG_ENTRY.sub(rb"\1", tag.group(2))
 
 
 def signing_input(

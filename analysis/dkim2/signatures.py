@@ -275,10 +275,13 @@ def check_signatures(walk: Walk, keys: dict[tuple[int, str], KeyRecord]) -> None
     revision = prep.options.revision
     mi_by_m = sorted(((m or 0, f) for m, f in prep.mi_fields), key=lambda t: t[0])
     sig_by_i = sorted(((i or 0, f) for i, f in prep.sig_fields), key=lambda t: t[0])
+    # The lowest numbers two fields carry (none: no ambiguity).
+    ambiguous_m = min(prep.ambiguous_instances, default=None)
+    ambiguous_i = min(prep.ambiguous_hops, default=None)
     for i, sig in sorted(prep.signatures.items()):
         results = walk.selector_results.get(i, [])
-        if any(m <= sig.instance for m in prep.ambiguous_instances) or any(
-            j <= i for j in prep.ambiguous_hops
+        if (ambiguous_m is not None and ambiguous_m <= sig.instance) or (
+            ambiguous_i is not None and ambiguous_i <= i
         ):
             # Two fields carry the same number (PERMERROR at step 2): which of them this
             # signature covered cannot be known, so it is not checked.
