@@ -99,6 +99,11 @@ class MessageReport:
     def to_json(self, limit: int = limits.MAX_REPORT_BYTES) -> dict[str, Any]:
         """The stored form: at most ``limit`` octets of JSON, trimmed and saying so past it
         (:func:`analysis.report_budget.fit`; ReportTooLarge when even that is too large)."""
+        return self.to_json_text(limit)[0]
+
+    def to_json_text(self, limit: int = limits.MAX_REPORT_BYTES) -> tuple[dict[str, Any], str]:
+        """:meth:`to_json` and its JSON text (``json.dumps``), encoded once for a caller
+        that stores it (:func:`analysis.report_budget.fit_text`)."""
         chain = self.dkim2.to_json()
         chain.pop("message", None)
         chain.pop("schema_version", None)
@@ -124,7 +129,7 @@ class MessageReport:
             ),
             "dsn": self.dsn.to_json() if self.dsn is not None else None,
         }
-        return report_budget.fit(report, limit)
+        return report_budget.fit_text(report, limit)
 
 
 def analyze_message(

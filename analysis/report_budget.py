@@ -22,7 +22,7 @@ from typing import Any
 
 from . import limits
 
-__all__ = ["ReportTooLarge", "fit", "size_of"]
+__all__ = ["ReportTooLarge", "fit", "fit_text", "size_of"]
 
 #: Characters a text keeps when the last trimming step cuts every long text of the report.
 SHORT_TEXT_CHARS = 200
@@ -48,9 +48,18 @@ def size_of(report: Any) -> int:
 def fit(report: dict[str, Any], limit: int = limits.MAX_REPORT_BYTES) -> dict[str, Any]:
     """``report`` trimmed in place to at most ``limit`` octets of JSON (see the module docs);
     ReportTooLarge when that cannot be done."""
-    size = size_of(report)
+    return fit_text(report, limit)[0]
+
+
+def fit_text(
+    report: dict[str, Any], limit: int = limits.MAX_REPORT_BYTES
+) -> tuple[dict[str, Any], str]:
+    """:func:`fit`, and the report's JSON text that was measured, for a caller that stores
+    it: the report is encoded once, not once to measure and again to store."""
+    text = json.dumps(report)
+    size = len(text)
     if size <= limit:
-        return report
+        return report, text
     original = size
     trimmed: list[dict[str, Any]] = []
     for part, what, trim in _TRIMMERS:
@@ -62,10 +71,10 @@ def fit(report: dict[str, Any], limit: int = limits.MAX_REPORT_BYTES) -> dict[st
         if size <= limit:
             break
     report["trimmed"] = {"size": original, "limit": limit, "parts": trimmed}
-    size = size_of(report)
-    if size > limit:
-        raise ReportTooLarge(size, limit)
-    return report
+    text = json.dumps(report)
+    if len(text) > limit:
+        raise ReportTooLarge(len(text), limit)
+    return report, text
 
 
 def _chain(report: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

@@ -20,7 +20,7 @@ from analysis import State, limits
 from analysis.dkim2.history import DiffBudget, body_diff, full_body_diff, rebuilt_instances
 from analysis.message import Body
 from analysis.message_report import analyze_message
-from analysis.report_budget import ReportTooLarge, fit, size_of
+from analysis.report_budget import ReportTooLarge, fit, fit_text, size_of
 from analysis.resolvers import StaticResolver
 from tests.analysis.hostile_chains import LONG_LINE, long_line_chain
 
@@ -189,6 +189,15 @@ def test_past_the_body_diffs_the_instances_fields_are_left_out_and_counted() -> 
 def test_a_report_within_its_budget_is_left_alone() -> None:
     report = _report_with_diffs(10, "+x")
     assert fit(dict(report), 100_000) == report
+
+
+@pytest.mark.parametrize(("lines", "limit"), [(10, 100_000), (1000, 100_000)])
+def test_the_text_measured_is_the_text_to_store_trimmed_or_not(lines: int, limit: int) -> None:
+    report = _report_with_diffs(lines, "+" + "x" * 999)
+    fitted, text = fit_text(report, limit)
+    assert text == json.dumps(fitted)
+    assert ("trimmed" in fitted) is (lines == 1000)
+    assert len(text) <= limit
 
 
 def test_a_report_that_cannot_be_trimmed_enough_is_refused_with_its_sizes() -> None:
