@@ -17,11 +17,14 @@ from .grammar import (
     Address,
     GrammarError,
     TagList,
+    canonical_base64string,
     decode_base64string,
+    decode_base64string_compact,
     parse_address,
     parse_domain,
     parse_selector,
     parse_tag_list,
+    plain_address,
 )
 
 MI_NAME = "message-instance"
@@ -37,6 +40,8 @@ KNOWN_FLAGS = ("donotmodify", "donotexplode", "feedback", "feedhere", "exploded"
 _DIGITS = re.compile(r"[0-9]+\Z")
 # textstring = [FWS] ALPHADIGITD *(ALPHADIGITD) [FWS] (S06 §2.14)
 _TEXTSTRING = re.compile(r"[A-Za-z0-9_-]+\Z")
+#: Hash and signature algorithm names that are textstrings: looked up, not matched.
+_PLAIN_NAMES = frozenset(("sha256", "sha512", "rsa-sha256", "ed25519-sha256"))
 # nonce-value = *64(%x21-3A / %x3C-7E) (S06 §8.3)
 _NONCE = re.compile(r"[\x21-\x3a\x3c-\x7e]*\Z")
 
@@ -148,6 +153,15 @@ def number_hint(header: HeaderField, tag: str) -> int | None:
 
 def _number(value: str, tag: str, max_digits: int) -> int:
     text = value.strip(" \t")
+    # ASCII digits only (str.isdigit alone takes other scripts' digits too).
+    if len(text) <= max_digits and text.isdigit() and text.isascii():
+        return int(text)
+    return _number_careful(value, tag, max_digits)
+
+
+def _number_careful(value: str, tag: str, max_digits: int) -> int:
+    """The reference reading of a number, check by check."""
+    text = value.strip(" \t")
     if not _DIGITS.match(text):
         raise GrammarError(f"{tag}= value '{text[:20]}' is not a decimal number")
     if len(text) > max_digits:
@@ -158,11 +172,14 @@ def _number(value: str, tag: str, max_digits: int) -> int:
 
 
 def _tags(header: HeaderField) -> tuple[TagList | None, list[FieldProblem]]:
-    prefix = "mi" if header.lname == MI_NAME else "sig"
     try:
         tl = parse_tag_list(header.value)
     except GrammarError as exc:
+        prefix = "mi" if header.lname == MI_NAME else "sig"
         return None, [FieldProblem(f"{prefix}.syntax", "syntax error", str(exc), "S06 §7, §8")]
+    if not tl.duplicates:
+        return tl, []
+    prefix = "mi" if header.lname == MI_NAME else "sig"
     problems = [
         FieldProblem(
             f"{prefix}.syntax",
@@ -184,20 +201,21 @@ def parse_message_instance(
     tl, problems = _tags(header)
     if tl is None:
         return None, problems
+    tags = tl.tags
     for req in ("m", "h"):
-        if req not in tl.tags:
+        if req not in tags:
             problems.append(FieldProblem("mi.tag-missing", f"tag={req} missing", "", "S06 §7"))
     if problems:
         return None, problems
     try:
-        instance = _number(tl.tags["m"], "m", limits.MAX_NUMBER_DIGITS)
+        instance = _number(tags["m"], "m", limits.MAX_NUMBER_DIGITS)
         if instance < 1:
             raise GrammarError("m= must be 1 or more")
     except GrammarError as exc:
         return None, [FieldProblem("mi.syntax", "syntax error", str(exc), "S06 §7.1")]
     hashes: list[HashSet] = []
     try:
-        sets = _split_groups(tl.tags["h"], "h=", groups=groups)
+        sets = _split_groups(tags["h"], "h=", groups=groups)
         if len(sets) > limits.MAX_HASH_SETS:
             raise GrammarError(f"h= has {len(sets)} hash sets; at most {limits.MAX_HASH_SETS}")
         for group, hs in sets:
@@ -207,13 +225,15 @@ def parse_message_instance(
                     f"h= entry '{hs.strip()[:40]}' is not hash-name:header-hash:body-hash"
                 )
             name = parts[0].strip(" \t").lower()
-            if not _TEXTSTRING.match(name):
+            if name not in _PLAIN_NAMES and not _TEXTSTRING.match(name):
                 raise GrammarError(f"h= hash name '{name[:20]}' is not a valid name")
-            hh = decode_base64string(parts[1], f"h= {name} header hash")
-            bh = decode_base64string(parts[2], f"h= {name} body hash")
-            hashes.append(
-                HashSet(name, hh, bh, _compact(parts[1]), _compact(parts[2]), group=group)
+            hh = canonical_base64string(parts[1]) or decode_base64string_compact(
+                parts[1], f"h= {name} header hash"
             )
+            bh = canonical_base64string(parts[2]) or decode_base64string_compact(
+                parts[2], f"h= {name} body hash"
+            )
+            hashes.append(HashSet(name, hh[0], bh[0], hh[1], bh[1], group))
     except GrammarError as exc:
         return None, [FieldProblem("mi.syntax", "syntax error", str(exc), "S06 §7.3")]
     seen: set[str] = set()
@@ -229,7 +249,7 @@ def parse_message_instance(
             ]
         seen.add(hs_.algorithm)
     for hs_ in hashes:
-        expected = {"sha256": 32, "sha512": 64}.get(hs_.algorithm)
+        expected = _HASH_OCTETS.get(hs_.algorithm)
         if expected and (len(hs_.header_hash) != expected or len(hs_.body_hash) != expected):
             return None, [
                 FieldProblem(
@@ -241,11 +261,14 @@ def parse_message_instance(
                 )
             ]
     recipe_b64 = recipe_bytes = None
-    if "r" in tl.tags:
+    if "r" in tags:
         try:
-            recipe_bytes = decode_base64string(tl.tags["r"], "r=")
+            recipe = canonical_base64string(tags["r"]) or decode_base64string_compact(
+                tags["r"], "r="
+            )
         except GrammarError as exc:
             return None, [FieldProblem("mi.syntax", "syntax error", str(exc), "S06 §7.2")]
+        recipe_bytes, recipe_b64 = recipe
         if len(recipe_bytes) > limits.MAX_RECIPE_JSON_BYTES:
             return None, [
                 FieldProblem(
@@ -255,8 +278,7 @@ def parse_message_instance(
                     f"{limits.MAX_RECIPE_JSON_BYTES}",
                 )
             ]
-        recipe_b64 = _compact(tl.tags["r"])
-    unknown = [n for n in tl.tags if n not in ("m", "h", "r")]
+    unknown = [n for n in tags if n not in _MI_KNOWN]
     return (
         MessageInstance(
             instance=instance,
@@ -271,12 +293,13 @@ def parse_message_instance(
     )
 
 
-def _compact(value: str) -> str:
-    return value.replace(" ", "").replace("\t", "")
-
-
+_HASH_OCTETS = {"sha256": 32, "sha512": 64}
+_MI_KNOWN = frozenset(("m", "h", "r"))
 _SIG_REQUIRED = ("i", "m", "t", "d", "s")
 _SIG_KNOWN = frozenset(("i", "m", "t", "d", "s", "mf", "rt", "nd", "n", "f"))
+#: All the tags a signature of each form needs (S06 §8).
+_SIG_NEEDS_ND = frozenset((*_SIG_REQUIRED, "nd"))
+_SIG_NEEDS_MF_RT = frozenset((*_SIG_REQUIRED, "mf", "rt"))
 
 
 def parse_signature(
@@ -289,6 +312,22 @@ def parse_signature(
     if tl is None:
         return None, problems
     tags = tl.tags
+    keys = tags.keys()
+    # The common case, no problem to find: all of one form's tags and none of the other's.
+    if problems or not (
+        (keys >= _SIG_NEEDS_ND and "mf" not in keys and "rt" not in keys)
+        if "nd" in keys
+        else keys >= _SIG_NEEDS_MF_RT
+    ):
+        problems.extend(_sig_tag_problems(tags))
+    if problems:
+        return None, problems
+    return _parse_signature_tags(tl, header, allow_bare_addresses, groups)
+
+
+def _sig_tag_problems(tags: dict[str, str]) -> list[FieldProblem]:
+    """Required tags missing and the two forms mixed (S06 §8, §8.7), in S06's order."""
+    problems: list[FieldProblem] = []
     for req in _SIG_REQUIRED:
         if req not in tags:
             problems.append(FieldProblem("sig.tag-missing", f"tag={req} missing", "", "S06 §8"))
@@ -314,8 +353,14 @@ def parse_signature(
                         "S06 §8",
                     )
                 )
-    if problems:
-        return None, problems
+    return problems
+
+
+def _parse_signature_tags(
+    tl: TagList, header: HeaderField, allow_bare_addresses: bool, groups: bool
+) -> tuple[Dkim2Signature | None, list[FieldProblem]]:
+    """The values of a signature whose tags are all there (S06 §8.1-§8.10)."""
+    tags = tl.tags
     try:
         hop = _number(tags["i"], "i", limits.MAX_NUMBER_DIGITS)
         inst = _number(tags["m"], "m", limits.MAX_NUMBER_DIGITS)
@@ -330,25 +375,14 @@ def parse_signature(
         if "nd" in tags:
             nd = parse_domain(tags["nd"], "nd=")
         else:
-            mf_text = _b64_text(tags["mf"], "mf=")
-            mail_from = parse_address(
-                mf_text, "mf=", allow_null=True, allow_bare=allow_bare_addresses
-            )
+            mail_from = _b64_path(tags["mf"], "mf=", True, allow_bare_addresses)
             entries = tags["rt"].split(",")
             if len(entries) > limits.MAX_RECIPIENTS:
                 raise GrammarError(
                     f"rt= lists {len(entries)} recipients; at most {limits.MAX_RECIPIENTS}"
                 )
-            rcpt_to = [
-                parse_address(
-                    _b64_text(e, "rt= entry"),
-                    "rt= entry",
-                    allow_null=False,
-                    allow_bare=allow_bare_addresses,
-                )
-                for e in entries
-            ]
-            bare = not mail_from.bracketed or any(not r.bracketed for r in rcpt_to)
+            rcpt_to = [_b64_path(e, "rt= entry", False, allow_bare_addresses) for e in entries]
+            bare = not mail_from.bracketed or False in [r.bracketed for r in rcpt_to]
         nonce = None
         if "n" in tags:
             nonce = tags["n"]
@@ -368,31 +402,10 @@ def parse_signature(
                 flags.append(flag.lower())
     except GrammarError as exc:
         return None, [FieldProblem("sig.syntax", "syntax error", str(exc), "S06 §8")]
-    # S06 §8.9 / §11.2: a selector MUST NOT repeat; an algorithm at most twice
-    # (SPEC-NOTES Annex C 3).
-    selectors = [s.selector.lower() for s in sig_sets]
-    dup = next((s for s in selectors if selectors.count(s) > 1), None)
-    if dup is not None:
-        return None, [
-            FieldProblem(
-                "sig.duplicate-selector",
-                "has a duplicate selector",
-                f"selector {dup} appears more than once in s=",
-                "S06 §8.9",
-            )
-        ]
-    algs = [s.algorithm for s in sig_sets]
-    many = next((a for a in algs if algs.count(a) > 2), None)
-    if many is not None:
-        return None, [
-            FieldProblem(
-                "sig.too-many-selectors",
-                "has more selectors than allowed",
-                f"algorithm {many} appears {algs.count(many)} times in s= (at most twice)",
-                "S06 §8.9, §11.2",
-            )
-        ]
-    unknown = [n for n in tags if n not in _SIG_KNOWN]
+    if len(sig_sets) > 1:  # one entry repeats nothing
+        problem = _repeated_selectors(sig_sets)
+        if problem is not None:
+            return None, [problem]
     return (
         Dkim2Signature(
             hop=hop,
@@ -408,14 +421,49 @@ def parse_signature(
             header=header,
             missing_final_semicolon=tl.missing_final_semicolon,
             bare_addresses=bare,
-            unknown_tags=unknown,
+            unknown_tags=[n for n in tags if n not in _SIG_KNOWN],
         ),
         [],
     )
 
 
+def _repeated_selectors(sig_sets: list[SigSet]) -> FieldProblem | None:
+    """S06 §8.9 / §11.2: a selector MUST NOT repeat; an algorithm at most twice
+    (SPEC-NOTES Annex C 3)."""
+    selectors = [s.selector.lower() for s in sig_sets]
+    dup = next((s for s in selectors if selectors.count(s) > 1), None)
+    if dup is not None:
+        return FieldProblem(
+            "sig.duplicate-selector",
+            "has a duplicate selector",
+            f"selector {dup} appears more than once in s=",
+            "S06 §8.9",
+        )
+    algs = [s.algorithm for s in sig_sets]
+    many = next((a for a in algs if algs.count(a) > 2), None)
+    if many is not None:
+        return FieldProblem(
+            "sig.too-many-selectors",
+            "has more selectors than allowed",
+            f"algorithm {many} appears {algs.count(many)} times in s= (at most twice)",
+            "S06 §8.9, §11.2",
+        )
+    return None
+
+
+def _b64_path(value: str, what: str, allow_null: bool, allow_bare: bool) -> Address:
+    """``mf=`` or an ``rt=`` entry: a base64string of a reverse-path or Forward-path."""
+    hit = canonical_base64string(value)
+    if hit is not None and hit[0].isascii():  # ASCII decodes the same as UTF-8
+        plain = plain_address(hit[0].decode("ascii"))
+        if plain is not None:
+            return plain
+    return parse_address(_b64_text(value, what), what, allow_null=allow_null, allow_bare=allow_bare)
+
+
 def _b64_text(value: str, what: str) -> str:
-    raw = decode_base64string(value, what)
+    hit = canonical_base64string(value)
+    raw = decode_base64string(value, what) if hit is None else hit[0]
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -450,7 +498,12 @@ def _split_groups(value: str, tag: str, *, groups: bool) -> list[tuple[int, str]
 def _parse_sig_sets(value: str, *, groups: bool = False) -> list[SigSet]:
     """``sig-set = selector [FWS] ":" [FWS] sig-name [FWS] ":" message-sig`` (S06 §8.9),
     in ``|``-separated groups from -08."""
-    entries = _split_groups(value, "s=", groups=groups)
+    # One entry, no groups: what _split_groups gives, without building it.
+    entries = (
+        [(0, value)]
+        if "," not in value and "|" not in value
+        else _split_groups(value, "s=", groups=groups)
+    )
     if len(entries) > limits.MAX_SIG_SETS:
         raise GrammarError(f"s= has {len(entries)} entries; at most {limits.MAX_SIG_SETS}")
     out: list[SigSet] = []
@@ -462,11 +515,13 @@ def _parse_sig_sets(value: str, *, groups: bool = False) -> list[SigSet]:
             )
         selector = parse_selector(parts[0])
         alg = parts[1].strip(" \t").lower()
-        if not _TEXTSTRING.match(alg):
+        if alg not in _PLAIN_NAMES and not _TEXTSTRING.match(alg):
             raise GrammarError(f"s= algorithm '{alg[:20]}' is not a valid name")
         sig_text = parts[2]
         if not sig_text.strip(" \t"):
             raise GrammarError(f"s= entry for selector {selector} has no signature value")
-        sig = decode_base64string(sig_text, f"s= signature for selector {selector}")
-        out.append(SigSet(selector, alg, sig, _compact(sig_text), group=group))
+        sig = canonical_base64string(sig_text) or decode_base64string_compact(
+            sig_text, f"s= signature for selector {selector}"
+        )
+        out.append(SigSet(selector, alg, sig[0], sig[1], group))
     return out

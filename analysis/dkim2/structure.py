@@ -139,11 +139,18 @@ class ParseCache:
 
     hints: dict[int, int | None] = field(default_factory=dict)
 
-    def hint(self, f: HeaderField, tag: str) -> int | None:
+    def hint(self, f: HeaderField, tag: str, parsed: int | None = None) -> int | None:
+        """The field's best-effort ``i=``/``m=`` (:func:`number_hint`).  ``parsed``: the number
+        a parse of the field read, which is the hint when every fold of the field is a CRLF
+        before a blank: the parse then had one ``tag=`` of at most MAX_NUMBER_DIGITS ASCII
+        digits, which the hint's search finds first, whole (only a CRLF between two digits
+        could split them, and the unfolding would join them)."""
         key = id(f)
-        if key not in self.hints:
-            self.hints[key] = number_hint(f, tag)
-        return self.hints[key]
+        if key in self.hints:
+            return self.hints[key]
+        hit = parsed if parsed is not None and _folds_only(f.raw) else number_hint(f, tag)
+        self.hints[key] = hit
+        return hit
 
     def signature(
         self, f: HeaderField, *, bare: bool, groups: bool
@@ -180,6 +187,16 @@ class ParseCache:
         return hit
 
 
+def _folds_only(raw: bytes) -> bool:
+    """Every CRLF of a field but its final one is followed by a blank (is a fold)."""
+    crlfs = raw.count(b"\r\n")
+    if not crlfs:
+        return True
+    if raw.endswith(b"\r\n"):
+        crlfs -= 1
+    return crlfs == raw.count(b"\r\n ") + raw.count(b"\r\n\t")
+
+
 def prepare(
     raw: bytes,
     options: Options | None = None,
@@ -200,15 +217,19 @@ def prepare(
     )
     if msg.fatal:
         return prep
+    mi_fields: list[HeaderField] = []
+    sig_fields: list[HeaderField] = []
     for f in msg.fields:
         if f.lname == MI_NAME:
-            prep.mi_fields.append((cache.hint(f, "m"), f))
+            mi_fields.append(f)
         elif f.lname == SIG_NAME:
-            prep.sig_fields.append((cache.hint(f, "i"), f))
-    prep.has_dkim2 = bool(prep.mi_fields or prep.sig_fields)
+            sig_fields.append(f)
+    prep.has_dkim2 = bool(mi_fields or sig_fields)
     if not prep.has_dkim2:
         return prep
-    if len(prep.sig_fields) > limits.MAX_SIGNATURES or len(prep.mi_fields) > limits.MAX_INSTANCES:
+    if len(sig_fields) > limits.MAX_SIGNATURES or len(mi_fields) > limits.MAX_INSTANCES:
+        prep.mi_fields = [(cache.hint(f, "m"), f) for f in mi_fields]
+        prep.sig_fields = [(cache.hint(f, "i"), f) for f in sig_fields]
         prep.findings.append(
             Finding(
                 code="limits.too-many-dkim2-fields",
@@ -225,33 +246,42 @@ def prepare(
         )
         return prep
 
+    # Each field's number hint is worked out once the field is parsed: a field that parses
+    # has its own number as hint (ParseCache.hint), and only one that does not is searched.
     seen_m: dict[int, int] = {}
     groups = options.revision.groups
-    for hint, f in prep.mi_fields:
+    for f in mi_fields:
         mi, problems = cache.instance(f, groups=groups)
         if mi is None:
+            hint = cache.hint(f, "m")
+            prep.mi_fields.append((hint, f))
             prep.findings.extend(
                 _problem_finding(p, signature=False, number=hint) for p in problems
             )
             if hint is not None:
                 seen_m[hint] = seen_m.get(hint, 0) + 1
             continue
+        prep.mi_fields.append((cache.hint(f, "m", mi.instance), f))
         seen_m[mi.instance] = seen_m.get(mi.instance, 0) + 1
         if mi.instance in prep.instances:
             continue
         prep.instances[mi.instance] = mi
     seen_i: dict[int, int] = {}
-    for hint, f in prep.sig_fields:
+    for f in sig_fields:
         sig, problems = cache.signature(f, bare=options.compat, groups=groups)
         if sig is None:
-            prep.findings.extend(_problem_finding(p, signature=True, number=hint) for p in problems)
+            lenient = None
             if not options.compat:
                 lenient, _ = cache.signature(f, bare=True, groups=groups)
-                if lenient is not None:
-                    prep.strict_only_failures.append(lenient.hop)
+            hint = cache.hint(f, "i", None if lenient is None else lenient.hop)
+            prep.sig_fields.append((hint, f))
+            prep.findings.extend(_problem_finding(p, signature=True, number=hint) for p in problems)
+            if lenient is not None:
+                prep.strict_only_failures.append(lenient.hop)
             if hint is not None:
                 seen_i[hint] = seen_i.get(hint, 0) + 1
             continue
+        prep.sig_fields.append((cache.hint(f, "i", sig.hop), f))
         seen_i[sig.hop] = seen_i.get(sig.hop, 0) + 1
         if sig.hop in prep.signatures:
             continue
