@@ -429,7 +429,7 @@ class Deferred(Generic[T]):
             return self  # type: ignore[return-value]  # the class's attribute: the descriptor
         value = obj.__dict__[self._name]
         if isinstance(value, _Maker):
-            value = obj.__dict__[self._name] = value.make()
+            value = obj.__dict__[self._name] = value.make(obj)
         return value  # type: ignore[no-any-return]
 
     def __set__(self, obj: object, value: T) -> None:
@@ -438,7 +438,10 @@ class Deferred(Generic[T]):
 
 @dataclass(frozen=True)
 class _Maker(Generic[T]):
-    make: Callable[[], T]
+    #: Called with the report it belongs to. A maker holding the report itself would be a
+    #: reference cycle: every report would then wait for the garbage collector, which walks
+    #: the whole graph of a report to free it (issue #13).
+    make: Callable[[Any], T]
 
 
 @dataclass
@@ -485,12 +488,13 @@ class ChainReport:
     def defer(
         self,
         *,
-        summary: Callable[[], str],
+        summary: Callable[[ChainReport], str],
         diffs: Callable[[], list[InstanceDiff]],
     ) -> None:
-        """Make ``summary`` and ``diffs`` when they are first read, by these functions."""
+        """Make ``summary`` (called with this report) and ``diffs`` when they are first read,
+        by these functions; neither may hold the report itself (see :class:`_Maker`)."""
         self.__dict__["_summary"] = _Maker(summary)
-        self.__dict__["_diffs"] = _Maker(diffs)
+        self.__dict__["_diffs"] = _Maker(lambda _report: diffs())
 
     def to_json(self) -> dict[str, Any]:
         # Newest instance first: the message as received gets the first rows (and the

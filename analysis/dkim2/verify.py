@@ -178,7 +178,7 @@ def report_and_walk(
     # Made when read (report.to_json, the command's text, the page), not by every
     # verification: difflib is most of a rewriting chain's cost.
     report.defer(
-        summary=partial(summarise, report),
+        summary=summarise,
         diffs=partial(build_diffs, instances, prep.signatures, is_unsigned=revision.is_unsigned),
     )
     return report, walk

@@ -183,3 +183,27 @@ def test_a_large_buffers_line_ends_are_counted_across_its_blocks() -> None:
     buf = (b"x" * (message.LINE_END_BLOCK - 1) + b"\r\n" + b"\rx\n") * 5
     assert message.count_line_ends(buf) == buf.count(b"\r\n") == 5
     assert message.count_line_ends(buf, 3, len(buf) - 3) == buf.count(b"\r\n", 3, len(buf) - 3)
+
+
+@pytest.mark.parametrize("read", [False, True], ids=["verified", "stored"])
+def test_a_report_is_freed_without_the_garbage_collector(read: bool) -> None:
+    """A report holds no reference cycle (its deferred makers are handed the report when
+    they run, they do not hold it), so it is freed as soon as it is dropped: cyclic garbage
+    made the collector walk every report's graph (issue #13)."""
+    import gc
+
+    chain = footer_chain(3)
+    resolver = StaticResolver(chain.zone)
+    analyze(chain.message, lookup=resolver, now=chain_now()).to_json()  # warm every cache
+    gc.collect()
+    gc.disable()
+    try:
+        report = analyze(chain.message, lookup=resolver, now=chain_now())
+        assert report.result == State.PASS
+        if read:
+            assert report.summary and report.diffs
+            report.to_json()
+        del report
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
