@@ -36,7 +36,13 @@ def _database_connections_as_for_a_request(task: Any = None, **_: Any) -> None:
 @worker_process_init.connect
 def _demo_keys_before_the_first_message(**_: Any) -> None:
     """Derive the demo zone's keys when a worker process starts (its RSA keys come from a
-    seeded prime search, about half a second), not while the first message waits."""
+    seeded prime search, about half a second), not while the first message waits; then
+    freeze everything the process holds so far (Django, the engine, the keys:
+    :func:`gc.freeze`), which its garbage collections then never walk again (issue #13)."""
+    import gc
+
     from dkim2web.samples.keys import demo_zone
 
     demo_zone()
+    gc.collect()
+    gc.freeze()

@@ -65,7 +65,14 @@ if os.environ.get("DJANGO_LOG_FORMAT", "").strip().lower() == "json":
 
 def when_ready(server: object) -> None:
     """In the master, before the first worker is forked: import every view (the URLconf),
-    which Django would otherwise do in each worker at its first request."""
+    which Django would otherwise do in each worker at its first request; then freeze what
+    the master holds (:func:`gc.freeze`), so that the workers' garbage collections never
+    walk the imported code and settings again (issue #13) and leave their forked pages
+    unwritten."""
+    import gc
+
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 (the import is the point)
+    gc.collect()
+    gc.freeze()
