@@ -39,7 +39,7 @@ from ..lookup import KeyAnswer, KeyLookup, KeyQuery
 from ..message import ParsedMessage, parse_message
 from .fields import KNOWN_HASHES
 from .fingerprint import fingerprint_hops
-from .recipes import RecipeError
+from .recipes import Recipe, RecipeError
 from .report import ChainReport, Envelope, HopReport, RevisionOutcome, RevisionSplit
 from .revisions import (
     NEWEST,
@@ -243,15 +243,17 @@ def exercised_rules(p: Plan, judge: Walk, clock: float) -> set[str]:
     for mi in mis:
         if mi.recipe_bytes is None:
             continue
-        decoded = []
+        # Each grammar's reading: the recipe (steps compare by value, as their JSON would)
+        # or the words of its error.
+        decoded: list[Recipe | str] = []
         for grammar in sorted(grammars):
             try:
-                decoded.append(p.cache.recipe(mi.recipe_bytes, grammar).to_json())
+                decoded.append(p.cache.recipe(mi.recipe_bytes, grammar))
             except RecipeError as exc:
-                decoded.append({"error": str(exc)})
+                decoded.append(str(exc))
         if any(d != decoded[0] for d in decoded):
             out.add("recipe_grammar")
-        if any(isinstance(d, dict) and "b" in d and d["b"] is None for d in decoded):
+        if any(isinstance(d, Recipe) and d.body_null for d in decoded):
             out.add("null_body")
     skew = p.judge.options.future_skew_seconds
     if clock and any(s.timestamp - clock > skew for s in sigs):
