@@ -562,12 +562,25 @@ class HashMemo:
 
     The instances a chain rebuilds share the received message's octets, piece for piece: an
     instance a footer was added to is the instance below it plus one line.  A state is kept
-    every :data:`STEP` octets of a piece, keyed by everything hashed before the piece (an
-    interned id of the pieces before it) and where the piece starts, so hashing the next
+    at checkpoints of each piece (:meth:`step`), keyed by everything hashed before the piece
+    (an interned id of the pieces before it) and where the piece starts, so hashing the next
     body that begins with the same pieces resumes from the last checkpoint it shares.
     """
 
+    #: Checkpoints are at most this far apart: a body that ends inside a piece another body
+    #: hashed rehashes at most this much of it.
     STEP = 1 << 20
+    #: ... and at least this far: a state's copy costs about what hashing 300 octets does.
+    MIN_STEP = 1 << 14
+    #: ... and about this many to a piece between the two.
+    PER_PIECE = 64
+
+    @classmethod
+    def step(cls, octets: int) -> int:
+        """The distance between a piece's checkpoints: a 50 KB body gets three, so the
+        instances of a chain whose hops add footers hash its octets about once (issue #13),
+        and a 25 MB one 64, each a few hundred KB apart."""
+        return min(cls.STEP, max(cls.MIN_STEP, octets // cls.PER_PIECE))
 
     def __init__(self) -> None:
         self._states: dict[tuple[str, int, int, int], list[tuple[int, Any]]] = {}
@@ -620,11 +633,12 @@ def _digest(body: Body, algorithm: str, end: int, tail: bytes, memo: HashMemo | 
         if found is not None:
             pos, h = found
         view = memoryview(buf)
+        every = HashMemo.step(hi - piece_start)
         while pos < hi:
-            step = min(hi, pos + HashMemo.STEP)
+            step = min(hi, pos + every)
             h.update(view[pos:step])
             pos = step
-            if pos - piece_start >= HashMemo.STEP:
+            if pos - piece_start >= every:
                 memo.keep(algorithm, before, buf, piece_start, pos, h)
         before = memo.prefix(before, (buf, piece_start, hi))
     h.update(tail)
