@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import operator
 import re
 from collections.abc import Iterable, Iterator
 
@@ -192,7 +193,11 @@ def _empty_signature_values(value: bytes) -> bytes:
 
 
 def _empty_entries(tag: re.Match[bytes]) -> bytes:
-    return tag.group(1) + _SIG_ENTRY.sub(rb"\1", tag.group(2))
+    # itemgetter(1): the entry's first group, without re's template expansion (Python code).
+    return tag.group(1) + _SIG_ENTRY.sub(_FIRST_GROUP, tag.group(2))
+
+
+_FIRST_GROUP = operator.itemgetter(1)
 
 
 def signing_input(

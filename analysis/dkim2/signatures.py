@@ -402,6 +402,8 @@ def _judge_all(walk: Walk, i: int, sig: Dkim2Signature, results: list[SelectorRe
 
 def _judge_groups(walk: Walk, i: int, sig: Dkim2Signature, results: list[SelectorResult]) -> None:
     """-08 on: the signature passes when one group's entries all pass (SPEC-09-NOTES 1.1)."""
+    if all(r.result == "pass" for r in results):
+        return  # every group passes: nothing to say
     revision = walk.prep.options.revision
     by_selector = {r.selector: r for r in results}
     groups = sig.groups
