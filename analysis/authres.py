@@ -61,6 +61,7 @@ Theory of operation
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -344,6 +345,8 @@ def _tolerant(value: str) -> _Reading:
 
 
 def _comment_depth(text: str) -> int:
+    if "(" not in text:
+        return 0
     depth = deepest = 0
     escaped = False
     for c in text:
@@ -361,6 +364,77 @@ def _comment_depth(text: str) -> int:
 
 _FEATURES: Any = None
 
+#: A character outside printable ASCII and tab.
+_NOT_PRINTABLE = re.compile(r"[^\t -~]")
+
+#: The package's patterns, compiled once each (``re.compile("^" + pattern, re.I)``), or
+#: None for a pattern with a top-level "|", which is anchored only in its first branch.
+_PATTERNS: dict[str, re.Pattern[str] | None] = {}
+
+
+def _anchored_throughout(pattern: str) -> bool:
+    """Whether ``"^" + pattern`` can only match at the start: no "|" outside brackets."""
+    depth = 0
+    escaped = in_class = False
+    for c in pattern:
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return False
+    return True
+
+
+def _fast_header_class(base: Any) -> Any:
+    """The package's header class with its one hot method made cheaper, same results.
+
+    ``authres`` reads a value by consuming it pattern by pattern: each step compiles
+    ``"^" + pattern`` (a cache lookup in :mod:`re`) and runs ``sub`` with a callback that
+    keeps the match, copying the rest of the text.  A pattern anchored throughout matches
+    only at the start, so ``match`` and a slice give the same match and the same rest,
+    from a pattern compiled once; any other pattern goes the package's own way.
+    """
+
+    class FastHeader(base):  # type: ignore[misc]
+        _parse_text: str  # the part of the value not read yet (the package's attribute)
+
+        def _parse_pattern(self, pattern: Any) -> Any:
+            regexp = _PATTERNS.get(pattern) if isinstance(pattern, str) else None
+            if regexp is None:
+                if not isinstance(pattern, str) or pattern in _PATTERNS:
+                    return super()._parse_pattern(pattern)
+                if not _anchored_throughout(pattern):
+                    _PATTERNS[pattern] = None
+                    return super()._parse_pattern(pattern)
+                regexp = _PATTERNS[pattern] = re.compile("^" + pattern, re.I)
+            text = self._parse_text
+            match = regexp.match(text)
+            if match is not None and match.end():
+                self._parse_text = text[match.end() :]
+            return match
+
+        def _parse_rfc5322_cfws(self) -> Any:
+            # Neither FWS nor a comment can start here: the package's three attempts
+            # would all fail and give None.
+            text = self._parse_text
+            if not text or text[0] not in _CFWS_STARTS:
+                return None
+            return super()._parse_rfc5322_cfws()
+
+    return FastHeader
+
+
+_CFWS_STARTS = frozenset(" \t\r\n(")
+
 
 def _strict(value: str) -> tuple[_Reading | None, str | None]:
     """The ``authres`` package's reading of a value, or its refusal as a sentence.
@@ -368,12 +442,14 @@ def _strict(value: str) -> tuple[_Reading | None, str | None]:
     The one boundary with the untyped package: its objects are copied into our values here.
     """
     global _FEATURES
-    if any(not (c == "\t" or " " <= c <= "~") for c in value):
+    if _NOT_PRINTABLE.search(value):
         return None, "it contains characters outside printable ASCII"
     if _comment_depth(value) > limits.MAX_AUTHRES_COMMENT_DEPTH:
         return None, f"its comments are nested more than {limits.MAX_AUTHRES_COMMENT_DEPTH} deep"
     if _FEATURES is None:
-        _FEATURES = authres.all_features()
+        features = authres.all_features()
+        features.header_class = _fast_header_class(features.header_class)
+        _FEATURES = features
     try:
         header = _FEATURES.parse_value(value)
         reading = _Reading(

@@ -475,13 +475,20 @@ def _summary(result: DeliveryTime, date_point: TimePoint | None, longest: TimePo
 # -- placements -------------------------------------------------------------------------------
 
 
+#: The pattern finding each tag name asked for, compiled once (a few names: i, d, t).
+_TAG_PATTERNS: dict[str, re.Pattern[bytes]] = {}
+
+
 def _tag(f: HeaderField, name: str) -> str | None:
     """The value of tag ``name`` in a tag-list field, read tolerantly for labelling (the
     mechanisms themselves parse strictly)."""
     value = f.value[:_TAG_SEARCH_OCTETS].replace(b"\r\n", b"")
-    m = re.search(
-        rb"(?:^|;)[ \t]*" + name.encode() + rb"[ \t]*=[ \t]*([^;]*)", value, re.IGNORECASE
-    )
+    pattern = _TAG_PATTERNS.get(name)
+    if pattern is None:
+        pattern = _TAG_PATTERNS[name] = re.compile(
+            rb"(?:^|;)[ \t]*" + name.encode() + rb"[ \t]*=[ \t]*([^;]*)", re.IGNORECASE
+        )
+    m = pattern.search(value)
     if m is None:
         return None
     return m.group(1).strip(b" \t").decode("ascii", "replace")

@@ -1023,6 +1023,7 @@ def _normalise_identifiers(
     identifiers: Iterable[AuthenticatedIdentifier], record: DmarcRecord | None
 ) -> list[_Identifier]:
     out: list[_Identifier] = []
+    usable: dict[str, str] = {}  # domains of this message already normalised
     for given in identifiers:
         mechanism = str(given.mechanism).strip().lower()
         passed = str(given.result).strip().lower() == "pass"
@@ -1035,10 +1036,13 @@ def _normalise_identifiers(
         if mechanism not in _MECHANISMS:
             problem = f"{_cut(mechanism, 40)!r} is not an authentication mechanism DMARC uses"
         else:
-            try:
-                domain = a_label_domain(str(given.domain))[0]
-            except ValueError as exc:
-                problem = f"its domain {_excerpt(str(given.domain))} is not usable: {exc}"
+            text = str(given.domain)
+            domain = usable.get(text)
+            if domain is None:
+                try:
+                    domain = usable[text] = a_label_domain(text)[0]
+                except ValueError as exc:
+                    problem = f"its domain {_excerpt(text)} is not usable: {exc}"
         out.append(_Identifier(given, mechanism, domain, problem, passed, mode))
     return out
 

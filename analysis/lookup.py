@@ -43,12 +43,13 @@ class LookupStatus(enum.StrEnum):
 
     @property
     def is_temporary(self) -> bool:
-        return self in {
-            LookupStatus.SERVFAIL,
-            LookupStatus.TIMEOUT,
-            LookupStatus.BUDGET,
-            LookupStatus.ERROR,
-        }
+        return self in _TEMPORARY
+
+
+#: The statuses of a lookup that may answer otherwise when asked again.
+_TEMPORARY = frozenset(
+    {LookupStatus.SERVFAIL, LookupStatus.TIMEOUT, LookupStatus.BUDGET, LookupStatus.ERROR}
+)
 
 
 @dataclass(frozen=True, order=True)

@@ -93,14 +93,25 @@ class Token:
     start: int = 0  # offset of the token in the lexed text
 
 
+#: A word: up to the next blank, parenthesis, semicolon or quote (and "=" when split_eq).
+_WORD = {
+    False: re.compile(r'[^ \t\r\n();"]+'),
+    True: re.compile(r'[^ \t\r\n();"=]+'),
+}
+#: Inside a comment, the next character that matters; inside a quoted string, likewise.
+_COMMENT_STEP = re.compile(r"[\\()]")
+_QUOTED_STEP = re.compile(r'["\\]')
+
+
 def lex(text: str, *, split_eq: bool = False) -> tuple[list[Token], bool]:
     """Words, comments, quoted strings and semicolons (and "=" when ``split_eq``).
 
     Linear in the length of ``text``; never raises.  Returns the tokens and whether the
-    text ended inside a comment or a quoted string (an unclosed one).
+    text ended inside a comment or a quoted string (an unclosed one).  A backslash inside
+    a comment or a quoted string escapes the character after it.
     """
     tokens: list[Token] = []
-    stops = ' \t\r\n();"' + ("=" if split_eq else "")
+    word = _WORD[split_eq]
     n = len(text)
     k = 0
     unclosed = False
@@ -109,28 +120,43 @@ def lex(text: str, *, split_eq: bool = False) -> tuple[list[Token], bool]:
         if c in " \t\r\n":
             k += 1
         elif c == "(":
-            depth, start = 0, k
-            while k < n:
-                ch = text[k]
+            depth, start, pos = 0, k, k
+            while True:
+                m = _COMMENT_STEP.search(text, pos)
+                if m is None or (m.group() == "\\" and m.start() + 2 >= n):
+                    # the text ends inside the comment (or right after an escape)
+                    k = n if m is None else m.start() + 2
+                    unclosed = True
+                    break
+                j = m.start()
+                ch = m.group()
                 if ch == "\\":
-                    k += 2
-                    continue
-                if ch == "(":
+                    pos = j + 2
+                elif ch == "(":
                     depth += 1
-                elif ch == ")":
+                    pos = j + 1
+                else:
                     depth -= 1
+                    pos = j + 1
                     if depth == 0:
-                        k += 1
+                        k = pos
                         break
-                k += 1
-            else:
-                unclosed = True
             tokens.append(Token("comment", text[start:k], start))
         elif c == '"':
             start = k
-            k += 1
-            while k < n and text[k] != '"':
-                k += 2 if text[k] == "\\" else 1
+            pos = k + 1
+            while True:
+                m = _QUOTED_STEP.search(text, pos)
+                if m is None:
+                    k = n
+                    break
+                if m.group() == '"':
+                    k = m.start()
+                    break
+                pos = m.start() + 2
+                if pos >= n:
+                    k = pos
+                    break
             if k >= n:
                 unclosed = True
             else:
@@ -146,10 +172,10 @@ def lex(text: str, *, split_eq: bool = False) -> tuple[list[Token], bool]:
             tokens.append(Token("word", ")", k))
             k += 1
         else:
-            start = k
-            while k < n and text[k] not in stops:
-                k += 1
-            tokens.append(Token("word", text[start:k], start))
+            m = word.match(text, k)
+            assert m is not None  # c is none of the stops
+            tokens.append(Token("word", m.group(), k))
+            k = m.end()
     return tokens, unclosed
 
 
@@ -182,6 +208,10 @@ _NON_PUBLIC = tuple(
 )
 
 
+#: What an IPv4 address is made of (an address without ":" is IPv4 or nothing).
+_DIGITS_AND_DOTS = re.compile(r"[0-9.]+")
+
+
 def parse_address(text: str) -> str | None:
     """The IP address written in ``text`` ("[192.0.2.1]", "IPv6:2001:db8::1", "x@192.0.2.1",
     "[192.0.2.1]:25"), normalised, or None."""
@@ -196,6 +226,8 @@ def parse_address(text: str) -> str | None:
     t = t.split("%", 1)[0]
     if not t or len(t) > 45 or not (":" in t or "." in t):
         return None
+    if ":" not in t and not _DIGITS_AND_DOTS.fullmatch(t):
+        return None  # a name: neither address form below can read it (and raising costs)
     try:
         return str(ipaddress.ip_address(t))
     except ValueError:
@@ -236,6 +268,9 @@ def _same_network(a: str, b: str) -> bool:
     )
 
 
+_NOT_IN_HOST_NAME = re.compile(r'[\[\]()<>@;,"\\ \t]')
+
+
 def _host_name(word: str | None) -> str | None:
     """A host name as written, lower case, without a final dot; None for "unknown" and
     for anything that is not a plausible name."""
@@ -244,7 +279,7 @@ def _host_name(word: str | None) -> str | None:
     name = word.strip().rstrip(".").lower()
     if not name or name in ("unknown", "localhost.localdomain") or len(name) > 253:
         return None
-    if any(c in name for c in '[]()<>@;,"\\ \t'):
+    if _NOT_IN_HOST_NAME.search(name):
         return None
     return name
 
@@ -480,6 +515,10 @@ def parse_date(text: str) -> int | None:
         return None
 
 
+#: A control character other than tab.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f]")
+
+
 def read_hop(f: HeaderField, index: int, position: int) -> ReceivedHop:
     """One Received field, read tolerantly."""
     hop = ReceivedHop(index=index, position=position, raw=field_text(f))
@@ -517,7 +556,7 @@ def read_hop(f: HeaderField, index: int, position: int) -> ReceivedHop:
         hop.timestamp = parse_date(date_text)
         if hop.timestamp is None:
             hop.problems.append(f'its date "{bounded_text(date_text, 80)}" cannot be read')
-    if any(ord(c) < 32 and c != "\t" for c in value):
+    if _CONTROL.search(value):
         hop.problems.append("it contains control characters")
     return hop
 

@@ -14,7 +14,7 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,24 @@ def _signed_groups(
     return groups
 
 
+def _field_opcodes(
+    old: list[HeaderField], new: list[HeaderField]
+) -> Sequence[tuple[str, int, int, int, int]]:
+    """difflib's opcodes for two differing lists of fields, compared by their octets.  The
+    common cases are answered without building a matcher, with the opcodes difflib gives
+    for them: a field added, a field removed, one field changed for another."""
+    if not old:
+        return [("insert", 0, 0, 0, len(new))]
+    if not new:
+        return [("delete", 0, len(old), 0, 0)]
+    if len(old) == 1 and len(new) == 1:
+        return [("replace", 0, 1, 0, 1)]
+    matcher = difflib.SequenceMatcher(
+        a=[f.raw for f in old], b=[f.raw for f in new], autojunk=False
+    )
+    return matcher.get_opcodes()
+
+
 def header_changes(
     before: list[HeaderField],
     after: list[HeaderField],
@@ -56,10 +74,7 @@ def header_changes(
         display = (new or old)[0].name
         # Pair fields bottom-up, the numbering recipes use (S06 §5.1).
         old_bu, new_bu = old[::-1], new[::-1]
-        matcher = difflib.SequenceMatcher(
-            a=[f.raw for f in old_bu], b=[f.raw for f in new_bu], autojunk=False
-        )
-        for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        for tag, a1, a2, b1, b2 in _field_opcodes(old_bu, new_bu):
             if tag == "equal":
                 continue
             olds, news = old_bu[a1:a2], new_bu[b1:b2]
