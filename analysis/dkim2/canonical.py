@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import operator
 import re
 from collections.abc import Iterable, Iterator
 
@@ -175,11 +174,7 @@ def canonical_signing_line(field: HeaderField, *, strip_signatures: bool = False
     return name + b":" + value + CRLF
 
 
-#: An ``s=`` tag of a WSP-free tag list (every one, should it repeat): its name and value.
-_S_TAG = re.compile(rb"(?:^|(?<=;))([sS]=)([^;]*)")
-#: One entry of ``s=`` with at least two colons: ``selector:algorithm:`` and the rest of
-#: the entry up to the next ``,`` or ``|``.  An entry with fewer colons does not match.
-_SIG_ENTRY = re.compile(rb"([^,|:]*:[^,|:]*:)[^,|]*")
+_SET_SEPARATOR = re.compile(rb"([,|])")
 
 
 def _empty_signature_values(value: bytes) -> bytes:
@@ -187,17 +182,26 @@ def _empty_signature_values(value: bytes) -> bytes:
 
     The separators stay: ``,`` and, from -08, the ``|`` between groups (SPEC-09-NOTES 1.1:
     the canonicalisation deletes WSP and empties the values, so ``|`` is in the signed bytes).
-    Two regular expressions do it in C: this runs once per signature checked.
+    Every tag named ``s`` is cut (the value holds no WSP: ``s=`` or ``S=`` starts it).
     """
-    return _S_TAG.sub(_empty_entries, value)
+    parts = value.split(b";")
+    for idx, part in enumerate(parts):
+        if part[:2] in (b"s=", b"S="):
+            entries = part[2:]
+            if b"," in entries or b"|" in entries:
+                cut = b"".join(_emptied(e) for e in _SET_SEPARATOR.split(entries))
+            else:
+                cut = _emptied(entries)  # one entry, the usual case: no split
+            parts[idx] = part[:2] + cut
+    return b";".join(parts)
 
 
-def _empty_entries(tag: re.Match[bytes]) -> bytes:
-    # itemgetter(1): the entry's first group, without re's template expansion (Python code).
-    return tag.group(1) + _SIG_ENTRY.sub(_FIRST_GROUP, tag.group(2))
-
-
-_FIRST_GROUP = operator.itemgetter(1)
+def _emptied(entry: bytes) -> bytes:
+    """``selector:algorithm:`` of an entry with two colons or more; anything else (a
+    separator, an entry with fewer colons) as it is."""
+    selector, _, rest = entry.partition(b":")
+    algorithm, second, _ = rest.partition(b":")
+    return selector + b":" + algorithm + b":" if second else entry
 
 
 def signing_input(
