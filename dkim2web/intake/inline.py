@@ -162,6 +162,11 @@ def find(walked: Walk) -> InlineForward | None:
 
 
 def _disposition(entity: Entity) -> str:
+    # A field the header block does not name cannot be there: the email package is not
+    # asked to read the block again (the MIME walk has read it once already), which for a
+    # signed chain's long header block cost as much as the rest of the search.
+    if b"content-disposition" not in entity.header.lower():
+        return ""
     try:
         return str(entity.header_message().get("content-disposition", "")).lower()
     except Exception:

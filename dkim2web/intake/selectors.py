@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections, router
 from django.db.models import F, QuerySet
 
+from dkim2web.reports.services import bound_cursor
+
 from .models import IntakeAddress, IntakePart
 
 if TYPE_CHECKING:
@@ -36,13 +38,14 @@ def intake_address_target(*, local_part: str) -> tuple[int, int] | None:
     """``(address id, owner id)`` of the address :func:`intake_address_resolve` finds, or None.
 
     The intake asks this at every RCPT TO; the query is written out once, because building
-    it with the ORM each time cost more than the rest of the command.
+    it with the ORM each time cost more than the rest of the command, and on PostgreSQL its
+    parameter is bound by the server, so that the connection prepares it once.
     """
     m = _LOCAL_PART.match(local_part.strip())
     if m is None:
         return None
     db = router.db_for_read(IntakeAddress)
-    with connections[db].cursor() as cursor:
+    with bound_cursor(connections[db]) as cursor:
         cursor.execute(_target_sql(db), [m.group(1).lower()])
         row = cursor.fetchone()
     return None if row is None else (int(row[0]), int(row[1]))

@@ -19,20 +19,22 @@ left today) is settled as the analysis finishes, before an answer task is queued
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import logging
 import secrets
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Subquery
+from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dkim2web.reports import services as reports
@@ -187,10 +189,14 @@ def _store_owner(
     other_recipients: int,
     item: planning.Item,
     enqueue: bool,
+    sha256: str,
 ) -> Stored:
+    """Store one owner's copy: its delivery, the analyses its message becomes and their
+    links, written together (:func:`reports.insert_new`: one statement on PostgreSQL), then
+    each analysis queued after the commit."""
     owner_id = recipients[0].owner_id
     analysed_ip, analysed_helo = _analysed_client(envelope)
-    delivery = Delivery.objects.create(
+    delivery = Delivery(
         owner_id=owner_id,
         address_id=recipients[0].address_id,
         received_at=envelope.received_at,
@@ -202,16 +208,17 @@ def _store_owner(
         client_port=envelope.client_port,
         helo=envelope.helo[:1000],
         size=len(raw),
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=sha256,
         reply_state=(
             Delivery.Reply.PENDING if settings.DKIM2WEB_INTAKE_REPLY else Delivery.Reply.OFF
         ),
     )
     analyses: list[Analysis] = []
+    parts: list[IntakePart] = []
 
     def add(node: planning.Item, parent: Analysis | None, index: int) -> None:
         top = parent is None
-        analysis = reports.analysis_submit(
+        analysis = reports.analysis_build(
             raw=raw if top else node.raw,
             filename=_filename(node, index),
             mail_from=delivery.mail_from if top else "",
@@ -225,23 +232,28 @@ def _store_owner(
             # original travelled elsewhere (its own Received fields tell where).
             client_ip=analysed_ip[:64] if top else "",
             helo=analysed_helo[:1000] if top else "",
-            enqueue=enqueue,
         )
-        IntakePart.objects.create(
-            analysis=analysis,
-            delivery=delivery,
-            parent=parent,
-            kind=node.kind,
-            mime_part=node.path[:64],
-            transfer_encoding=node.encoding[:32],
-            notes=node.notes,
-            dsn=node.dsn,
+        parts.append(
+            IntakePart(
+                analysis=analysis,
+                delivery=delivery,
+                parent=parent,
+                kind=node.kind,
+                mime_part=node.path[:64],
+                transfer_encoding=node.encoding[:32],
+                notes=node.notes,
+                dsn=node.dsn,
+            )
         )
         analyses.append(analysis)
         for n, child in enumerate(node.children, start=1):
             add(child, analysis, n)
 
     add(item, None, 0)
+    reports.insert_new([delivery, *analyses, *parts])
+    if enqueue:
+        for analysis in analyses:
+            reports.analysis_enqueue_on_commit(analysis=analysis)
     return Stored(delivery, analyses, list(recipients))
 
 
@@ -277,6 +289,7 @@ def delivery_store(
     for r in recipients:
         groups.setdefault(r.owner_id, []).append(r)
     total = len(recipients)
+    sha256 = hashlib.sha256(raw).hexdigest()
 
     def one(group: list[Recipient]) -> Stored:
         return _store_owner(
@@ -286,15 +299,25 @@ def delivery_store(
             other_recipients=total - len(group),
             item=item,
             enqueue=enqueue,
+            sha256=sha256,
         )
 
+    # One owner's copy is one statement where the database allows it: outside a transaction
+    # that statement is one of its own, and BEGIN and COMMIT would be two round trips more.
+    db = router.db_for_write(Delivery)
+    connection = connections[db]
+    alone = (
+        reports.inserts_in_one_statement(db)
+        and not connection.in_atomic_block
+        and connection.get_autocommit()
+    )
     if not per_owner:
-        with transaction.atomic():
+        with transaction.atomic() if len(groups) > 1 or not alone else nullcontext():
             return [one(group) for group in groups.values()]
     results: list[Stored | BaseException] = []
     for group in groups.values():
         try:
-            with transaction.atomic():
+            with nullcontext() if alone else transaction.atomic():
                 results.append(one(group))
         except Exception as exc:
             logger.exception("intake: storing a copy for owner %s failed", group[0].owner_id)
@@ -477,10 +500,22 @@ def _reply_reserve(*, delivery: Delivery, to: str, thread_key: str) -> str | Non
     return _day_used_up(to, cap)
 
 
-def delivery_reply_worth_queueing(*, delivery_id: uuid.UUID | str, mail_from: str) -> bool:
+def delivery_reply_worth_queueing(
+    *,
+    mail_from: str,
+    delivery_id: uuid.UUID | str | None = None,
+    analysis_id: uuid.UUID | str | None = None,
+) -> bool:
     """Is the answer to a delivery awaiting one worth a task (:func:`delivery_reply`, which
     reads the message and its report)? False when the envelope and the count of today's
     answers rule it out, and the delivery is then settled as not answered, saying why.
+
+    The delivery is ``delivery_id``, whose MAIL FROM ``mail_from`` is; or, with
+    ``analysis_id`` instead, the one whose delivered message that analysis is, if its MAIL
+    FROM is ``mail_from``: the hook on a finished analysis is told the analysis and its
+    MAIL FROM, and settles the delivery without looking it up first. Then False means it
+    was settled here, and True only that nothing ruled its answer out: whether a delivery
+    awaits one at all is :func:`delivery_awaiting_reply`'s to say.
 
     It refuses only what :func:`delivery_reply` would refuse too: the null sender or a
     MAIL FROM that is not one plain address (the answer goes to no other), no answers at
@@ -488,45 +523,114 @@ def delivery_reply_worth_queueing(*, delivery_id: uuid.UUID | str, mail_from: st
     answers (ReplyLog rows are never deleted, so a full day stays full). It is an economy,
     never the guard: a count below the cap may be stale the moment it is read, so every
     answer is still reserved by the task in :func:`_reply_reserve`, where ReplyLog's unique
-    constraints decide between deliveries from one address answered at once.
+    constraints decide between deliveries from one address answered at once. One
+    statement in every case (:func:`_settle_unanswered`).
     """
+    if (delivery_id is None) == (analysis_id is None):
+        raise TypeError("delivery_reply_worth_queueing needs delivery_id or analysis_id")
     try:
         sender = sender_auth.parse_reverse_path(mail_from)
     except sender_auth.AddressError:
         sender = None
+    cap = replies_per_day()
     if sender is None:
         # sender_auth.decide refuses these on the MAIL FROM alone, before it reads the
         # message or the report: in the same words as if the task had decided.
         reason = sender_auth.decide(raw=b"", mail_from=mail_from, report=None).reason
-        delivery_skip_reply(delivery_id=delivery_id, reason=reason)
-        return False
-    cap = replies_per_day()
-    # The answer could only ever go to the MAIL FROM (sender_auth): its count is the one.
-    but = f"an answer could go only to the MAIL FROM {sender.path}, but "
-    if cap <= 0:
-        delivery_skip_reply(delivery_id=delivery_id, reason=but + _NO_ANSWERS_AT_ALL)
-        return False
-    # One statement: the address's answers today are counted as _reply_reserve counts them,
-    # and the delivery is settled only if they are used up (no row: NULL, not settled).
-    taken_today = (
-        ReplyLog.objects.filter(recipient=_reply_recipient(sender.path), day=_reply_day())
-        .order_by()
-        .values("recipient")
-        .annotate(taken=Count("pk"))
-        .values("taken")
+        counted = None
+    else:
+        # The answer could only ever go to the MAIL FROM (sender_auth): its count is the one.
+        but = f"an answer could go only to the MAIL FROM {sender.path}, but "
+        if cap <= 0:
+            reason, counted = but + _NO_ANSWERS_AT_ALL, None
+        else:
+            # Settled only if the address's answers today, counted as _reply_reserve counts
+            # them, are used up.
+            reason = but + _day_used_up(sender.path, cap)
+            counted = _reply_recipient(sender.path)
+    settled = _settle_unanswered(
+        delivery_id=delivery_id,
+        analysis_id=analysis_id,
+        mail_from=mail_from,
+        reason=reason,
+        counted=counted,
+        cap=cap,
     )
-    settled = (
-        Delivery.objects.filter(pk=delivery_id, reply_state=Delivery.Reply.PENDING)
-        .alias(taken_today=Subquery(taken_today))
-        .filter(taken_today__gte=cap)
-        .update(
-            reply_state=Delivery.Reply.SKIPPED,
-            reply_detail=(but + _day_used_up(sender.path, cap))[:2000],
+    if analysis_id is not None or counted is not None:
+        return not settled
+    # Ruled out by the envelope alone: no task, whether or not it was still pending.
+    return False
+
+
+def _settle_unanswered(
+    *,
+    delivery_id: uuid.UUID | str | None,
+    analysis_id: uuid.UUID | str | None,
+    mail_from: str,
+    reason: str,
+    counted: str | None,
+    cap: int,
+) -> bool:
+    """Settle the delivery (by its id, or by its delivered message's analysis and its MAIL
+    FROM) as not answered, for ``reason``, if its answer is pending and, with ``counted``,
+    only if that address has had ``cap`` answers today (UTC). One statement, written out
+    (:func:`_settle_sql`): built by the ORM it cost the worker more than the rest of what
+    an analysis does after the engine. True if it was settled."""
+    db = router.db_for_write(Delivery)
+    connection = connections[db]
+    state = Delivery._meta.get_field("reply_state")
+    params: list[object] = [
+        state.get_db_prep_value(Delivery.Reply.SKIPPED, connection),
+        reason[:2000],
+    ]
+    if analysis_id is not None:
+        analysis = IntakePart._meta.get_field("analysis")
+        params.append(analysis.get_db_prep_value(analysis_id, connection))
+    else:
+        params.append(Delivery._meta.get_field("id").get_db_prep_value(delivery_id, connection))
+    params.append(state.get_db_prep_value(Delivery.Reply.PENDING, connection))
+    if analysis_id is not None:
+        params.append(mail_from)
+    if counted is not None:
+        day = ReplyLog._meta.get_field("day")
+        params += [counted, day.get_db_prep_value(_reply_day(), connection), cap]
+    sql = _settle_sql(db, by_analysis=analysis_id is not None, counted=counted is not None)
+    with reports.bound_cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        return bool(cursor.rowcount)
+
+
+@functools.cache
+def _settle_sql(db: str, *, by_analysis: bool, counted: bool) -> str:
+    quote = connections[db].ops.quote_name
+
+    def table(model: type[models.Model]) -> str:
+        return str(quote(model._meta.db_table))
+
+    def col(model: type[models.Model], name: str) -> str:
+        return str(quote(model._meta.get_field(name).column))
+
+    d = functools.partial(col, Delivery)
+    if by_analysis:
+        # The delivery whose delivered message (the top part) the analysis is.
+        which = (
+            f"(SELECT {col(IntakePart, 'delivery')} FROM {table(IntakePart)}"
+            f" WHERE {col(IntakePart, 'analysis')} = %s AND {col(IntakePart, 'parent')} IS NULL)"
         )
+    else:
+        which = "%s"
+    sql = (
+        f"UPDATE {table(Delivery)} SET {d('reply_state')} = %s, {d('reply_detail')} = %s"
+        f" WHERE {d('id')} = {which} AND {d('reply_state')} = %s"
     )
-    # Not settled: an answer may go, or the delivery is no longer pending (the task then
-    # finds nothing to do).
-    return not settled
+    if by_analysis:
+        sql += f" AND {d('mail_from')} = %s"
+    if counted:
+        sql += (
+            f" AND (SELECT COUNT(*) FROM {table(ReplyLog)} WHERE {col(ReplyLog, 'recipient')} = %s"
+            f" AND {col(ReplyLog, 'day')} = %s) >= %s"
+        )
+    return sql
 
 
 def delivery_reply(*, delivery_id: uuid.UUID | str) -> str | None:
@@ -652,17 +756,40 @@ def delivery_awaiting_reply(*, analysis_id: uuid.UUID | str) -> AwaitingReply | 
     """The delivery whose message ``analysis_id`` is, if its sender still awaits an answer
     (the hook on a finished analysis asks this of every analysis the intake received, and
     of any whose source it was not told), with its MAIL FROM: all that
-    :func:`delivery_reply_worth_queueing` needs, read in the same query."""
-    row = (
-        IntakePart.objects.filter(
-            analysis_id=analysis_id,
-            parent__isnull=True,
-            delivery__reply_state=Delivery.Reply.PENDING,
-        )
-        .values_list("delivery_id", "delivery__mail_from")
-        .first()
+    :func:`delivery_reply_worth_queueing` needs, read in the same query (written out: built
+    by the ORM it cost five times the statement)."""
+    db = router.db_for_read(IntakePart)
+    connection = connections[db]
+    analysis = IntakePart._meta.get_field("analysis")
+    state = Delivery._meta.get_field("reply_state")
+    params = [
+        analysis.get_db_prep_value(analysis_id, connection),
+        state.get_db_prep_value(Delivery.Reply.PENDING, connection),
+    ]
+    with reports.bound_cursor(connection) as cursor:
+        cursor.execute(_awaiting_sql(db), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    delivery_id = Delivery._meta.get_field("id").to_python(row[0])
+    return AwaitingReply(delivery_id=delivery_id, mail_from=row[1])
+
+
+@functools.cache
+def _awaiting_sql(db: str) -> str:
+    quote = connections[db].ops.quote_name
+    part, delivery = IntakePart._meta, Delivery._meta
+
+    def col(meta: Any, name: str) -> str:
+        return f"{quote(meta.db_table)}.{quote(meta.get_field(name).column)}"
+
+    return (
+        f"SELECT {col(part, 'delivery')}, {col(delivery, 'mail_from')}"
+        f" FROM {quote(part.db_table)} INNER JOIN {quote(delivery.db_table)}"
+        f" ON {col(part, 'delivery')} = {col(delivery, 'id')}"
+        f" WHERE {col(part, 'analysis')} = %s AND {col(part, 'parent')} IS NULL"
+        f" AND {col(delivery, 'reply_state')} = %s"
     )
-    return None if row is None else AwaitingReply(delivery_id=row[0], mail_from=row[1])
 
 
 def delivery_skip_reply(*, delivery_id: uuid.UUID | str, reason: str) -> bool:

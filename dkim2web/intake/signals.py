@@ -7,11 +7,11 @@
   envelope and the address's count of answers today already rule it out (the null sender,
   the day's answers used up: most deliveries from one busy address), in which case it is
   settled as not answered here, without a task reading the message and its report for
-  nothing. The task decides every other case, and still reserves each answer against the
-  day's limit, which only it enforces. Should queueing fail
-  (the broker away) or never happen (a run given up by the sweep), the poll in
-  ``run_intake`` answers the delivery instead: nothing is answered twice (the reply is
-  claimed) and nothing is left unanswered.
+  nothing (one statement, when the finished run says the MAIL FROM, as a worker's does).
+  The task decides every other case, and still reserves each answer against the day's
+  limit, which only it enforces. Should queueing fail (the broker away) or never happen
+  (a run given up by the sweep), the poll in ``run_intake`` answers the delivery instead:
+  nothing is answered twice (the reply is claimed) and nothing is left unanswered.
 * A delivery whose analyses are all gone (deleted by their owner, or purged) is deleted
   too, with its envelope.
 """
@@ -39,7 +39,11 @@ logger = logging.getLogger(__name__)
 
 @receiver(analysis_finished, dispatch_uid="intake-reply-on-finish")
 def _reply_on_finish(
-    sender: Any, analysis_id: uuid.UUID | str, envelope_source: str | None = None, **kwargs: Any
+    sender: Any,
+    analysis_id: uuid.UUID | str,
+    envelope_source: str | None = None,
+    mail_from: str | None = None,
+    **kwargs: Any,
 ) -> None:
     if not settings.DKIM2WEB_INTAKE_REPLY:
         return
@@ -50,10 +54,18 @@ def _reply_on_finish(
     from .services import delivery_awaiting_reply, delivery_reply_worth_queueing
     from .tasks import reply_to_sender
 
+    # Told the MAIL FROM (the worker's runs tell it), what the envelope and today's count
+    # rule out is settled in one statement that finds the delivery by the analysis: a
+    # delivery from an address at its day's limit costs nothing more. Only an answer that
+    # may go is looked up, to be queued.
+    if mail_from is not None and not delivery_reply_worth_queueing(
+        analysis_id=analysis_id, mail_from=mail_from
+    ):
+        return
     awaiting = delivery_awaiting_reply(analysis_id=analysis_id)
     if awaiting is None:
         return
-    if not delivery_reply_worth_queueing(
+    if awaiting.mail_from != mail_from and not delivery_reply_worth_queueing(
         delivery_id=awaiting.delivery_id, mail_from=awaiting.mail_from
     ):
         return
