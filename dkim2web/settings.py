@@ -213,6 +213,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Celery's own defaults, written out: Celery looks these up on every publish, and a name
+# missing from these settings is looked for under each of its spellings, every miss raising
+# and catching AttributeError (a tenth of a publish's CPU in the web process).
+CELERY_TASK_REPR_MAXLEVELS = 3
+CELERY_TASK_SEND_SENT_EVENT = False
+CELERY_BROKER_POOL_ACQUIRE_TIMEOUT = None
 # Celery's Django fixup closes every database connection around every task unless this is
 # set, which made each analysis pay for a new PostgreSQL connection (a third of a worker's
 # time). It then closes them only every this many tasks; in between, dkim2web/celery.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -55,11 +56,23 @@ def api_token_authenticate(*, key: str) -> ApiToken | None:
     now = timezone.now()
     db = router.db_for_read(ApiToken)
     # Every API request asks this: the query is written out once (building it with the ORM
-    # each time cost a tenth of an upload), and the raw query set still reads each column
-    # with this database's converters. The owner comes with only its id and is_active
-    # loaded; any other field is read when first used, as for a query set's only().
-    found = list(ApiToken.objects.db_manager(db).raw(_token_sql(db), [hash_secret(key)]))
-    token = found[0] if found else None
+    # each time cost a tenth of an upload), and run on a plain cursor, each column read with
+    # this database's converters as a query set would (a raw query set mapped its columns
+    # to fields anew for every request: 0.08 ms, 40% of the lookup's CPU). The owner comes
+    # with only its id and is_active loaded; any other field is read when first used, as
+    # for a query set's only().
+    statement = _token_statement(db)
+    connection = connections[db]
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, [hash_secret(key)])
+        row = cursor.fetchone()
+    token = None
+    if row is not None:
+        values = list(row)
+        for index, converters in statement.converters:
+            for converter in converters:
+                values[index] = converter(values[index], statement.columns[index], connection)
+        token = ApiToken.from_db(db, statement.attnames, values)
     if token is None or not token.is_usable(now=now):
         return None
     user_model: Any = ApiToken._meta.get_field("user").related_model
@@ -72,19 +85,37 @@ def api_token_authenticate(*, key: str) -> ApiToken | None:
     return token
 
 
+@dataclass(frozen=True)
+class _TokenStatement:
+    sql: str
+    attnames: list[str]  # ApiToken's concrete fields, in the SELECT's order
+    columns: list[Any]  # each one's Col expression, as converters are handed it
+    converters: list[tuple[int, list[Any]]]  # (column index, converters) where there are any
+
+
 @cache
-def _token_sql(db: str) -> str:
-    """The token with the key hash given, if its owner is active."""
-    quote = connections[db].ops.quote_name
+def _token_statement(db: str) -> _TokenStatement:
+    """The token with the key hash given, if its owner is active: its columns by name."""
+    connection = connections[db]
+    quote = connection.ops.quote_name
     token = ApiToken._meta
     user = token.get_field("user").related_model._meta  # type: ignore[union-attr]
 
     def column(meta: Any, name: str) -> str:
         return f"{quote(meta.db_table)}.{quote(meta.get_field(name).column)}"
 
-    return (
-        f"SELECT {quote(token.db_table)}.* FROM {quote(token.db_table)}"
+    fields = list(token.concrete_fields)
+    sql = (
+        f"SELECT {', '.join(f'{quote(token.db_table)}.{quote(f.column)}' for f in fields)}"
+        f" FROM {quote(token.db_table)}"
         f" INNER JOIN {quote(user.db_table)}"
         f" ON {column(token, 'user')} = {column(user, user.pk.name)}"
         f" WHERE {column(token, 'key_hash')} = %s AND {column(user, 'is_active')}"
     )
+    columns = [f.get_col(token.db_table) for f in fields]
+    converters = [
+        (index, found)
+        for index, col in enumerate(columns)
+        if (found := connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+    ]
+    return _TokenStatement(sql, [f.attname for f in fields], columns, converters)

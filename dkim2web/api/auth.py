@@ -29,7 +29,9 @@ def token_from_header(value: str) -> str | None:
 def authenticate(request: HttpRequest) -> ApiToken | JsonResponse:
     """The request's usable token, or the answer to send back: 401, or 429 when this
     address has sent too many unknown, revoked or expired tokens."""
-    key = token_from_header(request.headers.get("Authorization", ""))
+    # META rather than request.headers, which would copy every header of the request
+    # into a mapping of its own for this one.
+    key = token_from_header(request.META.get("HTTP_AUTHORIZATION", ""))
     if key is None:
         return error_response(
             401,
