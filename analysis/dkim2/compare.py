@@ -217,7 +217,9 @@ def exercised_rules(p: Plan, judge: Walk, clock: float) -> set[str]:
     mis = list(p.judge.instances.values())
     # Fields a header hash or a header recipe may meet: the message's, every rebuilt
     # instance's, and every name a recipe touches.
-    names = {f.lname for inst in judge.instances.values() for f in inst.fields}
+    # Instances whose header no recipe changed share one field list: read each list once.
+    lists = {id(inst.fields): inst.fields for inst in judge.instances.values()}
+    names = {f.lname for fields in lists.values() for f in fields}
     for recipe in p.judge.recipes.values():
         names.update(recipe.headers or {})
     # Only a name some revision leaves unsigned can be judged differently by two of them.
