@@ -8,10 +8,6 @@ a form error from the upload page. Before: a NUL in the API's filename was a 500
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -24,8 +20,8 @@ from dkim2web.accounts import services as account_services
 from dkim2web.reports.filenames import filename_problem
 from dkim2web.reports.forms import UploadForm
 from dkim2web.reports.models import Analysis
+from tests.support.postgres import manage_on
 
-REPO = Path(__file__).resolve().parent.parent.parent
 MESSAGE = b"From: carol@example.com\r\nTo: dave@example.net\r\nSubject: hi\r\n\r\nHello.\r\n"
 RULE = (
     "A filename must be printable text on one line, without control or bidirectional "
@@ -187,28 +183,7 @@ print(json.dumps({
 
 
 def manage(database_url: str, *args: str) -> str:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CELERY_", "DJANGO_", "DKIM2WEB_", "CACHE_URL", "REDIS_URL"))
-    }
-    env.update(
-        DATABASE_URL=database_url,
-        DJANGO_SECRET_KEY="test-only-" + "x" * 50,
-        DJANGO_ALLOWED_HOSTS="testserver",
-        DKIM2WEB_SECURE="0",
-        DKIM2_KEY_LOOKUP="analysis.resolvers.StaticResolver",
-    )
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, f"manage.py {args[0]} failed:\n{result.stderr[-3000:]}"
-    return result.stdout
+    return manage_on(database_url, *args, env={"DJANGO_ALLOWED_HOSTS": "testserver"})
 
 
 @pytest.mark.postgres

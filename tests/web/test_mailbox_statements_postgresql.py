@@ -19,16 +19,12 @@ statements in a throwaway database through the project's manage.py (as productio
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent.parent
+from tests.support.postgres import manage_on
 
 pytestmark = pytest.mark.postgres
 
@@ -197,28 +193,7 @@ print(json.dumps(out))
 
 
 def manage(database_url: str, *args: str) -> str:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CELERY_", "DJANGO_", "DKIM2WEB_", "CACHE_URL", "REDIS_URL"))
-    }
-    env.update(
-        DATABASE_URL=database_url,
-        DJANGO_SECRET_KEY="test-only-" + "x" * 50,
-        DKIM2WEB_SECURE="0",
-        DKIM2_KEY_LOOKUP="analysis.resolvers.StaticResolver",
-        DKIM2WEB_INTAKE_REPLIES_PER_DAY="3",
-    )
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, f"manage.py {args[0]} failed:\n{result.stderr[-3000:]}"
-    return result.stdout
+    return manage_on(database_url, *args, env={"DKIM2WEB_INTAKE_REPLIES_PER_DAY": "3"})
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,10 @@ PostgreSQL (the rest of the suite runs them on SQLite).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent.parent
+from tests.support.postgres import manage_on
 
 pytestmark = pytest.mark.postgres
 
@@ -144,27 +140,7 @@ def database(throwaway_database: str) -> str:
 
 
 def manage(database_url: str, *args: str) -> str:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CELERY_", "DJANGO_", "DKIM2WEB_", "CACHE_URL", "REDIS_URL"))
-    }
-    env.update(
-        DATABASE_URL=database_url,
-        DJANGO_SECRET_KEY="test-only-" + "x" * 50,
-        DKIM2WEB_SECURE="0",
-        DKIM2_KEY_LOOKUP="analysis.resolvers.StaticResolver",
-    )
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, f"manage.py {args[0]} failed:\n{result.stderr[-3000:]}"
-    return result.stdout
+    return manage_on(database_url, *args)
 
 
 def test_the_hot_paths_on_postgresql(database: str) -> None:

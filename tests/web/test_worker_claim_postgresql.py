@@ -10,15 +10,10 @@ gave it and answers a fixed outcome, except where the test says otherwise.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import psycopg
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent.parent
+from tests.support.postgres import manage_on
 
 pytestmark = pytest.mark.postgres
 
@@ -210,26 +205,12 @@ def database_url(throwaway_database: str) -> str:
 
 
 def _manage(database_url: str, *args: str) -> str:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CELERY_", "DJANGO_", "DKIM2", "DATABASE_"))
-    }
-    env.update(
-        DATABASE_URL=database_url,
-        DJANGO_SECRET_KEY="test-only",
-        DKIM2_KEY_LOOKUP="dkim2web.samples.keys.DemoDnsLookup",
+    return manage_on(
+        database_url,
+        *args,
+        env={"DKIM2_KEY_LOOKUP": "dkim2web.samples.keys.DemoDnsLookup"},
+        python_flags=("-W", "error"),
     )
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stderr}"
-    return result.stdout
 
 
 def _run(database_url: str, script: str) -> str:
