@@ -612,10 +612,13 @@ class HashMemo:
     def keep(
         self, algorithm: str, before: int, buf: bytes, start: int, pos: int, state: Any
     ) -> None:
-        states = self._states.setdefault((algorithm, before, id(buf), start), [])
+        key = (algorithm, before, id(buf), start)
+        states = self._states.get(key)
+        if states is None:
+            states = self._states[key] = []
+            self._keep.append(buf)  # the buffer its id() keys, kept once
         if all(p != pos for p, _ in states):
             states.append((pos, state.copy()))
-            self._keep.append(buf)
 
 
 def _digest(body: Body, algorithm: str, end: int, tail: bytes, memo: HashMemo | None) -> bytes:

@@ -458,11 +458,12 @@ def _b64_path(value: str, what: str, allow_null: bool, allow_bare: bool) -> Addr
         plain = plain_address(hit[0].decode("ascii"))
         if plain is not None:
             return plain
-    return parse_address(_b64_text(value, what), what, allow_null=allow_null, allow_bare=allow_bare)
+    text = _b64_text(value, what, hit)
+    return parse_address(text, what, allow_null=allow_null, allow_bare=allow_bare)
 
 
-def _b64_text(value: str, what: str) -> str:
-    hit = canonical_base64string(value)
+def _b64_text(value: str, what: str, hit: tuple[bytes, str] | None) -> str:
+    """The UTF-8 text of a base64string; ``hit``: its :func:`canonical_base64string`."""
     raw = decode_base64string(value, what) if hit is None else hit[0]
     try:
         return raw.decode("utf-8")

@@ -413,3 +413,16 @@ def test_the_number_hint_of_a_field_that_parses_is_its_number(tag: str, tail: li
     assert hint == number_hint(header, tag.lower())
     if b"\r\n" not in header.value.replace(b"\r\n ", b"").replace(b"\r\n\t", b""):
         assert hint == int(number)  # only folds: the number read is the hint
+
+
+def test_an_address_that_is_not_utf8_is_a_syntax_error_naming_its_tag() -> None:
+    """mf= holds canonical base64 of octets that are not UTF-8: neither the quick nor the
+    careful reading may take it, and the field is refused in words."""
+    mf = base64.b64encode(b"<\xffbounce@d1.example>").decode()
+    rt = base64.b64encode(b"<user@d2.example>").decode()
+    value = f" i=1; m=1; t=1790000010; d=d1.example; mf={mf}; rt={rt}; s=s1:rsa-sha256:QUJD;"
+    sig, problems = parse_signature(HeaderField.build("DKIM2-Signature", value))
+    assert sig is None
+    assert [(p.code, p.what, p.detail) for p in problems] == [
+        ("sig.syntax", "syntax error", "mf= does not decode to UTF-8 text")
+    ]
