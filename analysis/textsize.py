@@ -1,6 +1,6 @@
 """How much room a text takes in a stored report, and cutting a text to a room.
 
-A report is stored as JSON with Python's defaults (ASCII-escaped, :mod:`analysis.report_budget`),
+A report is stored as ASCII-escaped JSON (:mod:`analysis.report_budget`),
 so a character outside ASCII takes 6 octets (``\\ufffd``, the replacement for each octet of a
 field that is not UTF-8) or 12 (a character outside the BMP, a surrogate pair).  Cutting texts
 by characters alone lets a field of octets that are not UTF-8 take six times its budget (issue

@@ -15,12 +15,14 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis import State, limits
 from analysis.dkim2.history import DiffBudget, body_diff, full_body_diff, rebuilt_instances
 from analysis.message import Body
 from analysis.message_report import analyze_message
-from analysis.report_budget import ReportTooLarge, fit, fit_text, size_of
+from analysis.report_budget import ReportTooLarge, encode, fit, fit_text, size_of
 from analysis.resolvers import StaticResolver
 from tests.analysis.hostile_chains import LONG_LINE, long_line_chain
 
@@ -195,7 +197,7 @@ def test_a_report_within_its_budget_is_left_alone() -> None:
 def test_the_text_measured_is_the_text_to_store_trimmed_or_not(lines: int, limit: int) -> None:
     report = _report_with_diffs(lines, "+" + "x" * 999)
     fitted, text = fit_text(report, limit)
-    assert text == json.dumps(fitted)
+    assert text == json.dumps(fitted, separators=(",", ":"))
     assert ("trimmed" in fitted) is (lines == 1000)
     assert len(text) <= limit
 
@@ -255,3 +257,57 @@ def test_there_is_no_full_diff_of_an_instance_that_does_not_exist() -> None:
 def test_the_chain_verifies(report: dict[str, Any]) -> None:
     assert report["dkim2"]["result"] == State.PASS.value
     assert len(report["dkim2"]["hops"]) == 16
+
+
+# -- the stored text (issue #13: orjson writes it where it can) ----------------------------
+
+
+def test_the_stored_text_of_a_real_report_is_compact_ascii_json_of_the_same_values(
+    report: dict[str, Any],
+) -> None:
+    text = encode(report)
+    assert text.isascii()
+    assert text == json.dumps(report, separators=(",", ":"))
+    assert size_of(report) == len(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # Outside ASCII: escaped as Python writes it, so analysis.textsize's 6 octets hold.
+        ({"subject": "Grüße ☃"}, '{"subject":"Gr\\u00fc\\u00dfe \\u2603"}'),
+        ({"emoji": "\U0001f600"}, '{"emoji":"\\ud83d\\ude00"}'),
+        # A lone surrogate (a field decoded with surrogateescape), which orjson refuses.
+        ({"raw": "a\udcffb"}, '{"raw":"a\\udcffb"}'),
+        # A key that is not a string, which orjson refuses and json.dumps writes as one.
+        ({1: [True, None, 2.5]}, '{"1":[true,null,2.5]}'),
+        # An integer past 64 bits.
+        ({"n": 2**70}, '{"n":1180591620717411303424}'),
+    ],
+)
+def test_what_orjson_cannot_write_as_ascii_is_written_by_json_dumps(
+    value: dict[Any, Any], expected: str
+) -> None:
+    assert encode(value) == expected
+    assert size_of(value) == len(expected)
+
+
+_JSON_TEXT = st.text(st.characters(codec="utf-8"))  # no lone surrogate: orjson's path
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | _JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_JSON_TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_JSON_VALUES)
+def test_orjson_and_the_escapes_write_what_json_dumps_writes(value: Any) -> None:
+    assert encode(value) == json.dumps(value, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("distinct", [1, 8, 9, 40])
+def test_few_or_many_different_characters_outside_ascii_are_escaped_alike(distinct: int) -> None:
+    # Up to 8 different ones are replaced in the octets one by one, more through the codec.
+    text = "".join(chr(0x4E00 + i) + "\U0001f600" * (i % 2) for i in range(distinct)) + "\x7f"
+    value = {"subject": text, "n": [text[:3], "§ S06 §8 — …"]}
+    assert encode(value) == json.dumps(value, separators=(",", ":"))
