@@ -112,6 +112,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -572,7 +573,7 @@ def check_header_signature(
     # RSASSA-PKCS1-v1_5 (RFC 8017 §8.2.2) by cryptography over the digest dkimpy hashed: a
     # C implementation where dkimpy's is pure Python (a tenth of the time).
     try:
-        public = rsa.RSAPublicNumbers(key.rsa["publicExponent"], key.rsa["modulus"]).public_key()
+        public = _rsa_public_key(key.rsa["publicExponent"], key.rsa["modulus"])
     except ValueError as exc:
         return SignatureCheck(None, f"the RSA key cannot be used: {exc}")
     algorithm = hashes.SHA1() if hash_name == "sha1" else hashes.SHA256()
@@ -581,6 +582,13 @@ def check_header_signature(
     except InvalidSignature:
         return SignatureCheck(False)
     return SignatureCheck(True)
+
+
+@functools.lru_cache(maxsize=512)
+def _rsa_public_key(exponent: int, modulus: int) -> rsa.RSAPublicKey:
+    """cryptography's key for these numbers, made once per key (OpenSSL checks the numbers
+    as it builds it: most of a DKIM1 verification's time outside the RSA operation)."""
+    return rsa.RSAPublicNumbers(exponent, modulus).public_key()
 
 
 # -- key records (RFC 6376 §3.6.1, §6.1.2; RFC 8301 §3.2; RFC 8463 §4) --------------------------
@@ -692,6 +700,27 @@ def load_key(query: KeyQuery, answer: KeyAnswer | None) -> KeyOutcome:
 
 
 def _parse_key(name: str, record: str) -> KeyOutcome:
+    """The key record ``record`` published at ``name``.  Kept for the records read most (a
+    process meets the same signers' keys again and again; the outcome depends on the two
+    texts alone and is frozen): dkimpy's ASN.1 reading of an RSA key was 9% of a message
+    with two DKIM1 signatures and three ARC sets (issue #13).  A record longer than any
+    real key's is read each time, so what is kept stays small (512 records of at most
+    ``_KEPT_RECORD_CHARS``)."""
+    if len(record) > _KEPT_RECORD_CHARS:
+        return _read_key(name, record)
+    return _read_key_kept(name, record)
+
+
+#: A key record of RSA-8192 with every tag is about 1,500 characters.
+_KEPT_RECORD_CHARS = 2048
+
+
+@functools.lru_cache(maxsize=512)
+def _read_key_kept(name: str, record: str) -> KeyOutcome:
+    return _read_key(name, record)
+
+
+def _read_key(name: str, record: str) -> KeyOutcome:
     def problem(kind: str, predicate: str) -> KeyOutcome:
         return KeyOutcome(name, None, kind, f"the key record at {name} {predicate}")
 
