@@ -26,6 +26,7 @@ import json
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+import numpy as np
 import orjson
 
 from . import limits
@@ -56,30 +57,41 @@ def encode(report: Any) -> str:
     except TypeError:  # orjson.JSONEncodeError: a lone surrogate, a key not a string...
         return json.dumps(report, separators=_COMPACT)
     # orjson writes characters outside ASCII as they are, and only inside strings: escaped
-    # here as json.dumps escapes them.  A report's are a few of the engine's own ("§", "—",
-    # "…"), each replaced in the octets; many different ones (a message's text in some
-    # script) go through the codec's error handler, called once per run of them (decoding
-    # to text and back costs as much as json.dumps: the octets are kept while it can).
+    # here as json.dumps escapes them.  A report holds a few (the engine's own "§", "—"),
+    # found by numpy and replaced one by one; a report holding many (a message's text in
+    # some script) goes through the codec's error handler, called once per run of them
+    # (decoding the whole text and encoding it again costs as much as json.dumps itself).
     if not octets.isascii():
-        chars = set(octets.translate(None, _ASCII).decode("utf-8"))
-        if len(chars) <= _REPLACED_ONE_BY_ONE:
-            for char in chars:
-                octets = octets.replace(char.encode("utf-8"), _json_escape(char).encode("ascii"))
-        else:
-            octets = octets.decode("utf-8").encode("ascii", _ESCAPE_ERRORS)
+        octets = _escaped(octets)
     # DEL, which json.dumps escapes too (orjson escapes the controls below SP as it does).
     if b"\x7f" in octets:
         octets = octets.replace(b"\x7f", b"\\u007f")
     return octets.decode("ascii")
 
 
+def _escaped(octets: bytes) -> bytes:
+    """UTF-8 JSON text with every character outside ASCII written ``\\uXXXX``."""
+    array = np.frombuffer(octets, dtype=np.uint8)
+    # The first octet of each character outside ASCII (continuation octets are 0x80-0xBF).
+    starts = np.flatnonzero(array >= 0xC0)
+    if len(starts) > _ESCAPED_ONE_BY_ONE:
+        return octets.decode("utf-8").encode("ascii", _ESCAPE_ERRORS)
+    pieces = []
+    done = 0
+    for start in starts.tolist():
+        lead = octets[start]
+        end = start + (2 if lead < 0xE0 else 3 if lead < 0xF0 else 4)
+        pieces.append(octets[done:start])
+        pieces.append(_json_escape(octets[start:end].decode("utf-8")).encode("ascii"))
+        done = end
+    pieces.append(octets[done:])
+    return b"".join(pieces)
+
+
 _COMPACT = (",", ":")
 _ESCAPE_ERRORS = "analysis.report_budget.json-escape"
-
-
-_ASCII = bytes(range(0x80))
-#: Different characters outside ASCII replaced in the octets, one pass each, at most.
-_REPLACED_ONE_BY_ONE = 8
+#: Characters outside ASCII escaped one by one, at most; past it the codec escapes them.
+_ESCAPED_ONE_BY_ONE = 256
 
 
 def _json_escape(char: str) -> str:

@@ -305,9 +305,10 @@ def test_orjson_and_the_escapes_write_what_json_dumps_writes(value: Any) -> None
     assert encode(value) == json.dumps(value, separators=(",", ":"))
 
 
-@pytest.mark.parametrize("distinct", [1, 8, 9, 40])
-def test_few_or_many_different_characters_outside_ascii_are_escaped_alike(distinct: int) -> None:
-    # Up to 8 different ones are replaced in the octets one by one, more through the codec.
-    text = "".join(chr(0x4E00 + i) + "\U0001f600" * (i % 2) for i in range(distinct)) + "\x7f"
-    value = {"subject": text, "n": [text[:3], "§ S06 §8 — …"]}
+@pytest.mark.parametrize("count", [1, 8, 256, 257, 2000])
+def test_few_or_many_characters_outside_ascii_are_escaped_alike(count: int) -> None:
+    # Up to 256 are escaped one by one where numpy finds them, more through the codec.
+    text = "".join(chr(0x4E00 + i % 50) + "\U0001f600" * (i % 2) for i in range(count // 2))
+    text = (text + "é" * count)[: count - 2] + "\x7f" + "→"
+    value = {"subject": text, "n": [text[:3], "§ S06 §8 — …"], "é": "x"}
     assert encode(value) == json.dumps(value, separators=(",", ":"))
