@@ -145,11 +145,7 @@ def decode_recipe(text: bytes, *, grammar: Grammar = "06") -> Recipe:
         raise ValueError(f"unknown recipe grammar {grammar!r}; known: {', '.join(_GRAMMARS)}")
     try:
         if grammar == "07":
-            obj = json.loads(
-                text.decode("utf-8"),
-                object_pairs_hook=_strict_object,
-                parse_constant=_no_constant,
-            )
+            obj = _loads_07(text.decode("utf-8"))
         else:
             obj = json.loads(text.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -226,6 +222,18 @@ def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _no_constant(name: str) -> Any:
     """-07: NaN, Infinity and -Infinity are not JSON (RFC 8259 §6); Python accepts them."""
     raise RecipeError(f"not JSON: {name} is not a JSON value")
+
+
+#: The -07 reader, made once (``json.loads`` with hooks makes a decoder on every call).
+_STRICT_07 = json.JSONDecoder(object_pairs_hook=_strict_object, parse_constant=_no_constant)
+
+
+def _loads_07(text: str) -> Any:
+    """``json.loads(text, object_pairs_hook=_strict_object, parse_constant=_no_constant)``,
+    its byte-order-mark check included, through the decoder made once."""
+    if text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _STRICT_07.decode(text)
 
 
 def _casefold_keys(obj: dict[str, Any], where: str) -> dict[str, Any]:
