@@ -118,9 +118,13 @@ def find_in_text(text: str, *, part: str = "") -> InlineForward | None:
     # a run of dashes or the word "forwarded", a run of copied header lines starts "From:".
     # Testing each line of a text that has neither was most of the intake's time for an
     # ordinary message. (re.I gives these letters no case forms that lower() does not.)
-    lowered = text.lower()
-    may_have_marker = "---" in text or "forwarded" in lowered
-    may_have_fields = _FROM_FIELD.search(lowered) is not None
+    # Every marker without a run of dashes ends with a colon, as every copied header line
+    # has one: a text without a colon (a quick search) is spared lowering and searching
+    # for the rest.
+    colon = ":" in text
+    lowered = text.lower() if colon else ""
+    may_have_marker = "---" in text or (colon and "forwarded" in lowered)
+    may_have_fields = colon and _FROM_FIELD.search(lowered) is not None
     if not (may_have_marker or may_have_fields):
         return None
     lines = [_clean(x) for x in text.splitlines()]

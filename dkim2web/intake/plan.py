@@ -17,7 +17,9 @@ message becomes its child: two levels below the delivery at most.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from typing import Any
 
 from analysis import dsn as dsn_rules
@@ -48,7 +50,7 @@ class Item:
 
     @property
     def subject(self) -> str:
-        return subject_of(self.raw)
+        return message_subject(self.raw)
 
     def walk(self) -> list[Item]:
         """This item and its descendants, depth first."""
@@ -56,6 +58,52 @@ class Item:
         for child in self.children:
             out.extend(child.walk())
         return out
+
+
+#: A header block the email package splits into fields exactly as the eye does: every line
+#: printable US-ASCII or tabs ending with CRLF, each a field ("name:", the name printable
+#: US-ASCII but the colon) or the continuation of one (it starts with a blank).
+_PLAIN_HEAD = re.compile(
+    rb"(?:[\x21-\x39\x3b-\x7e]+:[\t\x20-\x7e]*\r\n(?:[\t ][\t\x20-\x7e]*\r\n)*)+"
+)
+#: The most of a message :func:`subject_of` reads for its header block.
+_SUBJECT_HEAD_BYTES = 64 * 1024
+
+
+def message_subject(raw: bytes) -> str:
+    """:func:`subject_of` ``raw`` (the Subject decoded for display, "" when absent or
+    unreadable), for the name of the analysis's file. When the header block is plain and
+    ends with an empty line within what subject_of reads (nearly all mail), its first
+    Subject field is found here instead of by the email package (whose reading of a
+    signed chain's header block cost some 40 µs): the same value (compat32's: the first
+    line's leading blanks dropped, its continuations kept, the last line end removed),
+    decoded the same way. Any other message is read by :func:`subject_of`."""
+    # In a plain block no line is empty: the first empty line ends it, as mime.header_block
+    # finds it.
+    end = raw.find(b"\r\n\r\n", 0, _SUBJECT_HEAD_BYTES)
+    if end < 0:
+        return subject_of(raw)
+    head = raw[: end + 2]
+    if _PLAIN_HEAD.fullmatch(head) is None:
+        return subject_of(raw)
+    names = head.lower()  # ASCII: the field names compared as the email package does
+    if names.startswith(b"subject:"):
+        start = 0
+    else:
+        start = names.find(b"\r\nsubject:") + 2  # a field's line (a continuation's is blank)
+        if start == 1:
+            return ""  # no Subject field
+    eol = head.index(b"\r\n", start)
+    value = head[start + len(b"subject:") : eol].lstrip(b" \t")
+    while head.startswith((b" ", b"\t"), eol + 2):  # its continuation lines, kept whole
+        following = head.index(b"\r\n", eol + 2)
+        value += head[eol:following]
+        eol = following
+    try:
+        text = str(make_header(decode_header(value.decode("ascii"))))
+    except Exception:  # a broken encoded-word: no subject, as subject_of says
+        return ""
+    return " ".join(text.split())[:200]
 
 
 def note(

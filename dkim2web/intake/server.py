@@ -39,6 +39,7 @@ import contextlib
 import enum
 import ipaddress
 import logging
+import re
 import ssl
 import threading
 import time
@@ -136,6 +137,14 @@ def client_key(ip: str) -> str:
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
 
+
+#: A reverse- or forward-path that is one plain address: ``<``, a dot-atom local part of
+#: RFC 5322 atext, ``@``, a host name, ``>`` (RFC 5321 §4.1.2). The email package's parser
+#: gives such an address back as it is; everything else (quoted strings, comments, source
+#: routes, address literals, non-ASCII, a local part that starts like an RFC 2047 encoded
+#: word, which that parser would decode) is left to the parser.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_PATH = re.compile(rf"<((?!=\?){_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>")
 
 #: Seconds a shutdown waits for messages being stored to get their reply.
 SHUTDOWN_GRACE = 10.0
@@ -377,6 +386,7 @@ class _IntakeProtocol:
 
     event_handler: IntakeHandler
     hostname: str
+    loop: asyncio.AbstractEventLoop
     data_size_limit: int | None
     tls_context: ssl.SSLContext | None
     _reader: asyncio.StreamReader
@@ -438,18 +448,31 @@ class _IntakeProtocol:
 
     # -- the idle timeout ----------------------------------------------------------------------
 
+    #: When the idle timeout ends since the client last made progress (loop time); None
+    #: when it has made none since the timer was set.
+    _idle_deadline: float | None = None
+
     def _reset_timeout(self, duration: float | None = None) -> None:
         # aiosmtpd restarts the idle timer on every command it knows, NOOP included, so a
         # client holds its connection for ever with a NOOP now and then. Here the timer
         # starts with the connection and only _progress() restarts it.
         if self._timeout_handle is None or duration is not None:
             super()._reset_timeout(duration)  # type: ignore[misc]
+            self._idle_deadline = None
 
     def _progress(self) -> None:
-        """The client moved its mail on: the idle timeout starts again."""
-        super()._reset_timeout()  # type: ignore[misc]
+        """The client moved its mail on: the idle timeout starts again. Only its end is
+        moved here; the timer, when it goes off before that end, is set again for it
+        (:meth:`_timeout_cb`), rather than cancelled and set anew at each of a message's
+        four steps (MAIL, RCPT, DATA and its end), which was measurable event-loop work."""
+        self._idle_deadline = self.loop.time() + self._timeout_duration
 
     def _timeout_cb(self) -> None:
+        deadline, timer = self._idle_deadline, self._timeout_handle
+        if deadline is not None and timer is not None and deadline > timer.when():
+            # Progress since the timer was set: the timeout ends later, as if restarted then.
+            self._timeout_handle = self.loop.call_at(deadline, self._timeout_cb)
+            return
         if self.transport is not None:
             with contextlib.suppress(Exception):
                 self._writer.write(
@@ -467,9 +490,19 @@ class _IntakeProtocol:
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """aiosmtpd 1.4's address parsing of MAIL and RCPT, as it is, less the class
         (a typing.Protocol) that it defines inside the method on every call: making that
-        class cost three times the parsing."""
+        class cost three times the parsing. A plain ``<local@host>``, what nearly every
+        client sends, is read by one regular expression instead of the email package's
+        parser (some 27 µs an address, most of what MAIL cost): the same address, and the
+        same rest (what follows ``>``, its leading blanks dropped)."""
         if not arg:
             return "", ""
+        plain = _PLAIN_PATH.match(arg)
+        if plain is not None:
+            rest = arg[plain.end() :]
+            if rest[:1] in (" ", "\t"):
+                rest = rest.lstrip()  # as the parser's folding white space does
+            if rest[:1] != "(":  # a comment: the parser's to read
+                return self._within_limit(plain.group(1), rest)
         address: Any  # an AngleAddr or an AddrSpec: each has its addr_spec
         try:
             if arg.lstrip().startswith("<"):
@@ -478,7 +511,9 @@ class _IntakeProtocol:
                 address, rest = get_addr_spec(arg)
         except HeaderParseError:
             return None, None
-        addr = address.addr_spec
+        return self._within_limit(address.addr_spec, rest)
+
+    def _within_limit(self, addr: str, rest: str) -> tuple[str | None, str | None]:
         localpart, _, _ = addr.rpartition("@")
         if self.local_part_limit and len(localpart) > self.local_part_limit:
             return None, None

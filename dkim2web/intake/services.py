@@ -14,7 +14,8 @@ at most ``DKIM2WEB_INTAKE_REPLIES_PER_DAY`` answers a UTC day and one per Messag
 counted in :class:`~.models.ReplyLog` so that every process shares the count. What can be
 refused from the envelope and that count alone (the null sender, an address with no answers
 left today) is settled as the analysis finishes, before an answer task is queued
-(:func:`delivery_reply_worth_queueing`); the task still decides, and reserves, every answer.
+(:func:`delivery_reply_worth_queueing`); the task still decides, and reserves, every answer,
+and writes one only once that count leaves it a chance (:func:`_reply_refusal`).
 """
 
 from __future__ import annotations
@@ -328,10 +329,12 @@ def delivery_store(
 # -- replies -----------------------------------------------------------------------------------
 
 
-def _top_part(delivery: Delivery) -> IntakePart | None:
+def _top_part(delivery_id: uuid.UUID | str) -> IntakePart | None:
+    """The delivered message's part of a delivery, with its analysis and its delivery (one
+    query: the answer task reads all three)."""
     return (
-        IntakePart.objects.select_related("analysis")
-        .filter(delivery=delivery, parent__isnull=True)
+        IntakePart.objects.select_related("analysis", "delivery")
+        .filter(delivery_id=delivery_id, parent__isnull=True)
         .order_by("pk")
         .first()
     )
@@ -406,12 +409,14 @@ def _dkim2_line(run: AnalysisRun | None) -> list[str]:
 @dataclass(frozen=True)
 class _Prepared:
     decision: sender_auth.Decision
-    message: EmailMessage
+    fields: sender_auth.ReplyFields
+    run: AnalysisRun | None
     thread_key: str  # the message's Message-ID ("" without one): one answer per address
 
 
 def _reply_prepare(delivery: Delivery, top: IntakePart) -> sender_auth.Decision | _Prepared:
-    """The decision not to answer, or the decision to and the answer, ready to send."""
+    """The decision not to answer, or the decision to and what the answer is made of
+    (:func:`_reply_message` writes it)."""
     from dkim2web.reports.selectors import analysis_latest_run
 
     run = analysis_latest_run(analysis=top.analysis)
@@ -430,19 +435,24 @@ def _reply_prepare(delivery: Delivery, top: IntakePart) -> sender_auth.Decision 
         decision = sender_auth.Decision(False, "", f"the check failed ({type(exc).__name__})")
     if not decision.ok:
         return decision
-    subject, body = _reply_text(delivery, top, run, decision, fields)
+    return _Prepared(decision, fields, run, fields.message_id or fields.thread_key)
+
+
+def _reply_message(delivery: Delivery, top: IntakePart, prepared: _Prepared) -> EmailMessage:
+    """The answer, ready to send."""
+    decision, fields = prepared.decision, prepared.fields
+    subject, body = _reply_text(delivery, top, prepared.run, decision, fields)
     headers = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
     if fields.message_id:  # validated msg-id syntax, covered by the proof
         headers["In-Reply-To"] = fields.message_id
         headers["References"] = fields.message_id
-    message = EmailMessage(
+    return EmailMessage(
         subject,
         body,
         from_email=settings.DKIM2WEB_INTAKE_REPLY_FROM,
         to=[decision.to.strip("<>")],  # strictly parsed: a dot-atom @ a host name
         headers=headers,
     )
-    return _Prepared(decision, message, fields.message_id or fields.thread_key)
 
 
 _NO_ANSWERS_AT_ALL = "DKIM2WEB_INTAKE_REPLIES_PER_DAY is 0, so no address is answered"
@@ -466,18 +476,66 @@ def _day_used_up(to: str, cap: int) -> str:
     )
 
 
+def _already_answered(to: str, thread_key: str) -> str:
+    return (
+        f"{to} was already answered about the message {thread_key}, and an address gets one "
+        "answer per Message-ID; the report is on the intake page of the address's owner"
+    )
+
+
+def _thread_hash(thread_key: str) -> str:
+    """``thread_key`` as :class:`~.models.ReplyLog` keeps it ("" for none)."""
+    return hashlib.sha256(thread_key.encode()).hexdigest() if thread_key else ""
+
+
+def _reply_refusal(*, to: str, thread_key: str) -> str | None:
+    """Why :func:`_reply_reserve` would refuse ``to`` an answer about ``thread_key`` now, in
+    its words (its checks, in its order); None when one may be left, for the reservation to
+    settle. Read only, and a refusal is final: ReplyLog rows are never deleted. The answer
+    task asks this before it writes the answer, so that in a burst from one address the
+    answers past the day's few are settled without being written: one statement, written
+    out (:func:`_refusal_sql`)."""
+    cap = replies_per_day()
+    if cap <= 0:
+        return _NO_ANSWERS_AT_ALL
+    db = router.db_for_read(ReplyLog)
+    connection = connections[db]
+    day = ReplyLog._meta.get_field("day").get_db_prep_value(_reply_day(), connection)
+    recipient = _reply_recipient(to)
+    with reports.bound_cursor(connection) as cursor:
+        cursor.execute(_refusal_sql(db), [recipient, _thread_hash(thread_key), recipient, day])
+        answered_before, taken = cursor.fetchone()
+    if answered_before:
+        return _already_answered(to, thread_key)
+    return _day_used_up(to, cap) if taken >= cap else None
+
+
+@functools.cache
+def _refusal_sql(db: str) -> str:
+    quote = connections[db].ops.quote_name
+    table = quote(ReplyLog._meta.db_table)
+
+    def col(name: str) -> str:
+        return str(quote(ReplyLog._meta.get_field(name).column))
+
+    # Whether the address was answered about this Message-ID ("" is none), and how many
+    # answers it has had today: each by the unique index that decides it.
+    return (
+        f"SELECT EXISTS(SELECT 1 FROM {table} WHERE {col('recipient')} = %s"
+        f" AND {col('thread_key')} = %s AND {col('thread_key')} <> ''),"
+        f" (SELECT COUNT(*) FROM {table} WHERE {col('recipient')} = %s AND {col('day')} = %s)"
+    )
+
+
 def _reply_reserve(*, delivery: Delivery, to: str, thread_key: str) -> str | None:
     """Take one of the answers ``to`` may get today (UTC), and the only one it may get about
     ``thread_key``; None when taken, else why not, in words. The database's unique
     constraints decide between processes asking at once (:class:`~.models.ReplyLog`)."""
     recipient = _reply_recipient(to)
-    key = hashlib.sha256(thread_key.encode()).hexdigest() if thread_key else ""
+    key = _thread_hash(thread_key)
     day = _reply_day()
     cap = replies_per_day()
-    already = (
-        f"{to} was already answered about the message {thread_key}, and an address gets one "
-        "answer per Message-ID; the report is on the intake page of the address's owner"
-    )
+    already = _already_answered(to, thread_key)
 
     def answered_before() -> bool:
         return bool(key) and ReplyLog.objects.filter(recipient=recipient, thread_key=key).exists()
@@ -640,12 +698,10 @@ def delivery_reply(*, delivery_id: uuid.UUID | str) -> str | None:
     Returns the new reply state, or None when there is nothing to do yet (the analysis is
     still running) or any more (another process claimed the delivery).
     """
-    delivery = Delivery.objects.filter(pk=delivery_id).first()
-    if delivery is None or delivery.reply_state != Delivery.Reply.PENDING:
+    top = _top_part(delivery_id)
+    if top is None or top.delivery.reply_state != Delivery.Reply.PENDING:
         return None
-    top = _top_part(delivery)
-    if top is None:
-        return None
+    delivery = top.delivery
     finished = (Analysis.Status.DONE, Analysis.Status.FAILED)
     if top.analysis.status not in finished:
         return None
@@ -659,15 +715,18 @@ def delivery_reply(*, delivery_id: uuid.UUID | str) -> str | None:
     ours = Delivery.objects.filter(
         pk=delivery.pk, reply_state=Delivery.Reply.SENDING, reply_started_at=claimed_at
     )
+    message: EmailMessage | None = None
+    refused: str | None = None
     try:
         prepared = _reply_prepare(delivery, top)
-        refused = (
-            None
-            if isinstance(prepared, sender_auth.Decision)
-            else _reply_reserve(
-                delivery=delivery, to=prepared.decision.to, thread_key=prepared.thread_key
-            )
-        )
+        if not isinstance(prepared, sender_auth.Decision):
+            to, thread_key = prepared.decision.to, prepared.thread_key
+            # An answer the day's count already rules out is not written. One that may go is
+            # written before it is reserved, so that a failure to write it takes no answer.
+            refused = _reply_refusal(to=to, thread_key=thread_key)
+            if refused is None:
+                message = _reply_message(delivery, top, prepared)
+                refused = _reply_reserve(delivery=delivery, to=to, thread_key=thread_key)
     except Exception:
         # Nothing was sent (the database blinked, say): put the claim back, so that the
         # retry or the poll answers, instead of it waiting to be settled as half sent.
@@ -676,13 +735,14 @@ def delivery_reply(*, delivery_id: uuid.UUID | str) -> str | None:
     if isinstance(prepared, sender_auth.Decision):
         ours.update(reply_state=Delivery.Reply.SKIPPED, reply_detail=prepared.reason[:2000])
         return str(Delivery.Reply.SKIPPED)
-    decision, message = prepared.decision, prepared.message
+    decision = prepared.decision
     if refused is not None:
         ours.update(
             reply_state=Delivery.Reply.SKIPPED,
             reply_detail=f"{decision.reason}, but {refused}"[:2000],
         )
         return str(Delivery.Reply.SKIPPED)
+    assert message is not None  # written before its answer was reserved
     try:
         message.send()
     except Exception as exc:

@@ -10,6 +10,8 @@ to do.
 
 from __future__ import annotations
 
+import re
+
 from analysis.submission import missing_header
 
 from .presenters import sniff_input
@@ -48,8 +50,24 @@ def header_refusal(raw: bytes) -> str | None:
     return f"{NO_HEADER_TITLE}. {missing.explanation}"
 
 
+#: A header field's name and its colon at the very start of the data: printable US-ASCII but
+#: the colon, then blanks (RFC 5322 §2.2; the engine's own test of a field's name). Looked for
+#: within the first _FIELD_FIRST_BYTES octets only.
+_FIELD_FIRST = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
+_FIELD_FIRST_BYTES = 4096
+
+
 def smtp_refusal(raw: bytes) -> str | None:
     """The text of the mailbox's refusal of ``raw`` (after ``550 5.6.0``), or None. Only
     the header rule applies: SMTP carries any octets (8BITMIME, BINARYMIME), and whatever
-    starts like a message is stored as delivered."""
+    starts like a message is stored as delivered.
+
+    Data whose first line starts with a well-formed field name and its colon is a message
+    by that rule whatever follows (:func:`missing_header` accepts any input whose first
+    field is well formed, however long its head), so real mail is let through on that
+    test alone, without the header block being parsed here as well as in the analysis
+    (issue #13). Anything else -- an mbox ``From`` line, which the rule drops first, a byte
+    order mark, an empty first line, a line that is no field -- is judged by the rule."""
+    if not raw.startswith(b"From ") and _FIELD_FIRST.match(raw, 0, _FIELD_FIRST_BYTES):
+        return None
     return SMTP_NO_HEADER if missing_header(raw) is not None else None
