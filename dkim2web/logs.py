@@ -106,6 +106,11 @@ def _task_id() -> str | None:
     return str(task_id) if task_id else None
 
 
+#: ``json.dumps(obj, ensure_ascii=False, default=str)``, with the encoder made once rather
+#: than for every record (json.dumps makes one each call when given options).
+_encode_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time (UTC, ms), level, logger, message, analysis_id,
     task_id and process when known, and the traceback as ``exc``."""
@@ -128,7 +133,7 @@ class JsonFormatter(logging.Formatter):
             payload["exc"] = self.formatException(record.exc_info)
         if record.stack_info:
             payload["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(payload, ensure_ascii=False, default=str)
+        return _encode_json(payload)
 
 
 class TextFormatter(logging.Formatter):

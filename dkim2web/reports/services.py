@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -299,9 +300,17 @@ def analysis_submit_returned(*, analysis: Analysis, enqueue: bool = True) -> lis
     anything that is not a bounce returning a whole message.
     """
     from analysis.dsn import returned_messages
+    from analysis.mime import header_block
 
+    raw = analysis.raw_bytes
+    # A bounce is a multipart/report: returned_messages() reads the top Content-Type with the
+    # email package (the first Content-Type field, its type before any ";", stripped and
+    # lower-cased), so a header block without those bytes in any case cannot be one. Every
+    # upload asks; most are not bounces, and this spares them the parse (0.05 ms).
+    if b"multipart/report" not in header_block(raw).lower():
+        return []
     created = []
-    for returned in returned_messages(analysis.raw_bytes):
+    for returned in returned_messages(raw):
         words = "-".join("".join(c if c.isalnum() else " " for c in returned.subject).split())
         created.append(
             analysis_submit(
@@ -672,15 +681,44 @@ def _db_value(model: type[models.Model], name: str, value: Any, connection: Any)
 def _read_row(model: type[models.Model], names: list[str], row: Any, connection: Any) -> list[Any]:
     """``row``, the columns of the fields ``names``, read as a query set reads them: through
     the database's converters and the fields' own (JSON, UUIDs, booleans...)."""
-    values = []
-    for name, value in zip(names, row, strict=True):
-        column = model._meta.get_field(name).get_col(model._meta.db_table)
-        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(
-            connection
-        ):
+    if len(row) != len(names):
+        raise ValueError(f"a row of {len(row)} columns read as {len(names)} fields")
+    values = list(row)
+    for i, column, converters in _row_converters(connection, model, tuple(names)):
+        value = values[i]
+        for convert in converters:
             value = convert(value, column, connection)
-        values.append(value)
+        values[i] = value
     return values
+
+
+#: Per connection (a thread's, of one alias) and row shape: the columns that have
+#: converters, with them. Working them out for every row was most of reading the claimed
+#: row (0.03 ms for its 13 columns, of which one has a converter on PostgreSQL).
+_ROW_CONVERTERS: weakref.WeakKeyDictionary[Any, dict[Any, list[tuple[int, Any, list[Any]]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _row_converters(
+    connection: Any, model: type[models.Model], names: tuple[str, ...]
+) -> list[tuple[int, Any, list[Any]]]:
+    """(position, column, converters) of each of the ``names`` columns that has converters."""
+    known = _ROW_CONVERTERS.get(connection)
+    if known is None:
+        known = _ROW_CONVERTERS[connection] = {}
+    found = known.get((model, names))
+    if found is None:
+        found = []
+        for i, name in enumerate(names):
+            column = model._meta.get_field(name).get_col(model._meta.db_table)
+            converters = connection.ops.get_db_converters(column) + column.get_db_converters(
+                connection
+            )
+            if converters:
+                found.append((i, column, converters))
+        known[(model, names)] = found
+    return found
 
 
 #: The reason a run that ran out of memory fails with (a worker's soft memory limit,

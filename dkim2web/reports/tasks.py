@@ -154,7 +154,13 @@ class AnalysisTask(Task):  # type: ignore[misc]  # Celery ships no types
                 )
 
 
+#: run_analysis's name (the one Celery would derive): the signal hooks below compare with it
+#: for every task, where reading ``run_analysis.name`` would resolve the task's proxy each time.
+RUN_ANALYSIS = "dkim2web.reports.tasks.run_analysis"
+
+
 @shared_task(
+    name=RUN_ANALYSIS,
     bind=True,
     base=AnalysisTask,
     acks_late=True,  # a worker that dies mid-run leaves the message for another worker
@@ -235,7 +241,7 @@ def _log_with_analysis_id(
 ) -> None:
     # Signals rather than a `with` in the task body, so Celery's own lines about the run
     # ("Task ... succeeded in 0.01s", a retry) carry the id too.
-    if task is not None and task.name == run_analysis.name:
+    if task is not None and task.name == RUN_ANALYSIS:
         _log_tokens.setdefault(task_id, []).append(enter_analysis(_analysis_id_of(args, kwargs)))
 
 

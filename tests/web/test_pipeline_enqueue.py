@@ -242,7 +242,11 @@ def _misconf(*args: Any, **kwargs: Any) -> None:
 def test_any_other_error_of_the_broker_is_taken_the_same_way(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(tasks.run_analysis, "apply_async", _misconf)
+    from kombu.messaging import Producer
+
+    # Raised where the broker answers: the publish itself (an upload's does not go through
+    # apply_async: services._publish).
+    monkeypatch.setattr(Producer, "publish", _misconf)
     analysis = services.analysis_submit(raw=MESSAGE, enqueue=False)
     with caplog.at_level(logging.ERROR, logger="dkim2web.reports.services"):
         assert services.analysis_enqueue(analysis_id=analysis.pk) is False
