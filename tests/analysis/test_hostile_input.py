@@ -338,8 +338,10 @@ def test_body_diff_work_grows_linearly_with_interleaved_changes() -> None:
         assert _analyze_interleaved(raw).diffs  # made when read: read them
         return time.perf_counter() - started
 
+    # The best of a few runs each: the work, not a pause of a loaded machine (one run of the
+    # large case once took 0.57 s where it takes 0.06).
     t_small = min(seconds(small) for _ in range(3))
-    t_big = seconds(big)
+    t_big = min(seconds(big) for _ in range(2))
     assert t_big < SANITY_SECONDS
     assert t_big < 24 * t_small, f"{t_small:.3f}s -> {t_big:.3f}s for 8x the input"
 
