@@ -25,11 +25,11 @@ from __future__ import annotations
 import contextlib
 import email.errors
 import email.header
-import re
 from dataclasses import dataclass
 
 from . import limits
 from .message import HeaderField, ParsedMessage, parse_message
+from .mime import header_block
 
 __all__ = ["MissingHeader", "SummaryFields", "missing_header", "summary_fields"]
 
@@ -103,18 +103,12 @@ class SummaryFields:
 
 def _head(raw: bytes) -> ParsedMessage:
     """The header block as :func:`parse_message` reads ``raw[:SUBMISSION_HEAD_BYTES]``, from
-    the octets up to its blank line only: the body's lines were counted and normalised for
-    nothing (issue #13: 39 µs of a 50 KB upload, 16 for its head).  Normalising line ends
-    changes nothing but line ends, and each the same way whatever follows, so the fields
-    (and whether the head is too large) are those of the whole prefix; a property test
-    holds the two readings equal."""
-    head = raw[: limits.SUBMISSION_HEAD_BYTES]
-    blank = _BLANK_LINE.search(head)
-    return parse_message(head if blank is None else head[: blank.end()])
-
-
-#: The LF ending a header block's last line, then its blank line (LF or CRLF).
-_BLANK_LINE = re.compile(rb"\n\r?\n")
+    the block alone (:func:`analysis.mime.header_block`): the body's lines were counted and
+    normalised for nothing (issue #13: 39 µs of a 50 KB upload, 16 for its head).
+    Normalising line ends changes nothing but line ends, and each the same way whatever
+    follows, so the fields (and whether the head is too large) are those of the whole
+    prefix; a property test holds the two readings equal."""
+    return parse_message(header_block(raw, limit=limits.SUBMISSION_HEAD_BYTES))
 
 
 def _printable(text: str) -> str:
