@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend, except how a kept connection is checked before its first use.
+"""Django's PostgreSQL backend, except how a kept connection is checked before its first use
+(and that a statement run as prepared is logged by its text: DATABASE_PREPARE_THRESHOLD).
 
 With CONN_HEALTH_CHECKS, Django asks the server ``SELECT 1`` before the first query of every
 request and every task, so that a connection kept by CONN_MAX_AGE which the server has
@@ -17,13 +18,25 @@ would wait for the network to time out on such a connection too.
 from __future__ import annotations
 
 import select
+from typing import Any
 
 import psycopg
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
 from psycopg.pq import ConnStatus, TransactionStatus
 
 
+class DatabaseOperations(operations.DatabaseOperations):
+    def last_executed_query(self, cursor: Any, sql: Any, params: Any) -> Any:
+        # psycopg keeps no query text for a statement it ran as prepared (settings:
+        # DATABASE_PREPARE_THRESHOLD), so Django's query log (connection.queries, the tests'
+        # CaptureQueriesContext) would record None: record the statement as written instead.
+        executed = super().last_executed_query(cursor, sql, params)
+        return sql if executed is None else executed
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def close_if_health_check_failed(self) -> None:
         if (
             not self.pool
