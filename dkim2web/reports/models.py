@@ -62,7 +62,7 @@ class Analysis(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The bytes exactly as received: signatures cover bytes, so nothing may normalise them.
     raw_message = models.BinaryField()
-    sha256 = models.CharField(max_length=64, db_index=True)
+    sha256 = models.CharField(max_length=64)  # indexed in Meta.indexes
     filename = models.CharField(max_length=255, blank=True)
     size = models.PositiveIntegerField()
     # The message's first From and Subject, decoded and cut for lists (read at submission by
@@ -79,11 +79,10 @@ class Analysis(models.Model):
     # line): what SPF evaluates. Empty: reconstructed from the message's Received fields.
     client_ip = models.CharField(max_length=64, blank=True)
     helo = models.TextField(blank=True)
-    status = models.CharField(
-        max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True
-    )
+    # Not indexed: see Meta.indexes.
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     # When the analysis last entered the queue: the sweep re-queues rows left waiting.
-    queued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    queued_at = models.DateTimeField(default=timezone.now)
     # Claims by a worker since it was last queued by a person (a re-run starts again at 0);
     # bounds how often a message whose worker keeps dying is tried.
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -102,6 +101,27 @@ class Analysis(models.Model):
     class Meta:
         ordering = ("-created_at",)
         verbose_name_plural = "analyses"
+        # Each analysis updates its row twice: the worker's claim (status, started_at,
+        # attempts) and the store of its run (status, finished_at). PostgreSQL writes an
+        # update without a new entry in any index (heap-only, "HOT") when no column that an
+        # index reads, in its key or its WHERE, changes and the page has room (the
+        # fillfactor set by migration 0009). No index reads status, started_at or attempts,
+        # so the claim is HOT; the store changes finished_at, which the sweep's index reads,
+        # and writes the four other indexes (pk, created_at, sha256, owner), not all eight.
+        indexes = (
+            # analysis_visible_by_sha256 (a bounce's page): equality only, so no
+            # varchar_pattern_ops twin for LIKE, which db_index=True adds on PostgreSQL.
+            models.Index(fields=["sha256"], name="analysis_sha256"),
+            # The sweep (services.analyses_requeue_stale): the analyses not finished, those
+            # queued longest first. It holds the queue, not the days of finished rows. Every
+            # way into queued or running leaves finished_at null: the insert, the claim and
+            # a re-run (analysis_rerun) clear it, and only a claimed row is put back.
+            models.Index(
+                fields=["queued_at"],
+                name="analysis_unfinished_queued_at",
+                condition=models.Q(finished_at__isnull=True),
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.filename or self.sha256[:12]} ({self.status})"

@@ -210,38 +210,22 @@ def insert_new(instances: Sequence[models.Model]) -> None:
             instance.save(force_insert=True, using=db)
         return
     connection = connections[db]
-    quote = connection.ops.quote_name
     by_model: dict[type[models.Model], list[models.Model]] = {}
     for instance in instances:
         by_model.setdefault(type(instance), []).append(instance)
-    inserts: list[str] = []
-    keyed: list[tuple[int, list[models.Model]]] = []  # (INSERT's number, rows) keyed by it
+    groups = list(by_model.values())
+    # (model, its rows, whether the database makes their keys: an auto field left unset,
+    # for all of a model's rows) of each INSERT, in order: what the statement's text says.
+    shape = tuple(
+        (model, len(rows), bool(_made_key(model) and rows[0].pk is None))
+        for model, rows in by_model.items()
+    )
+    sql, written = _insert_statement(connection, shape)
     params: list[Any] = []
-    for n, (model, rows) in enumerate(by_model.items()):
-        meta = model._meta
-        # An auto field left unset is made by the database (for all of a model's rows).
-        made = meta.pk is not None and meta.pk.db_returning and rows[0].pk is None
-        fields = [f for f in meta.concrete_fields if not (made and f is meta.pk)]
-        one_row = f"({', '.join('%s' for _ in fields)})"
-        insert = (
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-            f" VALUES {', '.join(one_row for _ in rows)}"
-        )
-        if made:
-            assert meta.pk is not None
-            insert += f" RETURNING {n}, {quote(meta.pk.column)}"
-            keyed.append((n, rows))
-        inserts.append(insert)
+    for fields, rows in zip(written, groups, strict=True):
         for row in rows:
             params += [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
-    if len(inserts) == 1:
-        sql = inserts[0]
-    else:
-        # Every data-modifying WITH runs to completion, read or not; the SELECT reads back
-        # the keys the database made, each with the number of the INSERT that made it.
-        ctes = ", ".join(f"i{n} AS ({insert})" for n, insert in enumerate(inserts))
-        read = " UNION ALL ".join(f"SELECT * FROM i{n}" for n, _ in keyed)
-        sql = f"WITH {ctes} {read or 'SELECT NULL, NULL WHERE FALSE'}"
+    keyed = [(n, groups[n]) for n, (_, _, made) in enumerate(shape) if made]
     with bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
         returned = cursor.fetchall() if keyed else []
@@ -253,6 +237,63 @@ def insert_new(instances: Sequence[models.Model]) -> None:
     for instance in instances:
         instance._state.adding = False
         instance._state.db = db
+
+
+def _made_key(model: type[models.Model]) -> bool:
+    """Is ``model``'s primary key one the database makes and returns (an auto field)?"""
+    pk = model._meta.pk
+    return pk is not None and pk.db_returning
+
+
+#: Per vendor and shape of :func:`insert_new`'s rows: its statement and the fields each of
+#: its INSERTs writes. The text is the same for every delivery of one shape, and building
+#: it (53 quoted names for the intake's delivery, its analysis and their link) cost the
+#: intake 20-40 µs of CPU a delivery. A shape is the row count of each model, so the
+#: intake's are few (one per count of originals a delivery holds); past ``_INSERT_SHAPES``
+#: shapes nothing more is kept, and each call builds its own.
+_INSERT_STATEMENTS: dict[tuple[Any, ...], tuple[str, list[list[models.Field[Any, Any]]]]] = {}
+_INSERT_SHAPES = 256
+
+
+def _insert_statement(
+    connection: Any, shape: tuple[tuple[type[models.Model], int, bool], ...]
+) -> tuple[str, list[list[models.Field[Any, Any]]]]:
+    """:func:`insert_new`'s statement for rows of ``shape`` ((model, row count, whether the
+    database makes their keys) of each INSERT, in order) on ``connection``, and the fields
+    whose values each INSERT takes, row after row."""
+    key = (connection.vendor, shape)
+    known = _INSERT_STATEMENTS.get(key)
+    if known is not None:
+        return known
+    quote = connection.ops.quote_name
+    inserts: list[str] = []
+    written: list[list[models.Field[Any, Any]]] = []
+    keyed: list[int] = []  # the INSERTs that return the keys they made
+    for n, (model, count, made) in enumerate(shape):
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if not (made and f is meta.pk)]
+        one_row = f"({', '.join('%s' for _ in fields)})"
+        insert = (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+            f" VALUES {', '.join(one_row for _ in range(count))}"
+        )
+        if made:
+            assert meta.pk is not None
+            insert += f" RETURNING {n}, {quote(meta.pk.column)}"
+            keyed.append(n)
+        inserts.append(insert)
+        written.append(fields)
+    if len(inserts) == 1:
+        sql = inserts[0]
+    else:
+        # Every data-modifying WITH runs to completion, read or not; the SELECT reads back
+        # the keys the database made, each with the number of the INSERT that made it.
+        ctes = ", ".join(f"i{n} AS ({insert})" for n, insert in enumerate(inserts))
+        read = " UNION ALL ".join(f"SELECT * FROM i{n}" for n in keyed)
+        sql = f"WITH {ctes} {read or 'SELECT NULL, NULL WHERE FALSE'}"
+    if len(_INSERT_STATEMENTS) < _INSERT_SHAPES:
+        _INSERT_STATEMENTS[key] = (sql, written)
+    return sql, written
 
 
 def analysis_evaluate(
@@ -645,7 +686,8 @@ def bound_cursor(connection: Any, *, binary_results: bool = False) -> Iterator[A
     """A cursor of ``connection``, wrapped as Django wraps its own (database errors, query
     logging). On PostgreSQL the server binds its parameters, so a report's JSON travels as
     it is rather than quoted into the statement for the server to parse, a statement run
-    again and again on one connection is prepared once (psycopg's prepare_threshold), and,
+    again and again on one connection is prepared once (psycopg's prepare_threshold, which
+    settings sets from DATABASE_PREPARE_THRESHOLD: Django alone leaves it off), and,
     with ``binary_results``, rows come back in binary. Elsewhere, Django's usual cursor.
     The hand-written statements of the hot paths use it (the worker's, the intake's)."""
     if connection.vendor != "postgresql" or not _is_psycopg3():
@@ -806,7 +848,10 @@ def analyses_requeue_stale(*, now: datetime | None = None) -> SweepOutcome:
       after MAX_ATTEMPTS claims, marked failed with the reason.
     """
     now = now or timezone.now()
-    stale_claim = Q(status=Analysis.Status.RUNNING, started_at__lt=now - STALE_AFTER)
+    # finished_at__isnull: true of every queued or running analysis (the claim and a re-run
+    # clear it), and what lets both queries use the index of unfinished ones (Analysis.Meta).
+    unfinished = Q(finished_at__isnull=True)
+    stale_claim = unfinished & Q(status=Analysis.Status.RUNNING, started_at__lt=now - STALE_AFTER)
     gave_up = Analysis.objects.filter(stale_claim, attempts__gte=MAX_ATTEMPTS).update(
         status=Analysis.Status.FAILED,
         error=(
@@ -832,7 +877,7 @@ def analyses_requeue_stale(*, now: datetime | None = None) -> SweepOutcome:
 
     cutoff = now - timedelta(seconds=settings.DKIM2WEB_SWEEP_AFTER_SECONDS)
     waiting = list(
-        Analysis.objects.filter(status=Analysis.Status.QUEUED, queued_at__lt=cutoff)
+        Analysis.objects.filter(unfinished, status=Analysis.Status.QUEUED, queued_at__lt=cutoff)
         .order_by("queued_at")
         .values_list("pk", "queued_at")[:SWEEP_BATCH]
     )
