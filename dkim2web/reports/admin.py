@@ -19,11 +19,15 @@ class AnalysisAdmin(admin.ModelAdmin):
     list_display = ("id", "filename", "owner", "status", "revision", "size", "created_at")
     list_filter = ("status", "envelope_source", "revision")
     search_fields = ("id", "sha256", "filename", "mail_from")
+    # status is the worker's and the sweep's to change: an analysis set back to "queued" here
+    # would keep its finished_at, and the sweep, which looks only at unfinished analyses
+    # (migration 0009), would never run it. A re-run is the page's "Re-run" (analysis_rerun).
     readonly_fields = (
         "id",
         "sha256",
         "size",
         "created_at",
+        "status",
         "started_at",
         "finished_at",
         "attempts",
