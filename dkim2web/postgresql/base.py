@@ -1,5 +1,6 @@
 """Django's PostgreSQL backend, except how a kept connection is checked before its first use
-(and that a statement run as prepared is logged by its text: DATABASE_PREPARE_THRESHOLD).
+(and that a statement run as prepared is logged by its text: DATABASE_PREPARE_THRESHOLD;
+and that json values are read as text, for reports.fields.ReportJSONField).
 
 With CONN_HEALTH_CHECKS, Django asks the server ``SELECT 1`` before the first query of every
 request and every task, so that a connection kept by CONN_MAX_AGE which the server has
@@ -17,12 +18,15 @@ would wait for the network to time out on such a connection too.
 
 from __future__ import annotations
 
+import functools
 import select
 from typing import Any
 
 import psycopg
 from django.db.backends.postgresql import base, operations
+from psycopg.adapt import AdaptersMap
 from psycopg.pq import ConnStatus, TransactionStatus
+from psycopg.types.string import TextLoader
 
 
 class DatabaseOperations(operations.DatabaseOperations):
@@ -37,6 +41,12 @@ class DatabaseOperations(operations.DatabaseOperations):
 class DatabaseWrapper(base.DatabaseWrapper):
     ops_class = DatabaseOperations
 
+    def get_connection_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = super().get_connection_params()
+        if "context" in params:
+            params["context"] = _with_json_as_text(params["context"])
+        return params
+
     def close_if_health_check_failed(self) -> None:
         if (
             not self.pool
@@ -48,6 +58,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.health_check_done = True
             return
         super().close_if_health_check_failed()
+
+
+@functools.lru_cache
+def _with_json_as_text(template: AdaptersMap) -> AdaptersMap:
+    """Django's adapters, with ``json`` values read as their text, as Django has ``jsonb``
+    read: the stored report's column is ``json`` (reports.fields.ReportJSONField), whose
+    field decodes the text itself. One map per template (Django keeps one per time zone)."""
+    adapters = AdaptersMap(template)
+    adapters.register_loader("json", TextLoader)
+    return adapters
 
 
 def _silent_since_last_query(connection: psycopg.Connection[object]) -> bool:

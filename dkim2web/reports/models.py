@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .fields import ReportJSONField
+
 
 class Revision(models.TextChoices):
     """The DKIM2 draft revisions a run may be judged by (``analysis.dkim2.REVISION_CHOICES``).
@@ -148,7 +150,9 @@ class AnalysisRun(models.Model):
     analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="runs")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     result = models.CharField(max_length=16, choices=Result.choices)
-    report = models.JSONField()  # the engine's versioned JSON report (schema_version inside)
+    # The engine's versioned JSON report (schema_version inside), kept as the text it wrote
+    # (fields.ReportJSONField: PostgreSQL json, not jsonb).
+    report = ReportJSONField()
     engine_version = models.CharField(max_length=32)
     draft = models.CharField(max_length=64)  # the draft whose rules judged DKIM2
     # The DKIM2 revision this run used ("auto" or a number). Runs stored before dkim2web

@@ -583,7 +583,7 @@ def _store_run(
                 return None
             return AnalysisRun.objects.create(**fields)
 
-    from django.db.backends.postgresql.psycopg_any import Jsonb  # PostgreSQL's driver
+    from psycopg.types.json import Json  # PostgreSQL's driver
 
     run = AnalysisRun(**fields)
     params = [
@@ -596,8 +596,9 @@ def _store_run(
     encoded = outcome.report_json
     for field in statements.stored_fields:
         if field.name == "report" and encoded is not None:
-            # The text the engine's outcome was measured as, sent as it is (jsonb).
-            params.append(Jsonb(outcome.report, dumps=lambda _report: encoded))
+            # The text the engine's outcome was measured as, sent and kept as it is (json:
+            # reports.fields.ReportJSONField).
+            params.append(Json(outcome.report, dumps=lambda _report: encoded))
         else:
             params.append(field.get_db_prep_save(field.pre_save(run, add=True), connection))
     # Inside a caller's transaction (an in-process run), a savepoint, so that a report the

@@ -138,17 +138,20 @@ print("claim lost ok")
 """
 
 REFUSED = """
-# PostgreSQL's jsonb cannot hold U+0000: the report itself is refused (SQLSTATE 22P05).
-NUL = {"schema_version": 2, "summary": "nul \\u0000 here"}
+# A report PostgreSQL refuses (SQLSTATE class 22): text that is not JSON stands for anything
+# the column cannot take (the engine's reports always are JSON; U+0000 is written U+2400,
+# test_r_report_nul_postgresql.py).
+BROKEN = {"schema_version": 2, "summary": "broken"}
 services._run_engine = lambda analysis, *, lookup=None, now=None: services.EngineOutcome(
-    "pass", NUL, "9.9", "draft-00", json.dumps(NUL)
+    "pass", BROKEN, "9.9", "draft-00", '{"schema_version": 2, "summary": '
 )
 alone = submit()
 assert services.analysis_run(analysis_id=alone.pk) is None
 expected = (
-    "the report could not be stored: the database refused it (UntranslatableCharacter), and "
-    "it would refuse it again, so the analysis was not retried. The message is kept and can "
-    "be downloaded from this analysis; tell the operators (the worker's log has the details)."
+    "the report could not be stored: the database refused it (InvalidTextRepresentation), "
+    "and it would refuse it again, so the analysis was not retried. The message is kept and "
+    "can be downloaded from this analysis; tell the operators (the worker's log has the "
+    "details)."
 )
 row = Analysis.objects.get(pk=alone.pk)
 assert (row.status, row.error) == ("failed", expected), (row.status, row.error)
