@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections, router
 from django.utils import timezone
 
+from dkim2web.reports.services import bound_cursor
+
 from .models import ApiToken
 from .tokens import display_prefix, hash_secret, new_secret
 
@@ -63,7 +65,10 @@ def api_token_authenticate(*, key: str) -> ApiToken | None:
     # for a query set's only().
     statement = _token_statement(db)
     connection = connections[db]
-    with connection.cursor() as cursor:
+    # Bound by the server (as the other statements of an upload are), so PostgreSQL
+    # prepares it once per connection instead of parsing and planning it for every request
+    # (settings: DATABASE_PREPARE_THRESHOLD).
+    with bound_cursor(connection) as cursor:
         cursor.execute(statement.sql, [hash_secret(key)])
         row = cursor.fetchone()
     token = None

@@ -1,6 +1,7 @@
 """The hot paths' statements are prepared by PostgreSQL after DATABASE_PREPARE_THRESHOLD runs
-on a connection (issue #13): the upload's INSERT, the worker's claim and its store stop being
-parsed and planned for every analysis. Django alone leaves psycopg's prepare_threshold off.
+on a connection (issue #13): the upload's INSERT, its API token look-up, the worker's claim and
+its store stop being parsed and planned for every analysis. Django alone leaves psycopg's
+prepare_threshold off.
 
 Run through manage.py against a throwaway database, as production runs (settings read from
 the environment); the server's own list of a session's prepared statements
@@ -33,6 +34,13 @@ for n in range(6):
         assert services.analysis_run(analysis_id=a.pk) is not None
 # Django's query log still names a statement run as prepared (psycopg keeps no text of it).
 print(sorted(q["sql"].split(" ", 1)[0] for q in queries.captured_queries))
+# An API request's token look-up, as every upload through the API makes it.
+from django.contrib.auth import get_user_model
+from dkim2web.accounts.services import api_token_authenticate, api_token_create
+user = get_user_model().objects.create_user("prepared", password="prepared-pw-1")
+_, key = api_token_create(user=user, name="t")
+for n in range(6):
+    assert api_token_authenticate(key=key).user_id == user.pk
 with connection.cursor() as cursor:
     cursor.execute(
         "SELECT statement FROM pg_prepared_statements WHERE NOT from_sql ORDER BY statement"
@@ -48,9 +56,10 @@ assert Analysis.objects.filter(status="done").count() == 6
 @pytest.mark.parametrize(
     ("setting", "expected"),
     [
-        # The INSERT of an upload, the claim (UPDATE ... RETURNING) and the store (WITH ...
-        # UPDATE ... INSERT), each run six times: prepared from their fifth run.
-        ("", ["5", "['UPDATE', 'WITH']", "3", "['INSERT', 'UPDATE', 'WITH']"]),
+        # The INSERT of an upload, the claim (UPDATE ... RETURNING), the store (WITH ...
+        # UPDATE ... INSERT) and the API token's look-up, each run six times: prepared from
+        # their fifth run.
+        ("", ["5", "['UPDATE', 'WITH']", "4", "['INSERT', 'SELECT', 'UPDATE', 'WITH']"]),
         ("off", ["None", "['UPDATE', 'WITH']", "0", "[]"]),
     ],
 )
