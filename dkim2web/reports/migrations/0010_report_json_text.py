@@ -9,30 +9,14 @@ SQLite nothing changes (text either way).
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
 
 from django.db import migrations
 
 import dkim2web.reports.fields
 
-
-def lz4(apps: Any, schema_editor: Any) -> None:
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
-        )
-        row = cursor.fetchone()
-    if not row or not row[0]:
-        return
-    model = apps.get_model("reports", "AnalysisRun")
-    quote = schema_editor.quote_name
-    schema_editor.execute(
-        f"ALTER TABLE {quote(model._meta.db_table)} ALTER COLUMN"
-        f" {quote(model._meta.get_field('report').column)} SET COMPRESSION lz4"
-    )
+#: 0008's setting of LZ4 on the stored messages and reports, run again (it is idempotent).
+lz4 = importlib.import_module("dkim2web.reports.migrations.0008_lz4_compression").lz4
 
 
 class Migration(migrations.Migration):
