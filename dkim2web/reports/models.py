@@ -60,6 +60,7 @@ class Analysis(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="analyses",
+        db_index=False,  # Meta.indexes: by owner, newest first
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The bytes exactly as received: signatures cover bytes, so nothing may normalise them.
@@ -123,6 +124,10 @@ class Analysis(models.Model):
                 name="analysis_unfinished_queued_at",
                 condition=models.Q(finished_at__isnull=True),
             ),
+            # A user's list, newest first (the pages and the API): read in the index's order,
+            # the owner's rows only. By the owner alone, the list walked every user's rows by
+            # created_at (or sorted all of the owner's); it serves the owner's deletion too.
+            models.Index(fields=["owner", "-created_at", "-id"], name="analysis_owner_newest"),
         )
 
     def __str__(self) -> str:

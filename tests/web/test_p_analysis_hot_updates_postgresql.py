@@ -108,7 +108,7 @@ def test_the_claim_is_a_heap_only_update_and_migration_0008_had_none(database_ur
         [
             "btree (created_at)",
             "btree (id)",
-            "btree (owner_id)",
+            "btree (owner_id, created_at DESC, id DESC)",  # migration 0011
             "btree (queued_at) WHERE (finished_at IS NULL)",
             "btree (sha256)",
         ],
@@ -168,17 +168,19 @@ services._run_engine = lambda analysis, *, lookup=None, now=None: OUTCOME
 published = []
 services.analysis_enqueue = lambda *, analysis_id, **kw: published.append(str(analysis_id))
 alice = get_user_model().objects.create_user("alice", password="alice-pw-1")
+bob = get_user_model().objects.create_user("bob", password="bob-pw-1")  # 1% of the rows
 now = timezone.now()
 with connection.cursor() as cursor:
     cursor.execute(
         "INSERT INTO reports_analysis (id, owner_id, created_at, raw_message, sha256, filename,"
         " size, header_from, header_subject, mail_from, rcpt_to, envelope_source, client_ip,"
         " helo, status, queued_at, attempts, error, started_at, finished_at, revision, compat)"
-        " SELECT gen_random_uuid(), CASE WHEN i %% 2 = 0 THEN %s END, t, 'x', md5(i::text) ||"
+        " SELECT gen_random_uuid(), CASE WHEN i %% 2 = 0 THEN %s WHEN i %% 100 = 1 THEN %s END,"
+        " t, 'x', md5(i::text) ||"
         " md5((-i)::text), 'm.eml', 1, '', '', '', '[]', 'none', '', '', 'done', t, 1, '',"
         " t + interval '10 ms', t + interval '50 ms', 'auto', false"
         " FROM (SELECT i, %s - i * interval '12 s' AS t FROM generate_series(1, 50000) i) s",
-        [alice.pk, now],
+        [alice.pk, bob.pk, now],
     )
 
 def submitted(**changes):
@@ -249,6 +251,7 @@ sha256 = mine.order_by("created_at").values_list("sha256", flat=True)[5000]
 plans = {
     "sweep": [[label(sql), scans(sql)] for sql in sweep],
     "list": queryset_scans(mine[:25]),
+    "a small owner's list": queryset_scans(selectors.analysis_list_for_user(user=bob)[:25]),
     "by sha256": queryset_scans(mine.filter(sha256=sha256).order_by("-created_at")[:1]),
     "purge": queryset_scans(
         # The oldest 40 minutes of the week: what a purge run often finds past retention.
@@ -283,12 +286,17 @@ def test_the_sweep_lists_and_purge_are_planned_on_indexes(database_url: str) -> 
     def columns(scans: list[list[str]]) -> list[list[str]]:
         return [[node, names[index]] for node, index in scans]
 
-    # Newest first: the planner walks created_at backwards, or takes the owner's rows.
+    # Newest first. Half the rows are alice's, every other one: walking created_at backwards
+    # finds her 25 newest in 50 rows, as well as her own index does.
     assert columns(plans["list"]) in (
         [["Index Scan", "btree (created_at)"]],
-        [["Index Scan", "btree (owner_id)"]],
-        [["Bitmap Heap Scan", "btree (owner_id)"]],
+        [["Index Scan", "btree (owner_id, created_at DESC, id DESC)"]],
     ), plans["list"]
+    # An owner of 1% of the rows: her rows in the order of her index (migration 0011), not
+    # every user's walked by created_at (99 of 100 discarded) nor all of hers sorted.
+    assert columns(plans["a small owner's list"]) == [
+        ["Index Scan", "btree (owner_id, created_at DESC, id DESC)"]
+    ], plans["a small owner's list"]
     assert columns(plans["purge"]) in (
         [["Index Scan", "btree (created_at)"]],
         [["Bitmap Heap Scan", "btree (created_at)"]],
