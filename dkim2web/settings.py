@@ -454,14 +454,14 @@ if _DEFAULT_DB["ENGINE"] == "django.db.backends.postgresql":
     _DEFAULT_DB["ENGINE"] = "dkim2web.postgresql"
     _DEFAULT_DB["CONN_HEALTH_CHECKS"] = True
     _DEFAULT_DB["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
-    # The statements of the hot paths (reports.services.bound_cursor: the upload's INSERT, the
-    # worker's claim and store, the intake's) are bound by the server; psycopg prepares one
-    # once it has run DATABASE_PREPARE_THRESHOLD times on a connection, so the server stops
-    # parsing and planning it again for every analysis: 0.4 ms less PostgreSQL CPU an
-    # analysis, and 0.2 ms less of the client's (issue #13, alternated in one process: 1.71
-    # against 1.29 ms of the server's). Django leaves it off unless told, for proxies that
-    # pool by transaction: behind PgBouncer before 1.21 (or without max_prepared_statements)
-    # set it to "off". A URL's ?prepare_threshold=N says the same.
+    # The statements of the hot paths (reports.services.bound_cursor: the upload's INSERT and
+    # API token look-up, the worker's claim and store, the intake's) are bound by the server;
+    # psycopg prepares one once it has run DATABASE_PREPARE_THRESHOLD times on a connection,
+    # so the server stops parsing and planning it again for every analysis: 0.4 ms less
+    # PostgreSQL CPU an analysis, and 0.2 ms less of the client's (issue #13, alternated in
+    # one process: 1.71 against 1.29 ms of the server's). Django leaves it off unless told,
+    # for proxies that pool by transaction: behind PgBouncer before 1.21 (or without
+    # max_prepared_statements) set it to "off". A URL's ?prepare_threshold=N says the same.
     _prepare = str(
         _DEFAULT_DB["OPTIONS"].get("prepare_threshold")
         or env_str("DATABASE_PREPARE_THRESHOLD", "5")

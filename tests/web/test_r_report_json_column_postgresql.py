@@ -55,3 +55,17 @@ def test_the_report_is_kept_as_written_in_a_json_column(throwaway_database: str)
         assert conn.execute(COLUMN).fetchall() == [("jsonb", method)]
         [(report,)] = conn.execute("SELECT report FROM reports_analysisrun").fetchall()
         assert report["m"] == {"b": True}
+
+
+def test_a_value_the_driver_parsed_already_is_kept_as_it_is() -> None:
+    # Behind Django's own PostgreSQL backend (which registers no text loader for json),
+    # psycopg hands the field a parsed value: kept, not decoded a second time.
+    from django.db import connection
+
+    from dkim2web.reports.fields import ReportJSONField
+
+    field = ReportJSONField()
+    parsed = {"schema_version": 2, "hops": [1, 2]}
+    assert field.from_db_value(parsed, None, connection) is parsed
+    assert field.from_db_value('{"a": [1, "\\u2713"]}', None, connection) == {"a": [1, "\u2713"]}
+    assert field.from_db_value(None, None, connection) is None

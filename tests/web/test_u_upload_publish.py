@@ -19,19 +19,10 @@ import pytest
 import redis
 
 from analysis.dsn import returned_messages
-from dkim2web.intake.testing import bounce, message
 from dkim2web.reports import services
 from tests.support.postgres import manage_on
+from tests.web.test_upload_bounce import BOUNCE, ORIGINAL
 
-ORIGINAL = message(
-    sender="Alice <alice@origin.example>",
-    to="bob@forwarder.example",
-    subject="Quarterly figures",
-    body="The figures are on the portal.\r\n",
-    when=1_733_217_000,
-    msgid="figures.1@origin.example",
-)
-BOUNCE = bounce(ORIGINAL, signer=None, to="<alice@origin.example>", when=1_733_217_300)
 TYPE = b"Content-Type: multipart/report;"
 
 

@@ -10,23 +10,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
-import os
 import sys
 import uuid
-from types import ModuleType
 
 import pytest
 from django.db import connection, connections
 from django.db.backends.base.operations import BaseDatabaseOperations
 
-from dkim2web import settings as live_settings
 from dkim2web.celery import app
 from dkim2web.logs import JsonFormatter, analysis_context
 from dkim2web.reports import services, tasks
 from dkim2web.reports.models import Analysis
+from tests.web.test_prod_settings import load
 
 RAW = b"From: Alice <alice@example.org>\r\nSubject: caf\xc3\xa9\r\n\r\nbody\r\n"
 
@@ -91,24 +88,10 @@ def test_a_claimed_row_reads_as_a_query_set_reads_it_on_each_connection() -> Non
         services._read_row(Analysis, names, row[:-1], connections["default"])
 
 
-def _settings_with(monkeypatch: pytest.MonkeyPatch, **env: str) -> ModuleType:
-    """A fresh copy of the settings module, as a process with ``env`` would see it."""
-    for name in list(os.environ):
-        if name.startswith(("DJANGO_", "DKIM2WEB_", "DATABASE_", "CELERY_", "CACHE_URL")):
-            monkeypatch.delenv(name)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location("w_settings_under_test", live_settings.__file__)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_json_logs_keep_the_outcome_line_and_leave_out_the_received_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    loggers = _settings_with(monkeypatch, DJANGO_LOG_FORMAT="json").LOGGING["loggers"]
+    loggers = load(monkeypatch, testing=True, DJANGO_LOG_FORMAT="json").LOGGING["loggers"]
     level = logging.getLevelName
     # The worker's main process wrote "Task ... received" for every message.
     assert level(loggers["celery.worker.strategy"]["level"]) == logging.WARNING
@@ -118,7 +101,7 @@ def test_json_logs_keep_the_outcome_line_and_leave_out_the_received_line(
         name.startswith("celery.") and name != "celery.worker.strategy" for name in loggers
     )
     # Text mode (make run) is left as it was.
-    text = _settings_with(monkeypatch).LOGGING["loggers"]
+    text = load(monkeypatch, testing=True).LOGGING["loggers"]
     assert "celery.worker.strategy" not in text
 
 
