@@ -482,15 +482,20 @@ DKIM2WEB_LARGE_TASK_QUEUE = env_str(
     "DKIM2WEB_LARGE_TASK_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-large"
 )
 DKIM2WEB_LARGE_MESSAGE_BYTES = env_int("DKIM2WEB_LARGE_MESSAGE_BYTES", 1024 * 1024)
-# Redis redelivers a task whose worker died without acknowledging it after the visibility
-# timeout. Longer than the hard time limit (90 s) so a running task is never redelivered,
-# and than the claim's staleness (120 s) so the redelivery may take the claim over.
-# Checked every DKIM2WEB_BROKER_RESTORE_INTERVAL seconds by each worker.
+# The database, not the broker, remembers what is still to run: a worker takes a message
+# from Redis for good (no "ack emulation"), and a message lost with its worker (killed
+# whole, the machine gone, Redis restarted) is found by the sweep (services.
+# analyses_requeue_stale: a queued row after DKIM2WEB_SWEEP_AFTER_SECONDS, a running one
+# once its claim is stale, 120 s), which is what brought such an analysis back first
+# anyway (kombu's unacked hash gave it back after a 300 s visibility timeout). The
+# emulation kept every message in a Redis hash while it ran, with a MULTI/EXEC to put it
+# there and another to take it out: a third of the worker's main process's CPU (issue #13:
+# 0.43 ms an analysis, measured alternately). Without it the prefetch limit still holds
+# (kombu's in-memory QoS), a pool child that dies still has its message put back in the
+# queue (reject_on_worker_lost), and a worker that stops gracefully puts back what it took.
 _BROKER_SOCKET_TIMEOUT = env_int("DKIM2WEB_BROKER_SOCKET_TIMEOUT", 3)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("DKIM2WEB_BROKER_VISIBILITY_TIMEOUT", 300),
-    "unacked_restore_interval": env_int("DKIM2WEB_BROKER_RESTORE_INTERVAL", 10),
-    "unacked_restore_throttle": 1,
+    "ack_emulation": False,
     # A broker that does not answer (paused, overloaded, packets dropped) must fail a
     # publish within seconds, not hold an upload or an SMTP session for ever: the upload
     # is stored either way and the sweep publishes it later. Longer than the 1 s BRPOP
@@ -510,8 +515,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DKIM2WEB_WORKER_MAX_MEMORY_MB = env_int("DKIM2WEB_WORKER_MAX_MEMORY_MB", 512)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = DKIM2WEB_WORKER_MAX_MEMORY_MB * 1024 or None
 DKIM2WEB_WORKER_MEMORY_LIMIT_MB = env_int("DKIM2WEB_WORKER_MEMORY_LIMIT_MB", 1024)
-# When the broker connection drops, a running analysis finishes and stores its result; its
-# message comes back after the visibility timeout and finds the row done. (Celery 6 will
+# When the broker connection drops, a running analysis finishes and stores its result (its
+# acknowledgement goes nowhere; nothing is sent again). (Celery 6 will
 # cancel such tasks by default instead; Celery warns about it at every reconnection.)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 

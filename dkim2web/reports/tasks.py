@@ -10,9 +10,9 @@ back, by how it was interrupted:
 * the process running the task died (killed, out of memory): the worker's main process
   (:class:`AnalysisRequest`) puts the claim back and the broker redelivers the message at
   once; after ``services.MAX_ATTEMPTS`` such deaths the analysis fails, saying why;
-* the whole worker died: Redis redelivers the unacknowledged message after the visibility
-  timeout (settings: longer than the claim takes to go stale), and the sweep re-queues
-  the row once its claim is stale, whichever comes first.
+* the whole worker died (or the machine): the broker kept no copy of the message (no ack
+  emulation: settings says why), and the sweep re-queues the row and publishes it again
+  once its claim is stale.
 
 What does not come back: a failure of the message itself (an engine error, a report over
 its stored-size budget, the database refusing the report's content, running out of the
@@ -163,8 +163,8 @@ RUN_ANALYSIS = "dkim2web.reports.tasks.run_analysis"
     name=RUN_ANALYSIS,
     bind=True,
     base=AnalysisTask,
-    acks_late=True,  # a worker that dies mid-run leaves the message for another worker
-    reject_on_worker_lost=True,  # ...and the message goes back to the queue
+    acks_late=True,  # acknowledged when the run ends, so that when its pool child dies
+    reject_on_worker_lost=True,  # ...the message goes back to the queue
     max_retries=MAX_RETRIES,
     soft_time_limit=SOFT_TIME_LIMIT,
     time_limit=HARD_TIME_LIMIT,

@@ -131,10 +131,10 @@ def test_on_redis_the_messages_land_in_two_lists(require_redis: str) -> None:
         client.close()
 
 
-def test_a_dead_workers_message_comes_back_before_the_claim_could_block_it() -> None:
+def test_a_dead_workers_analysis_comes_back_through_the_sweep_not_the_broker() -> None:
     options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-    # Longer than any run (no running task is redelivered) and than a claim takes to go
-    # stale (the redelivered task may take the claim over).
-    assert options["visibility_timeout"] > tasks.HARD_TIME_LIMIT
-    assert timedelta(seconds=options["visibility_timeout"]) > services.STALE_AFTER
-    assert options["visibility_timeout"] <= 600  # minutes, not Redis's default hour
+    # No copy of a taken message in Redis (settings says why); the sweep finds the row.
+    assert options["ack_emulation"] is False
+    assert "visibility_timeout" not in options  # it would mean nothing without the emulation
+    # A running analysis is never taken back while its run may still finish.
+    assert timedelta(seconds=tasks.HARD_TIME_LIMIT) < services.STALE_AFTER

@@ -149,7 +149,7 @@ def test_postgres_connections_are_checked_and_time_out(monkeypatch: pytest.Monke
     assert given.DATABASES["default"]["OPTIONS"]["connect_timeout"] == "2"
 
 
-def test_queues_and_the_visibility_timeout_come_from_the_environment(
+def test_the_queues_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     s = load(
@@ -157,11 +157,9 @@ def test_queues_and_the_visibility_timeout_come_from_the_environment(
         testing=True,
         DKIM2WEB_TASK_QUEUE="mail",
         DKIM2WEB_LARGE_MESSAGE_BYTES="5000",
-        DKIM2WEB_BROKER_VISIBILITY_TIMEOUT="7",
     )
     assert (s.CELERY_TASK_DEFAULT_QUEUE, s.DKIM2WEB_LARGE_TASK_QUEUE) == ("mail", "mail-large")
     assert s.DKIM2WEB_LARGE_MESSAGE_BYTES == 5000
-    assert s.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] == 7
 
 
 def test_log_format_json_or_text_only(monkeypatch: pytest.MonkeyPatch) -> None:
