@@ -909,15 +909,13 @@ def analysis_enqueue(
     Messages over ``DKIM2WEB_LARGE_MESSAGE_BYTES`` go to the large-message queue; ``size``
     is the message's, when the caller knows it (otherwise it is read from the row).
     """
-    from .tasks import route_for_size, run_analysis  # tasks imports this module
+    from .tasks import publish_run_analysis, run_analysis  # tasks imports this module
 
     with analysis_context(analysis_id):
         if size is None:
             size = Analysis.objects.filter(pk=analysis_id).values_list("size", flat=True).first()
         try:
-            run_analysis.apply_async(
-                args=[str(analysis_id)], connection=connection, **route_for_size(size)
-            )
+            publish_run_analysis(str(analysis_id), size=size, connection=connection)
         except BrokerError as exc:
             logger.error(
                 "analysis %s: stored but not queued, the broker is unreachable (%s); "
