@@ -115,9 +115,9 @@ def publish_run_analysis(
         declare: list[Any] | None = None
         if publisher.connection.transport.driver_type == "redis":
             declare = []
-        # As apply_async: the client library's errors come out as kombu's.
-        with publisher.connection._reraise_as_library_errors():
-            amqp.send_task_message(publisher, RUN_ANALYSIS, message, declare=declare, **route)
+        # The publish retries by Celery's policy, inside kombu's ensure(), which also turns
+        # the client library's errors into kombu's (what analysis_enqueue catches).
+        amqp.send_task_message(publisher, RUN_ANALYSIS, message, declare=declare, **route)
 
 
 def _analysis_id_of(args: Any, kwargs: Any) -> str | None:
