@@ -125,7 +125,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
 from dkim.canonicalization import CanonicalizationPolicy  # type: ignore[import-untyped]
 
-from . import limits
+from . import ed25519_verify, limits
 from .change_search import ChangeSearch, Context, SearchBudget, search_body
 from .findings import Finding, State, Step, note
 from .lookup import KeyAnswer, KeyLookup, KeyQuery, LookupStatus
@@ -563,11 +563,7 @@ def check_header_signature(
     if hashed.error:
         return SignatureCheck(None, hashed.error)
     if key.ed25519 is not None:
-        try:
-            key.ed25519.verify(signature, hasher.digest())
-        except InvalidSignature:
-            return SignatureCheck(False)
-        return SignatureCheck(True)
+        return SignatureCheck(ed25519_verify.verify(key.ed25519, signature, hasher.digest()))
     if key.rsa is None:
         return SignatureCheck(None, "the key is neither RSA nor Ed25519")
     # RSASSA-PKCS1-v1_5 (RFC 8017 §8.2.2) by cryptography over the digest dkimpy hashed: a

@@ -41,7 +41,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa, padding, rsa
 
-from .. import limits
+from .. import ed25519_verify, limits
 
 # sig-name -> k= key type (S06 §8.9, §11.5: they must match).  mldsa44/k=mldsa44: -08 §3.4
 # as reported by Stalwart 0.15 and croessner v0.1.49 (SPEC-09-NOTES 1.4).
@@ -280,8 +280,7 @@ def verify_signature(algorithm: str, key: PublicKey, data: bytes, signature: byt
             key.verify(signature, data, _PKCS1V15, _SHA256)
             return True
         if algorithm == "ed25519-sha256" and isinstance(key, ed25519.Ed25519PublicKey):
-            key.verify(signature, hashlib.sha256(data).digest())
-            return True
+            return ed25519_verify.verify(key, signature, hashlib.sha256(data).digest())
         if algorithm == "mldsa44" and isinstance(key, mldsa.MLDSA44PublicKey):
             # Pure ML-DSA-44 over the signing input itself, context "DKIM2" (module docstring).
             if len(signature) != MLDSA44_SIGNATURE_OCTETS:
