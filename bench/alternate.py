@@ -29,6 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from stackbench import flat  # bench/ is this script's directory, first on sys.path
+
 REPO = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
     "load": ["bench/load.py"],
@@ -78,14 +80,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             pairs = []
             for n in range(args.pairs):
-                order = [(rev, worktree), (head, REPO)]
+                # By role, not by name: --base HEAD compares the checkout with its commit.
+                order = [("base", rev, worktree), ("head", head, REPO)]
                 if n % 2:
                     order.reverse()
                 figures = {}
-                for name, root in order:
+                for role, name, root in order:
                     print(f"pair {n + 1} of {args.pairs}: {name} ...", flush=True)
-                    figures[name] = _run(root, args.benchmark, extra)
-                pairs.append((figures[rev], figures[head]))
+                    figures[role] = _run(root, args.benchmark, extra)
+                pairs.append((figures["base"], figures["head"]))
                 _print_pair(n + 1, args.benchmark, pairs[-1])
         finally:
             _git("worktree", "remove", "--force", str(worktree))
@@ -115,13 +118,7 @@ def _run(root: Path, benchmark: str, extra: list[str]) -> dict[str, Any]:
             f"errors {figures.get('upload_errors', figures.get('smtp_errors'))}, "
             f"failed {figures.get('failed_analyses')}, lost {figures.get('lost')}"
         )
-    flat: dict[str, Any] = {}
-    for key, value in figures.items():
-        if isinstance(value, dict):
-            flat.update({f"{key}.{k}": v for k, v in value.items()})
-        else:
-            flat[key] = value
-    return flat
+    return flat(figures)
 
 
 def _print_pair(n: int, benchmark: str, pair: tuple[dict[str, Any], dict[str, Any]]) -> None:

@@ -598,7 +598,7 @@ def print_goals(goals: list[Goal], first: int, *, as_json: bool) -> None:
     ``first`` (the index into REPORTED where the runs began)."""
     if not goals:
         return
-    figures = [_flat(f) for f in REPORTED[first:]]
+    figures = [flat(f) for f in REPORTED[first:]]
     judged = []
     for goal in goals:
         values = [f[goal.figure] for f in figures if _numeric(f.get(goal.figure))]
@@ -636,7 +636,7 @@ def repeated(
         if not as_json:
             print(f"\n=== run {n} of {runs}", flush=True)
         statuses.append(run_once())
-    figures = [_flat(f) for f in REPORTED[first:]]
+    figures = [flat(f) for f in REPORTED[first:]]
     names = list(dict.fromkeys(k for f in figures for k, v in f.items() if _numeric(v)))
     # A part one run has and another not (a verdict, the CPU of "other" connections) is 0
     # in the other.
@@ -657,7 +657,7 @@ def repeated(
     return max(statuses)
 
 
-def _flat(figures: dict[str, Any]) -> dict[str, Any]:
+def flat(figures: dict[str, Any]) -> dict[str, Any]:
     """One level of nested figures flattened: {"cpu": {"worker": 1}} -> {"cpu.worker": 1}."""
     flat: dict[str, Any] = {}
     for key, value in figures.items():
