@@ -120,6 +120,8 @@ def test_on_redis_the_messages_land_in_two_lists(require_redis: str) -> None:
             large = services.analysis_submit(raw=b"l" * (LIMIT + 1), enqueue=False)
             assert services.analysis_enqueue(analysis_id=small.pk, connection=connection)
             assert services.analysis_enqueue(analysis_id=large.pk, connection=connection)
+            # A Redis list needs no declaring: the publish asked kombu to declare nothing.
+            assert not connection.declared_entities
         assert (client.llen(small_q), client.llen(large_q)) == (1, 1)
         small_body = json.loads(client.lpop(small_q))
         large_body = json.loads(client.lpop(large_q))
@@ -129,6 +131,25 @@ def test_on_redis_the_messages_land_in_two_lists(require_redis: str) -> None:
     finally:
         client.delete(small_q, large_q)
         client.close()
+
+
+@pytest.mark.usefixtures("not_eager")
+def test_on_another_broker_the_queue_is_declared_before_the_publish() -> None:
+    # A broker whose queues must exist (RabbitMQ drops a message to an undeclared one) has
+    # the queue declared, as apply_async declares it; kombu's in-memory broker stands in.
+    queue = f"dkim2web-test-{secrets.token_hex(6)}"
+    analysis_id = "6f1c3e0a-9d2b-4c8e-b1a7-2f5d8e4c9b10"
+    with (
+        override_settings(CELERY_TASK_DEFAULT_QUEUE=queue),
+        app.connection_for_write("memory://") as connection,
+    ):
+        tasks.publish_run_analysis(analysis_id, size=10, connection=connection)
+        # kombu remembers what it declared by the entity's hash.
+        assert connection.declared_entities == {hash(app.amqp.queues[queue])}
+        message = connection.SimpleQueue(queue).get(timeout=1)
+        assert message.headers["task"] == tasks.RUN_ANALYSIS
+        assert message.headers["argsrepr"] == repr([analysis_id])
+        assert message.headers["timelimit"] == [tasks.HARD_TIME_LIMIT, tasks.SOFT_TIME_LIMIT]
 
 
 def test_a_dead_workers_analysis_comes_back_through_the_sweep_not_the_broker() -> None:
