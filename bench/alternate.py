@@ -11,16 +11,23 @@ Within a pair the order alternates (the other commit first, then this checkout f
 that a drift during the pairs favours neither. The other commit runs from a git worktree
 with a virtualenv of its own (``make venv`` with this checkout's Python), both removed at the
 end, also on failure or Ctrl-C. Each state runs its own copy of the benchmark, which must
-print its figures with ``--json`` (every commit since issue #13 does).
+print its figures with ``--json`` (every commit since issue #13 does); ``--same-benchmark``
+runs this checkout's benchmark (its ``bench/`` copied into the other commit's worktree)
+on both, for a commit older than the figures compared (before issue #13 the benchmarks
+printed no CPU by process): the stack and the engine are the other commit's own, the
+messages, the load and the measuring are the same.
 
-Usage: .venv/bin/python bench/alternate.py --base REV [--pairs 5] load [bench/load.py options]
-       .venv/bin/python bench/alternate.py --base REV intake [bench/intake.py options]
+Usage: .venv/bin/python bench/alternate.py --base REV [--pairs 5] [--same-benchmark] load
+           [bench/load.py options]
+       .venv/bin/python bench/alternate.py --base REV [--same-benchmark] intake
+           [bench/intake.py options]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import statistics
 import subprocess
@@ -59,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="the commit to compare with (any git rev)")
     parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument(
+        "--same-benchmark",
+        action="store_true",
+        help="run this checkout's bench/ on both (for a base older than its figures)",
+    )
     parser.add_argument("benchmark", choices=sorted(BENCHMARKS))
     args, extra = parser.parse_known_args(argv)
     if not 1 <= args.pairs <= 20:
@@ -72,12 +84,18 @@ def main(argv: list[str] | None = None) -> int:
         _git("worktree", "add", "--detach", str(worktree), args.base)
         try:
             print(f"making {rev}'s virtualenv ...", flush=True)
-            subprocess.run(
+            made = subprocess.run(
                 ["make", "-s", "venv", f"PYTHON={sys._base_executable}"],  # type: ignore[attr-defined]
                 cwd=worktree,
-                check=True,
-                stdout=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
             )
+            if made.returncode != 0:  # pip's chatter is shown only when it failed
+                raise SystemExit(f"{rev}: make venv failed\n{made.stdout}{made.stderr}")
+            if args.same_benchmark:
+                print(f"running this checkout's benchmark on {rev} too", flush=True)
+                for script in (REPO / "bench").glob("*.py"):
+                    shutil.copy2(script, worktree / "bench" / script.name)
             pairs = []
             for n in range(args.pairs):
                 # By role, not by name: --base HEAD compares the checkout with its commit.
@@ -93,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             _git("worktree", "remove", "--force", str(worktree))
             _git("worktree", "prune")
-    _print_summary(args.benchmark, rev, f"{head}{dirty}", pairs)
+    same = ", both with this checkout's benchmark" if args.same_benchmark else ""
+    _print_summary(args.benchmark, rev, f"{head}{dirty}{same}", pairs)
     return 0
 
 
