@@ -580,12 +580,18 @@ def _body_candidates(body: Body, fields: Sequence[HeaderField]) -> Iterator[_Can
 
 # line ends, dot-stuffing, whitespace: C-speed rewrites of the whole body
 
+# Each pattern starts with what it matches (a literal or a set of octets), and what must
+# come before it is a look-behind after that: the regular expression engine then skips to
+# the candidates at C speed.  Written the other way round (a look-behind or "(\A|\r\n)"
+# first) each was tried at every octet, 55 MB/s: 0.2-0.8 s for a 10 MB body of empty lines.
 _CR_CR_LF = re.compile(rb"\r\r\n")
 _BARE_CR = re.compile(rb"\r(?!\n)")
-_DOT_STUFFED = re.compile(rb"(\A|\r\n)\.\.")
+#: ".." at a line start: the SMTP dot-stuffing; replaced by "." it is undone.
+_DOT_STUFFED = re.compile(rb"\.\.(?:(?<=\r\n\.\.)|(?<=\A\.\.))")
 #: Whitespace at line ends, but not the space of a "-- " signature separator.
-_TRAILING_WSP = re.compile(rb"(?<!\n--)(?<!\A--)[ \t]+(?=\r\n|\Z)")
-_SEPARATOR_LOST = re.compile(rb"(\A|\r\n)--(?=\r\n|\Z)")
+_TRAILING_WSP = re.compile(rb"[ \t](?<!\n--[ \t])(?<!\A--[ \t])[ \t]*(?=\r\n|\Z)")
+#: A signature separator line "--" (lost its space); replaced by "-- " it is undone.
+_SEPARATOR_LOST = re.compile(rb"--(?:(?<=\r\n--)|(?<=\A--))(?=\r\n|\Z)")
 
 
 def _has_bare_cr(data: bytes) -> bool:
@@ -626,7 +632,7 @@ _REWRITES: tuple[tuple[str, Callable[[bytes], bool], re.Pattern[bytes], bytes, s
         "dot-stuffed",
         _has_stuffed_dot,
         _DOT_STUFFED,
-        rb"\1.",
+        b".",
         "{n} start{s} with the extra dot SMTP adds in transit (dot-stuffing, RFC 5321 §4.5.2), "
         "kept when the message was saved",
     ),
@@ -641,7 +647,7 @@ _REWRITES: tuple[tuple[str, Callable[[bytes], bool], re.Pattern[bytes], bytes, s
         "trailing-whitespace",
         _has_bare_separator,
         _SEPARATOR_LOST,
-        rb"\1-- ",
+        b"-- ",
         'the signature separator "-- " lost its trailing space ({n}, RFC 3676 §4.3)',
     ),
 )
