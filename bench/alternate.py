@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"{rev}: make venv failed\n{made.stdout}{made.stderr}")
             if args.same_benchmark:
                 print(f"running this checkout's benchmark on {rev} too", flush=True)
+                # A commit from before bench/ existed gets one; what its stack lacks, the
+                # benchmark's own error says (shown by _run).
+                (worktree / "bench").mkdir(exist_ok=True)
                 for script in (REPO / "bench").glob("*.py"):
                     shutil.copy2(script, worktree / "bench" / script.name)
             pairs = []
